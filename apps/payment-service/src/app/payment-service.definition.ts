@@ -1,0 +1,19 @@
+import { deadLetterTopicOf, Topics } from '@pos/contracts';
+import { CreateMessagingTables1764200000000 } from '@pos/messaging';
+import { ServiceDefinition } from '@pos/service-runtime';
+import { version } from '../../../../package.json';
+
+/** Records POS payments and publishes their outcome. */
+export const paymentServiceDefinition: ServiceDefinition = {
+  identity: { name: 'payment-service', version },
+  topics: [
+    Topics.paymentCommands,
+    deadLetterTopicOf(Topics.paymentCommands),
+    Topics.paymentEvents,
+    Topics.clearingEvents,
+    deadLetterTopicOf(Topics.clearingEvents),
+    Topics.voidEvents,
+    deadLetterTopicOf(Topics.voidEvents),
+  ],
+  migrations: [CreateMessagingTables1764200000000],
+};

@@ -1,0 +1,19 @@
+import { deadLetterTopicOf, Topics } from '@pos/contracts';
+import { CreateMessagingTables1764200000000 } from '@pos/messaging';
+import { ServiceDefinition } from '@pos/service-runtime';
+import { version } from '../../../../package.json';
+
+/** Decides every void (撤销): accepted, or rejected with the reason and the remedy. */
+export const voidServiceDefinition: ServiceDefinition = {
+  identity: { name: 'void-service', version },
+  topics: [
+    Topics.voidCommands,
+    deadLetterTopicOf(Topics.voidCommands),
+    Topics.paymentEvents,
+    deadLetterTopicOf(Topics.paymentEvents),
+    Topics.clearingEvents,
+    deadLetterTopicOf(Topics.clearingEvents),
+    Topics.voidEvents,
+  ],
+  migrations: [CreateMessagingTables1764200000000],
+};

@@ -1,0 +1,36 @@
+/**
+ * CloudEvents 1.0 in Kafka binary content mode: the event attributes travel as `ce_` headers, the
+ * value is the JSON data. `ce_schemaversion` is our extension attribute: the version of the
+ * payload schema within the topic's major version.
+ */
+export const CloudEventHeaders = {
+  id: 'ce_id',
+  type: 'ce_type',
+  source: 'ce_source',
+  time: 'ce_time',
+  specVersion: 'ce_specversion',
+  subject: 'ce_subject',
+  schemaVersion: 'ce_schemaversion',
+  contentType: 'content-type',
+} as const;
+
+export const CLOUD_EVENTS_SPEC_VERSION = '1.0';
+export const JSON_CONTENT_TYPE = 'application/json';
+
+/** An event or command as the services see it, independent of the wire. */
+export interface EventEnvelope<TData = unknown> {
+  /** Unique per event; consumers deduplicate on it. */
+  readonly id: string;
+  /** Reverse-DNS style type, e.g. `pos.payment.succeeded`. */
+  readonly type: string;
+  /** URI-reference of the producer, e.g. `/payment-service`. */
+  readonly source: string;
+  /** RFC 3339 instant with an explicit offset. */
+  readonly time: string;
+  readonly schemaVersion: number;
+  /** The aggregate the event is about (payment id, batch id, ...). */
+  readonly subject?: string;
+  /** Kafka key: the aggregate whose order matters (merchant or terminal for anything batch-related). */
+  readonly key: string;
+  readonly data: TData;
+}

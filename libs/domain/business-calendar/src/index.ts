@@ -1,0 +1,13 @@
+export { CalendarError } from './lib/calendar-error';
+export type { CalendarErrorCode } from './lib/calendar-error';
+export { BUSINESS_ZONE } from './lib/business-zone';
+export type { BusinessZone } from './lib/business-zone';
+export { addDays, businessDateOf, formatShanghai, isBusinessDate, parseBusinessDate, startOfBusinessDate } from './lib/business-date';
+export type { BusinessDate } from './lib/business-date';
+export { parseTimeOfDay, timeOfDay } from './lib/time-of-day';
+export type { TimeOfDay } from './lib/time-of-day';
+export { clearingDateOf } from './lib/clearing-date';
+export { cutoffWindowOf, formatCutoffSchedule, nextCutoffAfter, parseCutoffSchedule, previousCutoffAtOrBefore } from './lib/cutoff-schedule';
+export type { CutoffSchedule, CutoffWindow } from './lib/cutoff-schedule';
+export { settlementDateOf } from './lib/settlement';
+export type { SettlementCalendar } from './lib/settlement';

@@ -1,0 +1,76 @@
+/**
+ * The small Kafka port the services code against. kafkajs is the adapter today; it is unmaintained,
+ * so nothing outside this library may import it (a KafkaJS-compatible client can replace the
+ * adapter without touching a service).
+ */
+
+export interface OutboundMessage {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: Buffer | string | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface InboundMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offsets exceed 2^53 in principle: kept as the decimal string the broker sent. */
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Broker or producer timestamp, milliseconds since the epoch. */
+  readonly timestamp: number;
+}
+
+export interface MessageProducer {
+  /** Resolves once the broker acknowledged every message (acks=all, idempotent producer). */
+  send(messages: readonly OutboundMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * Called for each message, in partition order. The offset is committed only after the returned
+ * promise resolves; a rejection stops the partition and the message is delivered again.
+ */
+export type MessageHandler = (message: InboundMessage) => Promise<void>;
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts; defaults to the earliest message. */
+  readonly fromBeginning?: boolean;
+}
+
+export interface MessageConsumer {
+  /** Starts consuming in the background; resolves once the group has been joined. */
+  run(handler: MessageHandler): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor?: number;
+}
+
+export interface MessageBroker {
+  createProducer(): Promise<MessageProducer>;
+  createConsumer(options: ConsumerOptions): Promise<MessageConsumer>;
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /** Rejects when the cluster does not answer a metadata request within `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BrokerConnection {
+  readonly clientId: string;
+  readonly brokers: readonly string[];
+  readonly ssl?: boolean;
+  readonly sasl?: {
+    readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    readonly username: string;
+    readonly password: string;
+  };
+}

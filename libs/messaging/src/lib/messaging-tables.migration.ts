@@ -1,0 +1,43 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The tables behind exactly-once delivery, in every service's schema:
+ * - `outbox`: events written in the same transaction as the state change they announce; the relay
+ *   publishes them in id order and stamps `published_at` only after the broker acknowledged.
+ * - `inbox`: ids of the events a consumer group has applied, written in the same transaction as the
+ *   effect, so a redelivered event is a no-op; the payload hash tells a replay from a modified event.
+ */
+export class CreateMessagingTables1764200000000 implements MigrationInterface {
+  name = 'CreateMessagingTables1764200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE outbox (
+        id           bigserial PRIMARY KEY,
+        event_id     uuid        NOT NULL UNIQUE,
+        topic        text        NOT NULL,
+        message_key  text        NOT NULL,
+        headers      jsonb       NOT NULL,
+        payload      jsonb       NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        published_at timestamptz
+      )`);
+    await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL`);
+    await queryRunner.query(`
+      CREATE TABLE inbox (
+        consumer_group text        NOT NULL,
+        event_id       text        NOT NULL,
+        payload_hash   char(64)    NOT NULL,
+        topic          text        NOT NULL,
+        partition      integer     NOT NULL,
+        "offset"       bigint      NOT NULL,
+        processed_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer_group, event_id)
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE inbox`);
+    await queryRunner.query(`DROP TABLE outbox`);
+  }
+}

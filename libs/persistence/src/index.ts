@@ -1,0 +1,3 @@
+export * from './lib/data-source';
+export * from './lib/migrations';
+export * from './lib/database.module';

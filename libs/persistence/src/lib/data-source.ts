@@ -1,0 +1,55 @@
+import { DataSource, DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
+
+export interface DatabaseConnection {
+  readonly url: string;
+  /** Each service owns one schema; tests give every test its own. */
+  readonly schema: string;
+}
+
+export interface DataSourceParts {
+  readonly applicationName: string;
+  // TypeORM's own types for entity and migration lists.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly entities?: MixedList<Function | string | EntitySchema>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly migrations?: MixedList<Function | string>;
+  readonly poolSize?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function assertSchemaName(schema: string): void {
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(`database schema "${schema}" must match ${SCHEMA_NAME}`);
+  }
+}
+
+/**
+ * One place that says how a service talks to PostgreSQL: its own schema first on the search path
+ * (so migrations are plain SQL without schema names), never `synchronize`, migrations run
+ * explicitly at boot under a lock (see runMigrations).
+ */
+export function dataSourceOptions(connection: DatabaseConnection, parts: DataSourceParts): DataSourceOptions {
+  assertSchemaName(connection.schema);
+  return {
+    type: 'postgres',
+    url: connection.url,
+    schema: connection.schema,
+    applicationName: parts.applicationName,
+    entities: parts.entities ?? [],
+    migrations: parts.migrations ?? [],
+    migrationsTableName: 'schema_migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: ['error', 'warn'],
+    extra: {
+      max: parts.poolSize ?? 10,
+      options: `-c search_path=${connection.schema}`,
+      connectionTimeoutMillis: 5_000,
+    },
+  };
+}
+
+export function createDataSource(connection: DatabaseConnection, parts: DataSourceParts): DataSource {
+  return new DataSource(dataSourceOptions(connection, parts));
+}

@@ -1,0 +1,23 @@
+import { INestApplication } from '@nestjs/common';
+import { startService } from './bootstrap';
+import { CommonConfig, commonConfigSchema, ConfigError, loadConfig } from './config';
+import { ServiceDefinition, ServiceModule } from './service.module';
+
+/** Boots a service from its definition and the process environment; bad configuration exits 1. */
+export async function runService(
+  definition: ServiceDefinition,
+  env: Record<string, string | undefined>,
+  configOverrides: Partial<CommonConfig> = {},
+): Promise<INestApplication> {
+  let config: CommonConfig;
+  try {
+    config = { ...loadConfig(commonConfigSchema, env), ...configOverrides };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${definition.identity.name}: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  return startService(ServiceModule.forRoot(definition, config), { host: config.HTTP_HOST, port: config.HTTP_PORT });
+}

@@ -1,0 +1,59 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { MessagingModule } from '@pos/messaging';
+import { DatabaseModule } from '@pos/persistence';
+import { CommonConfig } from './config';
+import { HealthModule } from './health.controller';
+import { loggingModule, ServiceIdentity } from './logging';
+
+export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
+
+export interface ServiceDefinition {
+  readonly identity: ServiceIdentity;
+  /** Topics the service produces or consumes; created at boot when missing. */
+  readonly topics: readonly string[];
+  // TypeORM's own type for migration and entity classes.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly migrations: readonly Function[];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly entities?: readonly Function[];
+  readonly imports?: DynamicModule['imports'];
+}
+
+/**
+ * The root module every service shares: validated configuration, JSON logging, its PostgreSQL
+ * schema migrated at boot, Kafka, and health checks. A service adds its own modules on top.
+ */
+@Module({})
+export class ServiceModule {
+  static forRoot(definition: ServiceDefinition, config: CommonConfig): DynamicModule {
+    return {
+      module: ServiceModule,
+      imports: [
+        loggingModule(definition.identity, config.LOG_LEVEL),
+        DatabaseModule.forRootAsync({
+          useFactory: () => ({
+            connection: { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA },
+            parts: {
+              applicationName: definition.identity.name,
+              migrations: [...definition.migrations],
+              entities: [...(definition.entities ?? [])],
+              poolSize: config.DATABASE_POOL_SIZE,
+            },
+          }),
+        }),
+        MessagingModule.forRootAsync({
+          useFactory: () => ({
+            connection: { clientId: config.KAFKA_CLIENT_ID ?? definition.identity.name, brokers: config.KAFKA_BROKERS },
+            topics: definition.topics,
+            partitions: config.KAFKA_TOPIC_PARTITIONS,
+          }),
+        }),
+        HealthModule,
+        ...(definition.imports ?? []),
+      ],
+      providers: [{ provide: SERVICE_CONFIG, useValue: config }],
+      exports: [SERVICE_CONFIG],
+      global: true,
+    };
+  }
+}

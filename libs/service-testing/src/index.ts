@@ -1,0 +1,2 @@
+export * from './lib/boot-service';
+export * from './lib/service-boot-expectations';

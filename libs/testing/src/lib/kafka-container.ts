@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
+
+const CLIENT_PORT = 9092;
+const START_ENV = '/tmp/kafka-start.env';
+const WAITING = 'waiting for the advertised listener';
+/** The start script of the apache/kafka image; the locally built image has it at the same place. */
+const START_COMMAND = '/etc/kafka/docker/run';
+
+export interface StartedKafka {
+  readonly brokers: string[];
+  readonly container: StartedTestContainer;
+  stop(): Promise<void>;
+}
+
+/**
+ * A single-node KRaft broker. Clients outside Docker must be told the host's mapped port, which is
+ * only known once the container runs: the container waits for a file with the advertised
+ * listener, which is copied in after start.
+ */
+export async function startKafka(image: string, labels: Record<string, string> = {}): Promise<StartedKafka> {
+  const container = await new GenericContainer(image)
+    .withExposedPorts(CLIENT_PORT)
+    .withLabels(labels)
+    .withEnvironment({
+      CLUSTER_ID: randomBytes(16).toString('base64url'),
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9094',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+      KAFKA_HEAP_OPTS: '-Xmx512m -Xms512m',
+    })
+    .withEntrypoint(['sh', '-c'])
+    .withCommand([
+      `echo '${WAITING}'; while [ ! -f ${START_ENV} ]; do sleep 0.1; done; set -a; . ${START_ENV}; set +a; exec ${START_COMMAND}`,
+    ])
+    .withWaitStrategy(Wait.forLogMessage(WAITING))
+    .start();
+
+  const host = container.getHost();
+  const port = container.getMappedPort(CLIENT_PORT);
+  await container.copyContentToContainer([
+    {
+      content: `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${host}:${port},BROKER://localhost:9093\n`,
+      target: START_ENV,
+    },
+  ]);
+  const brokers = [`${host}:${port}`];
+  await waitForReadyLine(container);
+  return {
+    brokers,
+    container,
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
+
+/** Both the apache/kafka image and the local one log this once the broker serves clients. */
+const READY_LINE = /Kafka Server started/;
+
+async function waitForReadyLine(container: StartedTestContainer, timeoutMs = 90_000): Promise<void> {
+  const logs = await container.logs();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Kafka did not log "${READY_LINE.source}" within ${timeoutMs} ms`)), timeoutMs);
+      logs.on('data', (line: Buffer | string) => {
+        if (READY_LINE.test(line.toString())) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      logs.on('end', () => {
+        clearTimeout(timer);
+        reject(new Error('Kafka exited before it was ready'));
+      });
+    });
+  } finally {
+    logs.destroy();
+  }
+}
