@@ -296,6 +296,7 @@ build_one() { # name (recipe loaded), final tag, hash
   find "$DEB_CACHE" -maxdepth 1 -name '*.deb' -exec cp -l -t "$rootfs/var/cache/apt/archives/" {} + 2>/dev/null ||
     find "$DEB_CACHE" -maxdepth 1 -name '*.deb' -exec cp -t "$rootfs/var/cache/apt/archives/" {} + 2>/dev/null || true
 
+  # shellcheck disable=SC2034 # used by the image.conf hooks
   ROOTFS="$rootfs"
   if declare -F image_pre_install >/dev/null; then image_pre_install; fi
   apt_install_in "$rootfs" "${IMAGE_PACKAGES[@]}"
@@ -320,8 +321,11 @@ build_one() { # name (recipe loaded), final tag, hash
       die "smoke test of ${name} failed"
     fi
   fi
+  local prev_id
+  prev_id="$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)" # forced rebuild
   docker tag "$tmp_tag" "$tag"
   docker rmi "$tmp_tag" >/dev/null
+  [[ -n "$prev_id" ]] && { docker rmi "$prev_id" >/dev/null 2>&1 || true; }
   safe_rm_tree "$rootfs"
 
   # drop older builds of this image (ignore ones still used by containers)

@@ -75,15 +75,16 @@ file_is_static() {
 
 http_get_localhost() { # port -> body on stdout
   local port="$1" resp
+  # shellcheck disable=SC2016 # $0 is expanded by the inner bash
   resp="$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3; cat <&3' "$port" 2>/dev/null)" || return 1
   printf '%s' "$resp"
 }
 
 verify_port_publishing() {
   ensure_probe_image || return 1
-  local cid port ok=1 i
+  local cid port ok=1
   cid="$(docker run -d --rm -p 8080 "$PROBE_IMAGE" 2>&1)" || { log "docker run failed: $cid"; return 1; }
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     port="$(docker port "$cid" 8080/tcp 2>/dev/null | sed -n 's/^0\.0\.0\.0:\([0-9]*\)$/\1/p' | head -n1)"
     [[ -n "$port" ]] || port="$(docker port "$cid" 8080/tcp 2>/dev/null | head -n1 | sed 's/.*://')"
     if [[ -n "$port" ]] && http_get_localhost "$port" | grep -q pos-probe-ok; then ok=0; break; fi

@@ -1,2 +1,5 @@
 export * from './lib/topics';
 export * from './lib/cloud-events';
+export * from './lib/primitives';
+export * from './lib/reasons';
+export * from './lib/messages';

@@ -135,11 +135,14 @@ process_sql() {
 
 setup_db() {
   local exists
+  # POSTGRES_DB='' only affects process_sql's default --dbname; :'db' gets the real name
+  # shellcheck disable=SC2097,SC2098
   exists="$(POSTGRES_DB='' process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only <<'EOSQL'
 SELECT 1 FROM pg_database WHERE datname = :'db' ;
 EOSQL
 )"
   if [ -z "$exists" ]; then
+    # shellcheck disable=SC2097,SC2098
     POSTGRES_DB='' process_sql --dbname postgres --set db="$POSTGRES_DB" <<'EOSQL'
 CREATE DATABASE :"db" ;
 EOSQL

@@ -11,3 +11,5 @@ export { cutoffWindowOf, formatCutoffSchedule, nextCutoffAfter, parseCutoffSched
 export type { CutoffSchedule, CutoffWindow } from './lib/cutoff-schedule';
 export { settlementDateOf } from './lib/settlement';
 export type { SettlementCalendar } from './lib/settlement';
+export { systemClock } from './lib/clock';
+export type { Clock } from './lib/clock';

@@ -29,11 +29,16 @@ export interface MessageProducer {
   disconnect(): Promise<void>;
 }
 
+export interface HandlerContext {
+  /** Keeps the group membership alive while a handler waits (retries, backoff). */
+  heartbeat(): Promise<void>;
+}
+
 /**
  * Called for each message, in partition order. The offset is committed only after the returned
  * promise resolves; a rejection stops the partition and the message is delivered again.
  */
-export type MessageHandler = (message: InboundMessage) => Promise<void>;
+export type MessageHandler = (message: InboundMessage, context: HandlerContext) => Promise<void>;
 
 export interface ConsumerOptions {
   readonly groupId: string;

@@ -23,6 +23,17 @@ export class CreateMessagingTables1764200000000 implements MigrationInterface {
         published_at timestamptz
       )`);
     await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL`);
+    // The relay LISTENs on a channel named after the schema, so it publishes as soon as a
+    // transaction that wrote to the outbox commits (NOTIFY is delivered on commit).
+    await queryRunner.query(`
+      CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
+        RETURN NULL;
+      END $$`);
+    await queryRunner.query(`
+      CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+      FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()`);
     await queryRunner.query(`
       CREATE TABLE inbox (
         consumer_group text        NOT NULL,
@@ -39,5 +50,6 @@ export class CreateMessagingTables1764200000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE inbox`);
     await queryRunner.query(`DROP TABLE outbox`);
+    await queryRunner.query(`DROP FUNCTION outbox_notify()`);
   }
 }

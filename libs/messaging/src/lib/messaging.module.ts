@@ -1,40 +1,98 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock, systemClock } from '@pos/business-calendar';
 import { BrokerConnection, MessageBroker } from './broker.port';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
+import { MessageValidator } from './message-validator';
+import { NamespacedBroker } from './namespaced-broker';
+import { Outbox } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { ReliableConsumer, ReliableConsumerOptions } from './reliable-consumer';
 
 export const MESSAGE_BROKER = Symbol('MESSAGE_BROKER');
+export const CLOCK = Symbol('CLOCK');
 const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 
 export interface MessagingOptions {
   readonly connection: BrokerConnection;
+  /** CloudEvents `source` of everything this service produces, e.g. `/payment-service`. */
+  readonly source: string;
   /** Topics this service produces or consumes; created at boot when missing. */
   readonly topics: readonly string[];
   readonly partitions: number;
+  /** Prefix of every topic and consumer group name; empty in production (see NamespacedBroker). */
+  readonly topicPrefix: string;
+  /** The relay's own PostgreSQL session and the schema whose outbox it publishes. */
+  readonly databaseUrl: string;
+  readonly schema: string;
 }
 
 export interface MessagingModuleAsyncOptions {
-  readonly imports?: DynamicModule['imports'];
   // Nest's own injection tokens are untyped.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly inject?: any[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly useFactory: (...args: any[]) => MessagingOptions | Promise<MessagingOptions>;
+  readonly clock?: Clock;
 }
 
 @Injectable()
-class BrokerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly relay: OutboxRelay;
+
   constructor(
     @Inject(MESSAGE_BROKER) private readonly broker: MessageBroker,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
-  ) {}
+    @InjectDataSource() dataSource: DataSource,
+  ) {
+    this.relay = new OutboxRelay(dataSource, broker, { databaseUrl: options.databaseUrl, schema: options.schema });
+  }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Topics exist before any consumer subscribes (consumers start at application bootstrap). */
+  async onModuleInit(): Promise<void> {
     await this.broker.ensureTopics(this.options.topics.map((name) => ({ name, partitions: this.options.partitions })));
   }
 
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
     await this.broker.close();
+  }
+}
+
+/** Starts the service's reliable consumers and stops them on shutdown. */
+@Injectable()
+export class ConsumerGroups implements OnApplicationShutdown {
+  private readonly running: ReliableConsumer[] = [];
+
+  constructor(
+    @Inject(MESSAGE_BROKER) private readonly broker: MessageBroker,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly validator: MessageValidator,
+  ) {}
+
+  async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {
+    const consumer = new ReliableConsumer(this.broker, this.dataSource, this.validator, options);
+    this.running.push(consumer);
+    await consumer.start();
+    return consumer;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((c) => c.stop()));
   }
 }
 
@@ -55,25 +113,40 @@ export class KafkaHealthIndicator {
   }
 }
 
+/**
+ * Kafka for a service: the broker port, schema validation, the transactional outbox with its relay,
+ * reliable consumers, and the Kafka health indicator.
+ */
 @Module({})
 export class MessagingModule {
   static forRootAsync(options: MessagingModuleAsyncOptions): DynamicModule {
     return {
       module: MessagingModule,
       global: true,
-      imports: options.imports ?? [],
       providers: [
         { provide: MESSAGING_OPTIONS, inject: options.inject ?? [], useFactory: options.useFactory },
+        { provide: CLOCK, useValue: options.clock ?? systemClock },
         {
           provide: MESSAGE_BROKER,
           inject: [MESSAGING_OPTIONS],
-          useFactory: (resolved: MessagingOptions): MessageBroker => new KafkajsBroker(resolved.connection),
+          useFactory: (resolved: MessagingOptions): MessageBroker => {
+            const broker = new KafkajsBroker(resolved.connection);
+            return resolved.topicPrefix ? new NamespacedBroker(broker, resolved.topicPrefix) : broker;
+          },
+        },
+        { provide: MessageValidator, useValue: new MessageValidator() },
+        {
+          provide: Outbox,
+          inject: [MESSAGING_OPTIONS, MessageValidator, CLOCK],
+          useFactory: (resolved: MessagingOptions, validator: MessageValidator, clock: Clock) =>
+            new Outbox(resolved.source, validator, clock),
         },
         HealthIndicatorService,
         BrokerLifecycle,
+        ConsumerGroups,
         KafkaHealthIndicator,
       ],
-      exports: [MESSAGE_BROKER, KafkaHealthIndicator],
+      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, ConsumerGroups, KafkaHealthIndicator],
     };
   }
 }

@@ -44,8 +44,12 @@ export class ServiceModule {
         MessagingModule.forRootAsync({
           useFactory: () => ({
             connection: { clientId: config.KAFKA_CLIENT_ID ?? definition.identity.name, brokers: config.KAFKA_BROKERS },
+            source: `/${definition.identity.name}`,
             topics: definition.topics,
             partitions: config.KAFKA_TOPIC_PARTITIONS,
+            topicPrefix: config.KAFKA_TOPIC_PREFIX,
+            databaseUrl: config.DATABASE_URL,
+            schema: config.DATABASE_SCHEMA,
           }),
         }),
         HealthModule,

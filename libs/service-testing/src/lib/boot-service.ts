@@ -28,6 +28,7 @@ export async function bootService(
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     KAFKA_CLIENT_ID: uniqueName(definition.identity.name),
     KAFKA_TOPIC_PARTITIONS: '3',
+    KAFKA_TOPIC_PREFIX: `${schema}.`,
     LOG_LEVEL: 'warn',
     ...env,
   });

@@ -1,9 +1,11 @@
+import { Logger } from '@nestjs/common';
 import {
   Admin,
   Consumer,
   IHeaders,
   Kafka,
   KafkaConfig,
+  LogEntry,
   logLevel,
   Partitioners,
   Producer,
@@ -34,6 +36,18 @@ function headersOf(raw: IHeaders | undefined): Record<string, string> {
     if (last !== undefined) headers[name] = last.toString();
   }
   return headers;
+}
+
+/** kafkajs logs through the service's logger, so its lines carry the service name and version too. */
+function kafkajsLogCreator() {
+  return ({ namespace, level, log }: LogEntry) => {
+    const logger = new Logger(`kafkajs:${namespace}`);
+    const text = `${log.message}${log['broker'] ? ` (${String(log['broker'])})` : ''}`;
+    if (level === logLevel.ERROR) logger.error(text);
+    else if (level === logLevel.WARN) logger.warn(text);
+    else if (level === logLevel.INFO) logger.log(text);
+    else logger.debug(text);
+  };
 }
 
 class KafkajsProducer implements MessageProducer {
@@ -109,7 +123,7 @@ class KafkajsConsumer implements MessageConsumer {
             value: message.value,
             headers: headersOf(message.headers),
             timestamp: Number(message.timestamp),
-          });
+          }, { heartbeat });
           resolveOffset(message.offset);
           pending = message.offset;
           if (++sinceCommit >= COMMIT_EVERY) {
@@ -140,6 +154,7 @@ export class KafkajsBroker implements MessageBroker {
       ssl: connection.ssl,
       sasl: saslOptions(connection.sasl),
       logLevel: logLevel.WARN,
+      logCreator: kafkajsLogCreator,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
     };
     this.kafka = new Kafka(config);
@@ -149,6 +164,9 @@ export class KafkajsBroker implements MessageBroker {
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      // An idempotent producer must retry without limit to keep its sequence numbers valid; a
+      // caller that cannot publish waits (the outbox keeps the rows) instead of losing order.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();

@@ -1,0 +1,253 @@
+import { Static, TObject, Type } from '@sinclair/typebox';
+import {
+  AmountFen,
+  BusinessDate,
+  CardBatchNo,
+  CardDetails,
+  Channel,
+  CountOrFen,
+  Currency,
+  Identifier,
+  Instant,
+  OutTradeNo,
+  Uuid,
+} from './primitives';
+import { BatchCloseReasons, PaymentFailureReasons, Remedies, VoidRejectionReasons } from './reasons';
+import { TopicName, Topics } from './topics';
+
+/** A string enum whose static type is the union of its values. */
+const literalUnion = <T extends readonly string[]>(values: T) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
+const strict = { additionalProperties: false } as const;
+
+// ---------- payments ----------
+
+export const PaymentRequested = Type.Object(
+  {
+    merchantId: Identifier,
+    terminalId: Identifier,
+    channel: Channel,
+    amountFen: AmountFen,
+    currency: Currency,
+    outTradeNo: OutTradeNo,
+    /** WeChat/Alipay payment code scanned from the customer's phone (付款码); never logged. */
+    paymentCode: Type.Optional(Type.String({ pattern: '^[0-9]{16,24}$' })),
+    /** Card payments: a token for the card (never a PAN) and the terminal's batch and voucher numbers. */
+    card: Type.Optional(Type.Object({ cardRef: Type.String({ minLength: 4, maxLength: 64 }), ...CardDetails.properties }, strict)),
+  },
+  strict,
+);
+
+const PaymentFacts = {
+  paymentId: Uuid,
+  merchantId: Identifier,
+  terminalId: Identifier,
+  channel: Channel,
+  amountFen: AmountFen,
+  currency: Currency,
+  outTradeNo: OutTradeNo,
+  card: Type.Optional(CardDetails),
+};
+
+export const PaymentSucceeded = Type.Object(
+  { ...PaymentFacts, succeededAt: Instant, channelTradeNo: Type.String({ minLength: 1, maxLength: 64 }) },
+  strict,
+);
+export const PaymentPending = Type.Object({ ...PaymentFacts, pendingSince: Instant }, strict);
+export const PaymentFailed = Type.Object(
+  { ...PaymentFacts, failedAt: Instant, reason: literalUnion(PaymentFailureReasons) },
+  strict,
+);
+export const PaymentReversed = Type.Object(
+  { ...PaymentFacts, reversedAt: Instant, reason: Type.String({ minLength: 1, maxLength: 200 }) },
+  strict,
+);
+
+// ---------- clearing ----------
+
+export const TerminalSettlementRequested = Type.Object(
+  {
+    merchantId: Identifier,
+    terminalId: Identifier,
+    batchNo: CardBatchNo,
+    requestedBy: Identifier,
+  },
+  strict,
+);
+
+const BatchIdentity = {
+  batchId: Identifier,
+  merchantId: Identifier,
+  channel: Channel,
+  terminalId: Type.Optional(Identifier),
+  batchNo: Type.Optional(CardBatchNo),
+  clearingDate: BusinessDate,
+};
+
+export const BatchOpened = Type.Object({ ...BatchIdentity, opensAt: Instant, closesAt: Instant }, strict);
+
+/** Clearing asks the void service to close its gate for the batch; the close completes on the answer. */
+export const BatchClosing = Type.Object(
+  { ...BatchIdentity, reason: literalUnion(BatchCloseReasons), cutoffAt: Instant },
+  strict,
+);
+
+export const PaymentCleared = Type.Object(
+  { paymentId: Uuid, merchantId: Identifier, batchId: Identifier, amountFen: AmountFen, clearedAt: Instant },
+  strict,
+);
+
+export const BatchClosed = Type.Object(
+  {
+    ...BatchIdentity,
+    reason: literalUnion(BatchCloseReasons),
+    closedAt: Instant,
+    paymentCount: CountOrFen,
+    totalFen: CountOrFen,
+    voidedCount: CountOrFen,
+    voidedFen: CountOrFen,
+    settlementDate: BusinessDate,
+  },
+  strict,
+);
+
+export const BatchSettled = Type.Object({ ...BatchIdentity, settlementDate: BusinessDate, settledAt: Instant }, strict);
+
+// ---------- voids ----------
+
+export const VoidRequested = Type.Object(
+  {
+    idempotencyKey: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }),
+    merchantId: Identifier,
+    terminalId: Identifier,
+    paymentId: Type.Optional(Uuid),
+    outTradeNo: Type.Optional(OutTradeNo),
+    amountFen: AmountFen,
+    operatorId: Identifier,
+    card: Type.Optional(CardDetails),
+    /** Card voids: the supervisor's operator id and credential (主管密码); checked, never logged or stored. */
+    supervisor: Type.Optional(
+      Type.Object({ operatorId: Identifier, credential: Type.String({ minLength: 4, maxLength: 128 }) }, strict),
+    ),
+  },
+  strict,
+);
+
+const VoidDecisionFacts = {
+  voidId: Uuid,
+  idempotencyKey: Type.String({ minLength: 8, maxLength: 64 }),
+  merchantId: Identifier,
+  terminalId: Identifier,
+  decidedAt: Instant,
+  /** The deadline that applied to this void (cutoff or channel window), when one was known. */
+  deadline: Type.Optional(Instant),
+};
+
+export const VoidAccepted = Type.Object(
+  {
+    ...VoidDecisionFacts,
+    paymentId: Uuid,
+    outTradeNo: OutTradeNo,
+    channel: Channel,
+    amountFen: AmountFen,
+    batchId: Identifier,
+  },
+  strict,
+);
+
+export const VoidRejected = Type.Object(
+  {
+    ...VoidDecisionFacts,
+    paymentId: Type.Optional(Uuid),
+    outTradeNo: Type.Optional(OutTradeNo),
+    reason: literalUnion(VoidRejectionReasons),
+    remedy: literalUnion(Remedies),
+    message: Type.String({ maxLength: 500 }),
+  },
+  strict,
+);
+
+/** For a notification system: what to tell the customer about an accepted void. */
+export const VoidConfirmed = Type.Object(
+  {
+    voidId: Uuid,
+    paymentId: Uuid,
+    merchantId: Identifier,
+    channel: Channel,
+    amountFen: AmountFen,
+    confirmedAt: Instant,
+    customerMessage: Type.Object({ zh: Type.String({ maxLength: 300 }), en: Type.String({ maxLength: 300 }) }, strict),
+  },
+  strict,
+);
+
+/** The void service's answer to BatchClosing: no void for this batch is accepted after this event. */
+export const VoidGateClosed = Type.Object(
+  { batchId: Identifier, merchantId: Identifier, closedAt: Instant, acceptedVoids: CountOrFen },
+  strict,
+);
+
+// ---------- the registry ----------
+
+export interface MessageContract {
+  readonly topic: TopicName;
+  /** CloudEvents `type`. */
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly kind: 'command' | 'event';
+  readonly summary: string;
+  readonly schema: TObject;
+}
+
+const contract = (
+  topic: TopicName,
+  type: string,
+  kind: MessageContract['kind'],
+  schema: TObject,
+  summary: string,
+): MessageContract => ({ topic, type, schemaVersion: 1, kind, schema, summary });
+
+/** Every message the system produces or consumes, with its schema. The AsyncAPI document is built from this. */
+export const MessageContracts: readonly MessageContract[] = [
+  contract(Topics.paymentCommands, 'pos.payment.requested', 'command', PaymentRequested, 'Record a POS payment (upstream producers)'),
+  contract(Topics.paymentEvents, 'pos.payment.succeeded', 'event', PaymentSucceeded, 'The channel confirmed the payment'),
+  contract(Topics.paymentEvents, 'pos.payment.pending', 'event', PaymentPending, 'The customer is still paying (USERPAYING)'),
+  contract(Topics.paymentEvents, 'pos.payment.failed', 'event', PaymentFailed, 'The channel declined the payment'),
+  contract(Topics.paymentEvents, 'pos.payment.reversed', 'event', PaymentReversed, 'Reversed (冲正) after a timeout'),
+  contract(Topics.clearingCommands, 'pos.clearing.terminal-settlement.requested', 'command', TerminalSettlementRequested, 'Manual terminal settlement (结算)'),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.opened', 'event', BatchOpened, 'A settlement batch opened'),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.closing', 'event', BatchClosing, 'Clearing asks the void service to close the batch gate'),
+  contract(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'event', PaymentCleared, 'A payment was cleared in a closed batch'),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.closed', 'event', BatchClosed, 'A batch closed with exact totals'),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.settled', 'event', BatchSettled, 'A batch was settled (T+1 working day)'),
+  contract(Topics.voidCommands, 'pos.void.requested', 'command', VoidRequested, 'Void (撤销) a payment (upstream producers)'),
+  contract(Topics.voidEvents, 'pos.void.accepted', 'event', VoidAccepted, 'A void was accepted'),
+  contract(Topics.voidEvents, 'pos.void.rejected', 'event', VoidRejected, 'A void was rejected, with reason and remedy'),
+  contract(Topics.voidEvents, 'pos.void.confirmed', 'event', VoidConfirmed, 'Customer notice for an accepted void'),
+  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch: clearing may close it'),
+];
+
+export type PaymentRequested = Static<typeof PaymentRequested>;
+export type PaymentSucceeded = Static<typeof PaymentSucceeded>;
+export type PaymentPending = Static<typeof PaymentPending>;
+export type PaymentFailed = Static<typeof PaymentFailed>;
+export type PaymentReversed = Static<typeof PaymentReversed>;
+export type TerminalSettlementRequested = Static<typeof TerminalSettlementRequested>;
+export type BatchOpened = Static<typeof BatchOpened>;
+export type BatchClosing = Static<typeof BatchClosing>;
+export type PaymentCleared = Static<typeof PaymentCleared>;
+export type BatchClosed = Static<typeof BatchClosed>;
+export type BatchSettled = Static<typeof BatchSettled>;
+export type VoidRequested = Static<typeof VoidRequested>;
+export type VoidAccepted = Static<typeof VoidAccepted>;
+export type VoidRejected = Static<typeof VoidRejected>;
+export type VoidConfirmed = Static<typeof VoidConfirmed>;
+export type VoidGateClosed = Static<typeof VoidGateClosed>;
+
+export function contractsOf(topic: string): MessageContract[] {
+  return MessageContracts.filter((c) => c.topic === topic);
+}
+
+export function contractFor(topic: string, type: string): MessageContract | undefined {
+  return MessageContracts.find((c) => c.topic === topic && c.type === type);
+}

@@ -1,0 +1,167 @@
+import { DataSource } from 'typeorm';
+import { Topics } from '@pos/contracts';
+import { systemClock } from '@pos/business-calendar';
+import { createDataSource, runMigrations } from '@pos/persistence';
+import { testStack, uniqueName } from '@pos/testing';
+import { InboundMessage, MessageBroker } from './broker.port';
+import { encodeEnvelope } from './envelope-codec';
+import { KafkajsBroker } from './kafkajs/kafkajs-broker';
+import { MessageValidator } from './message-validator';
+import { CreateMessagingTables1764200000000 } from './messaging-tables.migration';
+import { NamespacedBroker } from './namespaced-broker';
+import { Outbox } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { ConsumedEvent, DeadLetterHeaders, ReliableConsumer } from './reliable-consumer';
+
+const succeeded = (paymentId: string) => ({
+  paymentId,
+  merchantId: 'M100',
+  terminalId: 'T1',
+  channel: 'WECHAT',
+  amountFen: 1999,
+  currency: 'CNY',
+  outTradeNo: 'ORDER-1',
+  succeededAt: '2026-11-27T22:59:59.900+08:00',
+  channelTradeNo: 'WX-1',
+});
+
+async function collect(broker: MessageBroker, topic: string, count: number, timeoutMs = 30_000): Promise<InboundMessage[]> {
+  const received: InboundMessage[] = [];
+  const consumer = await broker.createConsumer({ groupId: uniqueName('observer'), topics: [topic] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${count} messages on ${topic}`)), timeoutMs);
+    void consumer.run(async (message) => {
+      received.push(message);
+      if (received.length >= count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await consumer.stop();
+  return received;
+}
+
+describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () => {
+  const stack = testStack();
+  let dataSource: DataSource;
+  let broker: MessageBroker;
+  let schema: string;
+  const validator = new MessageValidator();
+
+  beforeEach(async () => {
+    schema = uniqueName('messaging');
+    dataSource = createDataSource(
+      { url: stack.postgresUrl, schema },
+      { applicationName: 'messaging-test', migrations: [CreateMessagingTables1764200000000] },
+    );
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    await dataSource.query(`CREATE TABLE applied (event_id text PRIMARY KEY, payment_id uuid NOT NULL)`);
+    broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), `${schema}.`);
+    await broker.ensureTopics(
+      [Topics.paymentEvents, `${Topics.paymentEvents}.dlq`].map((name) => ({ name, partitions: 2 })),
+    );
+  });
+
+  afterEach(async () => {
+    await broker.close();
+    await dataSource.destroy();
+  });
+
+  it('publishes committed outbox rows once, with CloudEvents headers, and leaves rolled-back ones out', async () => {
+    const outbox = new Outbox('/messaging-test', validator, systemClock);
+    const [kept] = await dataSource.transaction((tx) =>
+      outbox.append(tx, [{ topic: Topics.paymentEvents, type: 'pos.payment.succeeded', key: 'M100', data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11') }]),
+    );
+    await expect(
+      dataSource.transaction(async (tx) => {
+        await outbox.append(tx, [{ topic: Topics.paymentEvents, type: 'pos.payment.succeeded', key: 'M100', data: succeeded('6f1d2c3b-4a5e-4f60-8b7a-9c0d1e2f3a4b') }]);
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+
+    const relay = new OutboxRelay(dataSource, broker, { databaseUrl: stack.postgresUrl, schema });
+    relay.start();
+    const [message] = await collect(broker, Topics.paymentEvents, 1);
+    await relay.stop();
+
+    expect(message.key).toBe('M100');
+    expect(message.headers).toMatchObject({ ce_id: kept, ce_type: 'pos.payment.succeeded', ce_source: '/messaging-test', ce_specversion: '1.0', ce_schemaversion: '1' });
+    expect(JSON.parse(message.value!.toString())).toEqual(succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'));
+    const [{ unpublished }] = await dataSource.query(`SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL`);
+    expect(unpublished).toBe(0);
+  });
+
+  it('refuses to write a payload that breaks its own schema', async () => {
+    const outbox = new Outbox('/messaging-test', validator, systemClock);
+    await expect(
+      dataSource.transaction((tx) =>
+        outbox.append(tx, [{ topic: Topics.paymentEvents, type: 'pos.payment.succeeded', key: 'M100', data: { ...succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'), amountFen: 12.5 } }]),
+      ),
+    ).rejects.toThrow(/SCHEMA_VIOLATION/);
+  });
+
+  it('applies each event once, parks bad and modified messages with reasons, and keeps going', async () => {
+    const producer = await broker.createProducer();
+    const good = encodeEnvelope(Topics.paymentEvents, {
+      id: 'evt-good', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
+      data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'),
+    });
+    const modified = { ...good, value: JSON.stringify({ ...succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'), amountFen: 1 }) };
+    const invalid = encodeEnvelope(Topics.paymentEvents, { id: 'evt-invalid', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100', data: { paymentId: 'nope' } });
+    const unknownType = encodeEnvelope(Topics.paymentEvents, { id: 'evt-unknown', type: 'pos.payment.teleported', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100', data: {} });
+    const future = encodeEnvelope(Topics.paymentEvents, { id: 'evt-future', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 9, key: 'M100', data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11') });
+    const last = encodeEnvelope(Topics.paymentEvents, {
+      id: 'evt-last', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
+      data: succeeded('6f1d2c3b-4a5e-4f60-8b7a-9c0d1e2f3a4b'),
+    });
+    // Same key, so one partition, in this order.
+    await producer.send([
+      good,
+      { topic: Topics.paymentEvents, key: 'M100', value: '{"not json', headers: good.headers },
+      good,
+      invalid,
+      unknownType,
+      future,
+      modified,
+      last,
+    ]);
+    await producer.disconnect();
+
+    const applied: string[] = [];
+    const consumer = new ReliableConsumer(broker, dataSource, validator, {
+      groupId: 'clearing-test',
+      topics: [Topics.paymentEvents],
+      handlers: {
+        'pos.payment.succeeded': async (event: ConsumedEvent<{ paymentId: string }>, tx) => {
+          await tx.query(`INSERT INTO applied (event_id, payment_id) VALUES ($1, $2)`, [event.envelope.id, event.envelope.data.paymentId]);
+          applied.push(event.envelope.id);
+        },
+      },
+    });
+    const parked = collect(broker, `${Topics.paymentEvents}.dlq`, 5);
+    await consumer.start();
+    const dead = await parked;
+    const deadline = Date.now() + 20_000;
+    while (applied.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await consumer.stop();
+
+    expect(applied).toEqual(['evt-good', 'evt-last']);
+    const rows = await dataSource.query(`SELECT event_id FROM applied ORDER BY event_id`);
+    expect(rows.map((r: { event_id: string }) => r.event_id)).toEqual(['evt-good', 'evt-last']);
+    expect(dead.map((m) => m.headers[DeadLetterHeaders.reason])).toEqual([
+      'MALFORMED_ENVELOPE',
+      'SCHEMA_VIOLATION',
+      'UNKNOWN_EVENT_TYPE',
+      'UNSUPPORTED_SCHEMA_VERSION',
+      'MODIFIED_DUPLICATE',
+    ]);
+    for (const message of dead) {
+      expect(message.headers[DeadLetterHeaders.sourceTopic]).toBe(Topics.paymentEvents);
+      expect(message.headers[DeadLetterHeaders.consumerGroup]).toBe('clearing-test');
+      expect(message.headers[DeadLetterHeaders.detail].length).toBeGreaterThan(0);
+    }
+    expect(dead[1].headers[DeadLetterHeaders.detail]).toMatch(/paymentId/);
+  });
+});

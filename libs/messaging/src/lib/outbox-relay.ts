@@ -1,0 +1,168 @@
+import { Logger } from '@nestjs/common';
+import { Client, Notification } from 'pg';
+import { DataSource } from 'typeorm';
+import { MessageBroker, MessageProducer, OutboundMessage } from './broker.port';
+
+export interface OutboxRelayOptions {
+  /** PostgreSQL URL for the relay's own session (LISTEN and the leader lock live on it). */
+  readonly databaseUrl: string;
+  readonly schema: string;
+  readonly batchSize?: number;
+  /** Safety net in case a notification is missed; the relay normally wakes on NOTIFY. */
+  readonly pollIntervalMs?: number;
+  /** Published rows older than this are deleted. */
+  readonly retentionHours?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  message_key: string;
+  headers: Record<string, string>;
+  payload: unknown;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishes the outbox to Kafka in id order and marks rows published only after the broker
+ * acknowledged them (idempotent producer, acks=all). One instance of a service relays at a time,
+ * chosen by a PostgreSQL advisory lock: a single relay keeps the order in which conflicting
+ * transactions committed (ADR 0002 depends on it). A crash between publish and mark republishes,
+ * which consumers absorb through their inbox: at least once on the wire, exactly once in effect.
+ */
+export class OutboxRelay {
+  private readonly logger = new Logger('OutboxRelay');
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  /** Set by a notification; tells the loop that rows may have committed while it was busy. */
+  private notified = false;
+  private session?: Client;
+  private producer?: MessageProducer;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly broker: MessageBroker,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private get channel(): string {
+    return `outbox_${this.options.schema}`;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 200;
+    while (this.running) {
+      try {
+        await this.lead();
+        backoff = 200;
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.warn(`relay interrupted, retrying in ${backoff} ms: ${String(error)}`);
+        await this.closeSession();
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+    await this.closeSession();
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+
+  /** Becomes the leader (or waits to), then publishes until stopped or the session breaks. */
+  private async lead(): Promise<void> {
+    const session = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-relay' });
+    this.session = session;
+    let broken: Error | undefined;
+    session.on('error', (error) => {
+      broken = error;
+      this.wake?.();
+    });
+    await session.connect();
+    while (this.running) {
+      const { rows } = await session.query<{ leader: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS leader', [
+        `outbox-relay:${this.options.schema}`,
+      ]);
+      if (rows[0].leader) break;
+      await this.idle(2_000);
+      if (broken) throw broken;
+    }
+    if (!this.running) return;
+    session.on('notification', (_: Notification) => {
+      this.notified = true;
+      this.wake?.();
+    });
+    await session.query(`LISTEN "${this.channel}"`);
+    this.producer ??= await this.broker.createProducer();
+    let lastCleanup = 0;
+    while (this.running) {
+      if (broken) throw broken;
+      this.notified = false;
+      const published = await this.publishBatch(this.producer);
+      if (Date.now() - lastCleanup > 60_000) {
+        await this.deletePublished();
+        lastCleanup = Date.now();
+      }
+      if (published < (this.options.batchSize ?? 500) && !this.notified) {
+        await this.idle(this.options.pollIntervalMs ?? 1_000);
+      }
+    }
+  }
+
+  private async publishBatch(producer: MessageProducer): Promise<number> {
+    const rows: OutboxRow[] = await this.dataSource.query(
+      `SELECT id, topic, message_key, headers, payload FROM outbox
+        WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+      [this.options.batchSize ?? 500],
+    );
+    if (rows.length === 0) return 0;
+    const messages: OutboundMessage[] = rows.map((row) => ({
+      topic: row.topic,
+      key: row.message_key,
+      headers: row.headers,
+      value: JSON.stringify(row.payload),
+    }));
+    await producer.send(messages);
+    await this.dataSource.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+      rows.map((r) => r.id),
+    ]);
+    return rows.length;
+  }
+
+  private async deletePublished(): Promise<void> {
+    await this.dataSource.query(
+      `DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)`,
+      [this.options.retentionHours ?? 24 * 7],
+    );
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async closeSession(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (session) await session.end().catch(() => undefined);
+  }
+}
