@@ -1,6 +1,7 @@
 import { Static, TObject, Type } from '@sinclair/typebox';
 import {
   AmountFen,
+  BatchId,
   BusinessDate,
   CardBatchNo,
   CardDetails,
@@ -76,7 +77,7 @@ export const TerminalSettlementRequested = Type.Object(
 );
 
 const BatchIdentity = {
-  batchId: Identifier,
+  batchId: BatchId,
   merchantId: Identifier,
   channel: Channel,
   terminalId: Type.Optional(Identifier),
@@ -93,7 +94,7 @@ export const BatchClosing = Type.Object(
 );
 
 export const PaymentCleared = Type.Object(
-  { paymentId: Uuid, merchantId: Identifier, batchId: Identifier, amountFen: AmountFen, clearedAt: Instant },
+  { paymentId: Uuid, merchantId: Identifier, batchId: BatchId, amountFen: AmountFen, clearedAt: Instant },
   strict,
 );
 
@@ -150,7 +151,7 @@ export const VoidAccepted = Type.Object(
     outTradeNo: OutTradeNo,
     channel: Channel,
     amountFen: AmountFen,
-    batchId: Identifier,
+    batchId: BatchId,
   },
   strict,
 );
@@ -183,7 +184,7 @@ export const VoidConfirmed = Type.Object(
 
 /** The void service's answer to BatchClosing: no void for this batch is accepted after this event. */
 export const VoidGateClosed = Type.Object(
-  { batchId: Identifier, merchantId: Identifier, closedAt: Instant, acceptedVoids: CountOrFen },
+  { batchId: BatchId, merchantId: Identifier, closedAt: Instant, acceptedVoids: CountOrFen },
   strict,
 );
 

@@ -17,6 +17,8 @@ export const AmountFen = Type.Integer({ minimum: 1, maximum: 9_007_199_254_740_9
 export const CountOrFen = Type.Integer({ minimum: 0, maximum: 9_007_199_254_740_991 });
 
 export const Identifier = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' });
+/** Settlement batch id, e.g. `M100:WECHAT:20261126T160000Z` (see libs/domain/settlement-batches). */
+export const BatchId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' });
 export const OutTradeNo = Type.String({
   minLength: 1,
   maxLength: 32,

@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { batchKeyOf, clearingSchedulesFrom } from './batch-key';
+
+const defaults = clearingSchedulesFrom({});
+
+describe('batchKeyOf', () => {
+  it('cuts UnionPay card batches at 23:00 Asia/Shanghai', () => {
+    const before = batchKeyOf(
+      { merchantId: 'M1', terminalId: 'T1', channel: 'UNIONPAY_CARD', cardBatchNo: '000042', succeededAt: new Date('2026-11-27T14:59:59.999Z') },
+      defaults,
+    );
+    const after = batchKeyOf(
+      { merchantId: 'M1', terminalId: 'T1', channel: 'UNIONPAY_CARD', cardBatchNo: '000042', succeededAt: new Date('2026-11-27T15:00:00.000Z') },
+      defaults,
+    );
+    expect(before.clearingDate).toBe('2026-11-27');
+    expect(after.clearingDate).toBe('2026-11-28');
+    expect(before.batchId).toBe('M1:T1:000042:UNIONPAY_CARD:20261126T150000Z');
+    expect(after.batchId).not.toBe(before.batchId);
+    expect(before.window.closesAt.toISOString()).toBe('2026-11-27T15:00:00.000Z');
+  });
+
+  it('cuts wallet batches at midnight Asia/Shanghai, per merchant and channel', () => {
+    const late = batchKeyOf({ merchantId: 'M1', terminalId: 'T1', channel: 'WECHAT', succeededAt: new Date('2026-11-27T15:59:59.999Z') }, defaults);
+    const otherTerminal = batchKeyOf({ merchantId: 'M1', terminalId: 'T9', channel: 'WECHAT', succeededAt: new Date('2026-11-27T01:00:00Z') }, defaults);
+    const alipay = batchKeyOf({ merchantId: 'M1', terminalId: 'T1', channel: 'ALIPAY', succeededAt: new Date('2026-11-27T01:00:00Z') }, defaults);
+    expect(late.clearingDate).toBe('2026-11-27');
+    expect(late.batchId).toBe(otherTerminal.batchId);
+    expect(alipay.batchId).not.toBe(late.batchId);
+    expect(late.terminalId).toBeUndefined();
+  });
+
+  it('refuses a card payment without a POS batch number', () => {
+    expect(() => batchKeyOf({ merchantId: 'M1', terminalId: 'T1', channel: 'UNIONPAY_CARD', succeededAt: new Date() }, defaults)).toThrow(/batch number/);
+  });
+
+  it('follows a configured schedule that cuts every few seconds', () => {
+    const fast = clearingSchedulesFrom({ WECHAT: 'every:5s' });
+    const key = batchKeyOf({ merchantId: 'M1', terminalId: 'T1', channel: 'WECHAT', succeededAt: new Date('2026-11-27T15:00:07.300Z') }, fast);
+    expect(key.window.opensAt.toISOString()).toBe('2026-11-27T15:00:05.000Z');
+    expect(key.window.closesAt.toISOString()).toBe('2026-11-27T15:00:10.000Z');
+  });
+
+  it('puts every payment in the window that contains its success time, the same way every time', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+        fc.constantFrom('WECHAT', 'ALIPAY', 'UNIONPAY_CARD' as const),
+        (succeededAt, channel) => {
+          const payment = { merchantId: 'M1', terminalId: 'T1', channel, succeededAt, cardBatchNo: '000001' } as const;
+          const key = batchKeyOf(payment, defaults);
+          expect(key.window.opensAt.getTime()).toBeLessThanOrEqual(succeededAt.getTime());
+          expect(succeededAt.getTime()).toBeLessThan(key.window.closesAt.getTime());
+          expect(batchKeyOf(payment, defaults)).toEqual(key);
+        },
+      ),
+    );
+  });
+});

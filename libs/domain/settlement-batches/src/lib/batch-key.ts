@@ -1,0 +1,82 @@
+import {
+  BusinessDate,
+  businessDateOf,
+  CutoffSchedule,
+  cutoffWindowOf,
+  CutoffWindow,
+  parseCutoffSchedule,
+} from '@pos/business-calendar';
+
+export type Channel = 'WECHAT' | 'ALIPAY' | 'UNIONPAY_CARD';
+
+/** Each channel's clearing day-cut (日切), as a schedule; see DOMAIN.md for the defaults. */
+export type ClearingSchedules = Readonly<Record<Channel, CutoffSchedule>>;
+
+export const DEFAULT_CUTOFF_SCHEDULES: Readonly<Record<Channel, string>> = {
+  WECHAT: 'daily@00:00',
+  ALIPAY: 'daily@00:00',
+  UNIONPAY_CARD: 'daily@23:00',
+};
+
+/** Reads `CUTOFF_SCHEDULE_<CHANNEL>` style settings, falling back to the defaults. */
+export function clearingSchedulesFrom(settings: Partial<Record<Channel, string | undefined>>): ClearingSchedules {
+  const schedule = (channel: Channel) => parseCutoffSchedule(settings[channel] ?? DEFAULT_CUTOFF_SCHEDULES[channel]);
+  return { WECHAT: schedule('WECHAT'), ALIPAY: schedule('ALIPAY'), UNIONPAY_CARD: schedule('UNIONPAY_CARD') };
+}
+
+/** What batch assignment needs to know about a succeeded payment. */
+export interface BatchablePayment {
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly channel: Channel;
+  readonly succeededAt: Date;
+  /** Card payments carry the POS terminal's batch number. */
+  readonly cardBatchNo?: string;
+}
+
+export interface BatchKey {
+  /** Stable, readable and the same in every service and on every replay. */
+  readonly batchId: string;
+  readonly merchantId: string;
+  readonly channel: Channel;
+  readonly terminalId?: string;
+  readonly batchNo?: string;
+  readonly window: CutoffWindow;
+  /** The business date (Asia/Shanghai) on which the clearing window ends. */
+  readonly clearingDate: BusinessDate;
+}
+
+function compactUtc(instant: Date): string {
+  return instant.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The settlement batch a payment belongs to, from its own success time and its channel's clearing
+ * calendar alone: per merchant and channel per clearing window, and for cards per terminal and
+ * POS batch number as well. Pure and deterministic, so the clearing service (which assigns) and
+ * the void service (which guards voids per batch) always agree.
+ */
+export function batchKeyOf(payment: BatchablePayment, schedules: ClearingSchedules): BatchKey {
+  const window = cutoffWindowOf(schedules[payment.channel], payment.succeededAt);
+  const clearingDate = businessDateOf(new Date(window.closesAt.getTime() - 1));
+  const opened = compactUtc(window.opensAt);
+  if (payment.channel === 'UNIONPAY_CARD') {
+    if (!payment.cardBatchNo) throw new Error('a card payment needs its POS batch number');
+    return {
+      batchId: `${payment.merchantId}:${payment.terminalId}:${payment.cardBatchNo}:UNIONPAY_CARD:${opened}`,
+      merchantId: payment.merchantId,
+      channel: payment.channel,
+      terminalId: payment.terminalId,
+      batchNo: payment.cardBatchNo,
+      window,
+      clearingDate,
+    };
+  }
+  return {
+    batchId: `${payment.merchantId}:${payment.channel}:${opened}`,
+    merchantId: payment.merchantId,
+    channel: payment.channel,
+    window,
+    clearingDate,
+  };
+}
