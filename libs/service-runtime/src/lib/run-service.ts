@@ -9,9 +9,10 @@ export async function runService(
   env: Record<string, string | undefined>,
   configOverrides: Partial<CommonConfig> = {},
 ): Promise<INestApplication> {
-  let config: CommonConfig;
+  let config: CommonConfig & Record<string, unknown>;
   try {
-    config = { ...loadConfig(commonConfigSchema, env), ...configOverrides };
+    const schema = commonConfigSchema.extend(definition.configShape ?? {});
+    config = { ...(loadConfig(schema, env) as CommonConfig & Record<string, unknown>), ...configOverrides };
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`${definition.identity.name}: ${error.message}`);

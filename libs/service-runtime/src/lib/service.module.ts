@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { z } from 'zod';
 import { MessagingModule } from '@pos/messaging';
 import { DatabaseModule } from '@pos/persistence';
 import { CommonConfig } from './config';
@@ -16,7 +17,10 @@ export interface ServiceDefinition {
   readonly migrations: readonly Function[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   readonly entities?: readonly Function[];
-  readonly imports?: DynamicModule['imports'];
+  /** The service's own settings, validated at boot together with the common ones. */
+  readonly configShape?: z.ZodRawShape;
+  /** The service's own modules, built from the validated configuration (common + its own keys). */
+  readonly modules?: (config: CommonConfig & Record<string, unknown>) => NonNullable<DynamicModule['imports']>;
 }
 
 /**
@@ -25,7 +29,7 @@ export interface ServiceDefinition {
  */
 @Module({})
 export class ServiceModule {
-  static forRoot(definition: ServiceDefinition, config: CommonConfig): DynamicModule {
+  static forRoot(definition: ServiceDefinition, config: CommonConfig & Record<string, unknown>): DynamicModule {
     return {
       module: ServiceModule,
       imports: [
@@ -53,7 +57,7 @@ export class ServiceModule {
           }),
         }),
         HealthModule,
-        ...(definition.imports ?? []),
+        ...(definition.modules?.(config) ?? []),
       ],
       providers: [{ provide: SERVICE_CONFIG, useValue: config }],
       exports: [SERVICE_CONFIG],
