@@ -47,7 +47,7 @@ TARGET="${1:-all}"
 case "$TARGET" in
   all) SELECTED=("${ALL_IMAGES[@]}") ;;
   kafka|postgres|node) SELECTED=("$TARGET") ;;
-  -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
   *) usage ;;
 esac
 
@@ -159,10 +159,10 @@ ensure_build_tools() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
   command -v flock >/dev/null 2>&1 || missing+=(util-linux)
-  if [[ " ${SELECTED[*]} " == *" kafka "* ]]; then
+  if [[ -n "${NEEDS_BUILD[kafka]:-}" ]]; then
     command -v mvn >/dev/null 2>&1 || missing+=(maven)
   fi
-  if [[ " ${SELECTED[*]} " == *" node "* ]]; then
+  if [[ -n "${NEEDS_BUILD[node]:-}" ]]; then
     command -v npm >/dev/null 2>&1 || missing+=(npm)
   fi
   [[ ${#missing[@]} -eq 0 ]] && return 0

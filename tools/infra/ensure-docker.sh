@@ -7,7 +7,8 @@
 #
 # When no daemon answers and we are root on Debian/Ubuntu (apt), this script:
 #   1. installs what is missing: docker.io docker-compose debootstrap busybox-static
-#      (busybox-static only feeds the tiny probe image used for the port check; no registry needed),
+#      (busybox-static only feeds the tiny probe image used for the port check; no registry needed;
+#      plus apparmor when the kernel enforces AppArmor, cgroupfs-mount when no cgroup fs is mounted),
 #      running `apt-get update` only when the package lists cannot satisfy the install;
 #   2. starts dockerd in the background (no systemd needed, works without a TTY, e.g. in CI),
 #      logging to <repo>/.cache/dockerd.log, and waits up to DOCKERD_START_TIMEOUT (60) seconds;
@@ -37,7 +38,7 @@ VERIFY=0
 for arg in "$@"; do
   case "$arg" in
     --verify) VERIFY=1 ;;
-    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument: $arg (usage: $0 [--verify])" ;;
   esac
 done
@@ -139,8 +140,16 @@ export DEBIAN_FRONTEND=noninteractive
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 apt_has_candidate() { local c; c="$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')"; [[ -n "$c" && "$c" != "(none)" ]]; }
 
+cgroups_mounted() { grep -qE '^[^ ]+ /sys/fs/cgroup(/[^ ]*)? cgroup2? ' /proc/self/mounts; }
+apparmor_enabled() { [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; }
+
+wanted=(docker.io docker-compose debootstrap busybox-static iptables)
+# dockerd needs apparmor_parser when the kernel has AppArmor enabled (docker-default profile)
+apparmor_enabled && wanted+=(apparmor)
+# without systemd nobody may have mounted the cgroup hierarchies
+cgroups_mounted || wanted+=(cgroupfs-mount)
 missing=()
-for p in docker.io docker-compose debootstrap busybox-static iptables; do
+for p in "${wanted[@]}"; do
   pkg_installed "$p" || missing+=("$p")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -165,6 +174,10 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   fi
 fi
 command -v dockerd >/dev/null 2>&1 || die "dockerd not found even after installing docker.io"
+if ! cgroups_mounted; then
+  log "mounting cgroup hierarchies (cgroupfs-mount)"
+  cgroupfs-mount >/dev/null 2>&1 || die "no cgroup filesystem is mounted and cgroupfs-mount failed"
+fi
 command -v docker >/dev/null 2>&1 || die "docker CLI not found even after installing docker.io"
 
 # ---------------------------------------------------------------------------------------------

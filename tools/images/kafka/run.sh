@@ -164,7 +164,8 @@ fi
 export CLUSTER_ID
 
 roles="${PROPS[process.roles]:-}"
-format_args=(format --ignore-formatted --cluster-id "$CLUSTER_ID" -c "$SERVER_PROPS")
+# --cluster-id=<id> as one word: ids may start with "-" (base64url)
+format_args=(format --ignore-formatted "--cluster-id=${CLUSTER_ID}" -c "$SERVER_PROPS")
 if [[ "$roles" == *controller* && -z "${PROPS[controller.quorum.voters]:-}" && -n "${PROPS[controller.quorum.bootstrap.servers]:-}" ]]; then
   format_args+=(--standalone) # dynamic quorum (KIP-853) with a single controller
 fi

@@ -5,7 +5,7 @@ export type ImageVariable = 'KAFKA_IMAGE' | 'POSTGRES_IMAGE' | 'NODE_IMAGE';
 
 /** What a suite gets when nothing was built locally and nothing was configured. */
 const OFFICIAL: Record<ImageVariable, string> = {
-  KAFKA_IMAGE: 'apache/kafka:4.1.1',
+  KAFKA_IMAGE: 'apache/kafka:4.4.0',
   POSTGRES_IMAGE: 'postgres:15',
   NODE_IMAGE: 'node:24-bookworm-slim',
 };

@@ -3,6 +3,8 @@ import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
 
 const CLIENT_PORT = 9092;
 const START_ENV = '/tmp/kafka-start.env';
+/** Copied after the env file, in the same archive: the env file is complete once this exists. */
+const START_READY = '/tmp/kafka-start.ready';
 const WAITING = 'waiting for the advertised listener';
 /** The start script of the apache/kafka image; the locally built image has it at the same place. */
 const START_COMMAND = '/etc/kafka/docker/run';
@@ -40,7 +42,7 @@ export async function startKafka(image: string, labels: Record<string, string> =
     })
     .withEntrypoint(['sh', '-c'])
     .withCommand([
-      `echo '${WAITING}'; while [ ! -f ${START_ENV} ]; do sleep 0.1; done; set -a; . ${START_ENV}; set +a; exec ${START_COMMAND}`,
+      `echo '${WAITING}'; while [ ! -f ${START_READY} ]; do sleep 0.1; done; set -a; . ${START_ENV}; set +a; exec ${START_COMMAND}`,
     ])
     .withWaitStrategy(Wait.forLogMessage(WAITING))
     .start();
@@ -52,6 +54,7 @@ export async function startKafka(image: string, labels: Record<string, string> =
       content: `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${host}:${port},BROKER://localhost:9093\n`,
       target: START_ENV,
     },
+    { content: 'ready\n', target: START_READY },
   ]);
   const brokers = [`${host}:${port}`];
   await waitForReadyLine(container);

@@ -29,7 +29,7 @@ describe('imageFor', () => {
     expect(imageFor('KAFKA_IMAGE', workspace)).toBe('pos-local/kafka:abc');
     expect(imageFor('POSTGRES_IMAGE', workspace)).toBe('pos-local/postgres:def');
 
-    process.env['KAFKA_IMAGE'] = 'apache/kafka:4.1.1';
-    expect(imageFor('KAFKA_IMAGE', workspace)).toBe('apache/kafka:4.1.1');
+    process.env['KAFKA_IMAGE'] = 'apache/kafka:4.4.0';
+    expect(imageFor('KAFKA_IMAGE', workspace)).toBe('apache/kafka:4.4.0');
   });
 });
