@@ -8,3 +8,4 @@ export * from './lib/outbox';
 export * from './lib/outbox-relay';
 export * from './lib/reliable-consumer';
 export * from './lib/namespaced-broker';
+export * from './lib/dead-letter-replay';

@@ -59,7 +59,65 @@ export interface TopicSpec {
   readonly replicationFactor?: number;
 }
 
-export interface MessageBroker {
+/** The first and the next offset of a partition: `high - low` messages are in it (fewer once compacted). */
+export interface PartitionOffsets {
+  readonly partition: number;
+  readonly low: string;
+  readonly high: string;
+}
+
+export interface TopicOffsets {
+  readonly topic: string;
+  readonly partitions: readonly PartitionOffsets[];
+}
+
+export interface ConsumerGroupInfo {
+  readonly groupId: string;
+  /** As the group coordinator reports it: Stable, Empty, PreparingRebalance, Dead, ... */
+  readonly state: string;
+  readonly members: number;
+}
+
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset the group will read; `-1` when it never committed on this partition. */
+  readonly offset: string;
+}
+
+/** A range of one partition to read: `from` inclusive, `until` exclusive; no `until` follows the partition. */
+export interface ReadRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: string;
+  readonly until?: string;
+}
+
+export interface ReadOptions {
+  /** Stops reading (and resolves) when aborted: how a follower ends. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Operator and tooling access, on top of what services need: offsets, groups and reading arbitrary
+ * ranges without joining a service's consumer group or committing anything.
+ */
+export interface BrokerAdmin {
+  /** Every topic except the broker's internal ones (`__consumer_offsets`, ...). */
+  listTopics(): Promise<string[]>;
+  topicOffsets(topics: readonly string[]): Promise<TopicOffsets[]>;
+  /** Per partition, the first offset whose timestamp is at or after `timestampMs` (the end offset when none). */
+  offsetsAtTime(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]>;
+  listConsumerGroups(): Promise<ConsumerGroupInfo[]>;
+  committedOffsets(groupId: string): Promise<CommittedOffset[]>;
+  /**
+   * Hands every message of the ranges to `handler`, in order within each partition. Resolves once every
+   * bounded range has been read (at once when all are empty) or when `options.signal` aborts.
+   */
+  readMessages(ranges: readonly ReadRange[], handler: (message: InboundMessage) => Promise<void>, options?: ReadOptions): Promise<void>;
+}
+
+export interface MessageBroker extends BrokerAdmin {
   createProducer(): Promise<MessageProducer>;
   createConsumer(options: ConsumerOptions): Promise<MessageConsumer>;
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -73,6 +131,11 @@ export interface BrokerConnection {
   readonly clientId: string;
   readonly brokers: readonly string[];
   readonly ssl?: boolean;
+  /** TLS with a private CA or without certificate checks (operators' tools); implies `ssl`. */
+  readonly tls?: {
+    readonly ca?: string;
+    readonly rejectUnauthorized?: boolean;
+  };
   readonly sasl?: {
     readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
     readonly username: string;

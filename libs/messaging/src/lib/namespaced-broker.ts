@@ -1,9 +1,15 @@
 import {
+  CommittedOffset,
+  ConsumerGroupInfo,
   ConsumerOptions,
+  InboundMessage,
   MessageBroker,
   MessageConsumer,
   MessageProducer,
   OutboundMessage,
+  ReadOptions,
+  ReadRange,
+  TopicOffsets,
   TopicSpec,
 } from './broker.port';
 
@@ -49,6 +55,44 @@ export class NamespacedBroker implements MessageBroker {
 
   ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     return this.inner.ensureTopics(topics.map((t) => ({ ...t, name: this.physical(t.name) })));
+  }
+
+  /** Only the topics under the prefix, by their logical names. */
+  async listTopics(): Promise<string[]> {
+    return (await this.inner.listTopics()).filter((t) => t.startsWith(this.prefix)).map((t) => this.logical(t));
+  }
+
+  async topicOffsets(topics: readonly string[]): Promise<TopicOffsets[]> {
+    const offsets = await this.inner.topicOffsets(topics.map((t) => this.physical(t)));
+    return offsets.map((t) => ({ ...t, topic: this.logical(t.topic) }));
+  }
+
+  offsetsAtTime(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]> {
+    return this.inner.offsetsAtTime(this.physical(topic), timestampMs);
+  }
+
+  async listConsumerGroups(): Promise<ConsumerGroupInfo[]> {
+    return (await this.inner.listConsumerGroups())
+      .filter((g) => g.groupId.startsWith(this.prefix))
+      .map((g) => ({ ...g, groupId: this.logical(g.groupId) }));
+  }
+
+  async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
+    return (await this.inner.committedOffsets(this.physical(groupId)))
+      .filter((o) => o.topic.startsWith(this.prefix))
+      .map((o) => ({ ...o, topic: this.logical(o.topic) }));
+  }
+
+  readMessages(
+    ranges: readonly ReadRange[],
+    handler: (message: InboundMessage) => Promise<void>,
+    options?: ReadOptions,
+  ): Promise<void> {
+    return this.inner.readMessages(
+      ranges.map((r) => ({ ...r, topic: this.physical(r.topic) })),
+      (message) => handler({ ...message, topic: this.logical(message.topic) }),
+      options,
+    );
   }
 
   ping(timeoutMs: number): Promise<void> {

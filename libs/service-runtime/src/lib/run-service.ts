@@ -20,5 +20,8 @@ export async function runService(
     }
     throw error;
   }
-  return startService(ServiceModule.forRoot(definition, config), { host: config.HTTP_HOST, port: config.HTTP_PORT });
+  return startService(ServiceModule.forRoot(definition, config), definition.identity, {
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+  });
 }

@@ -11,14 +11,21 @@ import {
   Producer,
   SASLOptions,
 } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
 import {
   BrokerConnection,
+  CommittedOffset,
+  ConsumerGroupInfo,
   ConsumerOptions,
+  InboundMessage,
   MessageBroker,
   MessageConsumer,
   MessageHandler,
   MessageProducer,
   OutboundMessage,
+  ReadOptions,
+  ReadRange,
+  TopicOffsets,
   TopicSpec,
 } from '../broker.port';
 
@@ -94,7 +101,10 @@ class KafkajsConsumer implements MessageConsumer {
         removeCrash();
         resolve();
       });
+      // kafkajs restarts by itself after a retriable crash (e.g. the group coordinator still loading
+      // on a fresh cluster); only a crash it gives up on is a failure to start.
       const removeCrash = this.consumer.on(this.consumer.events.CRASH, (event) => {
+        if (event.payload.restart) return;
         removeJoin();
         removeCrash();
         reject(event.payload.error);
@@ -151,7 +161,7 @@ export class KafkajsBroker implements MessageBroker {
     const config: KafkaConfig = {
       clientId: connection.clientId,
       brokers: [...connection.brokers],
-      ssl: connection.ssl,
+      ssl: connection.tls ? { ...connection.tls } : connection.ssl,
       sasl: saslOptions(connection.sasl),
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator,
@@ -210,6 +220,140 @@ export class KafkajsBroker implements MessageBroker {
       await Promise.race([admin.describeCluster(), timeout]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  async listTopics(): Promise<string[]> {
+    const admin = await this.connectedAdmin();
+    return (await admin.listTopics()).filter((name) => !name.startsWith('__')).sort();
+  }
+
+  async topicOffsets(topics: readonly string[]): Promise<TopicOffsets[]> {
+    const admin = await this.connectedAdmin();
+    return Promise.all(
+      topics.map(async (topic) => ({
+        topic,
+        partitions: (await admin.fetchTopicOffsets(topic))
+          .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
+          .sort((a, b) => a.partition - b.partition),
+      })),
+    );
+  }
+
+  async offsetsAtTime(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]> {
+    const admin = await this.connectedAdmin();
+    const [atTime, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), admin.fetchTopicOffsets(topic)]);
+    const endOf = new Map(ends.map((p) => [p.partition, p.high]));
+    // The broker answers -1 for a partition with nothing at or after the time: reading starts at its end.
+    return atTime
+      .map((p) => ({ partition: p.partition, offset: p.offset === '-1' ? (endOf.get(p.partition) ?? '0') : p.offset }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async listConsumerGroups(): Promise<ConsumerGroupInfo[]> {
+    const admin = await this.connectedAdmin();
+    const { groups } = await admin.listGroups();
+    const ids = groups.filter((g) => g.protocolType === 'consumer' || g.protocolType === '').map((g) => g.groupId);
+    if (ids.length === 0) return [];
+    const described = await admin.describeGroups(ids);
+    return described.groups
+      .map((g) => ({ groupId: g.groupId, state: g.state, members: g.members.length }))
+      .sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
+    const admin = await this.connectedAdmin();
+    const topics = await admin.fetchOffsets({ groupId });
+    return topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })),
+    );
+  }
+
+  async readMessages(
+    ranges: readonly ReadRange[],
+    handler: (message: InboundMessage) => Promise<void>,
+    options: ReadOptions = {},
+  ): Promise<void> {
+    const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+    const wanted = new Map(ranges.map((r) => [key(r.topic, r.partition), r]));
+    const pending = new Set(
+      ranges.filter((r) => r.until === undefined || BigInt(r.from) < BigInt(r.until)).map((r) => key(r.topic, r.partition)),
+    );
+    if (pending.size === 0 || options.signal?.aborted) return;
+
+    // A throwaway group that never commits: the reader changes no service's position and leaves no offsets behind.
+    const consumer = this.kafka.consumer({ groupId: `pos-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+    const topics = [...new Set(ranges.map((r) => r.topic))];
+    const partitions = await this.topicOffsets(topics);
+    /** Next offset to hand over, per partition: a re-join after a crash resumes there, never repeats. */
+    const next = new Map(ranges.map((r) => [key(r.topic, r.partition), BigInt(r.from)]));
+    await consumer.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const finish = () => resolve();
+        options.signal?.addEventListener('abort', finish, { once: true });
+        consumer.on(consumer.events.CRASH, (event) => {
+          // kafkajs restarts by itself after a retriable crash (e.g. a coordinator still being elected).
+          if (!event.payload.restart) reject(event.payload.error);
+        });
+        // Seeks belong to one group generation: set them on every join, before the first fetch.
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          for (const topic of partitions) {
+            const skipped: number[] = [];
+            for (const p of topic.partitions) {
+              const from = next.get(key(topic.topic, p.partition));
+              if (from !== undefined) consumer.seek({ topic: topic.topic, partition: p.partition, offset: from.toString() });
+              else skipped.push(p.partition);
+            }
+            if (skipped.length > 0) consumer.pause([{ topic: topic.topic, partitions: skipped }]);
+          }
+        });
+        const done = (topic: string, partition: number) => {
+          pending.delete(key(topic, partition));
+          if (pending.size === 0) finish();
+        };
+        const start = async () => {
+          await consumer.subscribe({ topics, fromBeginning: true });
+          await consumer.run({
+            autoCommit: false,
+            eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+              const k = key(batch.topic, batch.partition);
+              const range = wanted.get(k);
+              if (!range) return;
+              const until = range.until === undefined ? undefined : BigInt(range.until);
+              for (const message of batch.messages) {
+                if (!isRunning() || isStale() || options.signal?.aborted) return;
+                const offset = BigInt(message.offset);
+                if (offset < (next.get(k) ?? 0n)) continue;
+                if (until !== undefined && offset >= until) break;
+                // A failing handler ends the read with its error instead of kafkajs retrying the batch.
+                const failed = await handler({
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  offset: message.offset,
+                  key: message.key ? message.key.toString() : null,
+                  value: message.value,
+                  headers: headersOf(message.headers),
+                  timestamp: Number(message.timestamp),
+                }).then(
+                  () => undefined,
+                  (error: unknown) => error ?? new Error('reader handler failed'),
+                );
+                if (failed !== undefined) {
+                  reject(failed);
+                  return;
+                }
+                next.set(k, offset + 1n);
+                await heartbeat();
+              }
+              if (until !== undefined && BigInt(batch.lastOffset()) + 1n >= until) done(batch.topic, batch.partition);
+            },
+          });
+        };
+        start().catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
     }
   }
 

@@ -1,0 +1,241 @@
+import { Logger, LoggerService } from '@nestjs/common';
+import { Command, CommanderError, Option } from 'commander';
+import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
+import { brokerConnection, ConnectionOptions } from './connection';
+import { OpsContext, opsContext } from './context';
+import { CliError, ExitCode, usageError } from './exit-codes';
+import { renderRecord } from './records';
+import { batchShowCommand, paymentTraceCommand, renderBatchStory, renderPaymentTrace } from './commands/trace';
+import { dlqListCommand, dlqReplayCommand, dlqShowCommand, renderDeadLetter, renderDeadLetters } from './commands/dlq';
+import { lagCommand, renderLag } from './commands/lag';
+import { renderTopics, topicsCommand } from './commands/topics';
+import { tailCommand } from './commands/tail';
+
+export interface CliIo {
+  /** One chunk of standard output (a line or a block, without the trailing newline). */
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Ends a follower (`tail --follow`); the process wires SIGINT/SIGTERM to it. */
+  readonly signal?: AbortSignal;
+}
+
+interface GlobalOptions extends ConnectionOptions {
+  readonly topicPrefix: string;
+  readonly json?: boolean;
+  readonly timeout: string;
+  readonly verbose?: boolean;
+}
+
+export const DEFAULT_BROKERS = 'localhost:19092';
+
+/** kafkajs logs through Nest's Logger; a CLI's stdout belongs to its output, so logs go to stderr, if at all. */
+function stderrLogger(io: CliIo, verbose: boolean): LoggerService {
+  const write = (level: string) => (message: unknown, context?: unknown) => io.err(`[${level}] ${context ? `${String(context)}: ` : ''}${String(message)}`);
+  const quiet = () => undefined;
+  return {
+    log: verbose ? write('info') : quiet,
+    warn: verbose ? write('warn') : quiet,
+    error: verbose ? write('error') : quiet,
+    debug: quiet,
+    verbose: quiet,
+  };
+}
+
+const BROKER_ERRORS = /KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|KafkaJSBrokerNotFound|KafkaJSSASLAuthenticationError|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|did not answer within/;
+
+function isBrokerUnreachable(error: unknown): boolean {
+  const e = error as { name?: unknown; message?: unknown; code?: unknown } | null;
+  return BROKER_ERRORS.test(`${String(e?.name)} ${String(e?.message)} ${String(e?.code)}`);
+}
+
+/** Builds the `pos-ops` program; every action resolves to the process's exit code. */
+export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('ops')
+    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces')
+    .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap servers').env('KAFKA_BROKERS').default(DEFAULT_BROKERS))
+    .addOption(new Option('--topic-prefix <prefix>', 'prefix of every topic and group (tests, shared clusters)').env('KAFKA_TOPIC_PREFIX').default(''))
+    .addOption(new Option('--ssl', 'connect with TLS').env('KAFKA_SSL'))
+    .addOption(new Option('--ssl-ca <file>', 'PEM file of the CA that signed the brokers\' certificates (implies --ssl)').env('KAFKA_SSL_CA'))
+    .addOption(new Option('--ssl-insecure', 'do not verify the brokers\' certificates (implies --ssl)'))
+    .addOption(new Option('--sasl-mechanism <mechanism>', 'SASL mechanism').choices(['plain', 'scram-sha-256', 'scram-sha-512']).env('KAFKA_SASL_MECHANISM'))
+    .addOption(new Option('--sasl-username <user>', 'SASL user name').env('KAFKA_SASL_USERNAME'))
+    .addOption(new Option('--sasl-password <password>', 'SASL password (prefer the environment variable)').env('KAFKA_SASL_PASSWORD'))
+    .addOption(new Option('--timeout <ms>', 'how long to wait for the cluster to answer').default('10000'))
+    .option('--json', 'machine-readable output: one JSON document (tail: one JSON object per line)')
+    .option('--verbose', 'Kafka client logs on stderr')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+
+  const run =
+    <A extends unknown[]>(work: (ctx: OpsContext, globals: GlobalOptions, ...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      const command = args[args.length - 1] as Command;
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      setExit(await withBroker(globals, io, (ctx) => work(ctx, globals, ...args)));
+    };
+  const print = (globals: GlobalOptions, value: unknown, text: () => string) =>
+    io.out(globals.json ? JSON.stringify(value, null, 2) : text());
+
+  program
+    .command('topics')
+    .description('every topic with its partitions, end offsets and message counts')
+    .action(
+    run(async (ctx, g) => {
+      const report = await topicsCommand(ctx);
+      print(g, report, () => renderTopics(report));
+    }),
+  );
+
+  program
+    .command('tail <topic>')
+    .description('decoded messages of a topic: the last ones, from an offset or a time, or following')
+    .option('-f, --follow', 'keep reading new messages until interrupted')
+    .option('-p, --partition <n>', 'only this partition')
+    .option('-o, --offset <n>', 'start at this offset (of --partition, or of every partition)')
+    .option('-s, --since <time>', 'start at this time: RFC 3339 (2026-11-27T22:59:00+08:00) or back from now (15m, 2h, 3d)')
+    .option('--from-beginning', 'start at the first stored message')
+    .option('-n, --last <n>', 'the last n messages of each partition (default 10)')
+    .option('--limit <n>', 'stop after n matching messages')
+    .option('--merchant <id>', 'only messages of this merchant (merchantId or key)')
+    .option('--payment <id>', 'only messages about this payment (paymentId or subject)')
+    .option('--batch <id>', 'only messages about this settlement batch')
+    .option('--type <types>', 'only these CloudEvents types, comma-separated')
+    .action(
+      run(async (ctx, g, topic: string, options: Record<string, string | boolean | undefined>) => {
+        const types = typeof options['type'] === 'string' ? options['type'].split(',').map((t) => t.trim()) : undefined;
+        await tailCommand(
+          ctx,
+          topic,
+          { ...options, ...(types ? { types } : {}) },
+          (record) => io.out(g.json ? JSON.stringify(record) : `${renderRecord(record)}\n`),
+          io.signal,
+        );
+      }),
+    );
+
+  program
+    .command('lag')
+    .description('consumer lag per group, topic and partition')
+    .option('-g, --group <id>', 'only this consumer group')
+    .action(
+      run(async (ctx, g, options: { group?: string }) => {
+        const report = await lagCommand(ctx, options);
+        print(g, report, () => renderLag(report));
+      }),
+    );
+
+  const dlq = program.command('dlq').description('dead-lettered messages: list, show, replay');
+  dlq
+    .command('list [topic]')
+    .description('dead-lettered messages with their reasons (all dead-letter topics, or one; a source topic names its .dlq)')
+    .option('--reason <reason>', 'only this dlq_reason, e.g. SCHEMA_VIOLATION')
+    .action(
+      run(async (ctx, g, topic: string | undefined, options: { reason?: string }) => {
+        const entries = await dlqListCommand(ctx, { topic, reason: options.reason });
+        print(g, entries, () => renderDeadLetters(entries));
+      }),
+    );
+  dlq
+    .command('show <topic> <position>')
+    .description('one dead-lettered message, decoded, at <partition>:<offset>')
+    .action(
+      run(async (ctx, g, topic: string, at: string) => {
+        const entry = await dlqShowCommand(ctx, topic, at);
+        print(g, entry, () => renderDeadLetter(entry));
+      }),
+    );
+  dlq
+    .command('replay <topic> [position]')
+    .description('write dead-lettered messages back to their source topic, once: one at <partition>:<offset>, or --all')
+    .option('--all', 'every message of the dead-letter topic not replayed yet')
+    .option('--reason <reason>', 'with --all: only messages parked for this reason')
+    .option('--dry-run', 'say what would be replayed, write nothing')
+    .action(
+      run(async (ctx, g, topic: string, at: string | undefined, options: { all?: boolean; reason?: string; dryRun?: boolean }) => {
+        const report = await dlqReplayCommand(ctx, topic, { ...options, ...(at ? { position: at } : {}) });
+        print(g, report, () =>
+          [
+            ...report.replayed.map((r) => `${report.dryRun ? 'would replay' : 'replayed'} ${r.from} -> ${r.to}`),
+            ...report.skipped.map((s) => `skipped ${s.from}: already replayed as ${s.replayedAs}`),
+            `${report.replayed.length} ${report.dryRun ? 'to replay' : 'replayed'}, ${report.skipped.length} already replayed`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  program
+    .command('batch')
+    .description('settlement batches')
+    .command('show <batchId>')
+    .description('every event about one settlement batch, in order, with its totals')
+    .option('-s, --since <time>', 'scan from this time instead of the start of every topic')
+    .action(
+      run(async (ctx, g, batchId: string, options: { since?: string }) => {
+        const story = await batchShowCommand(ctx, batchId, options);
+        print(g, story, () => renderBatchStory(story));
+      }),
+    );
+
+  program
+    .command('payment')
+    .description('payments')
+    .command('trace <paymentId>')
+    .description('the story of one payment across topics, in order: payment, void or clearing')
+    .option('-s, --since <time>', 'scan from this time instead of the start of every topic')
+    .action(
+      run(async (ctx, g, paymentId: string, options: { since?: string }) => {
+        const trace = await paymentTraceCommand(ctx, paymentId, options);
+        print(g, trace, () => renderPaymentTrace(trace));
+      }),
+    );
+
+  return program;
+}
+
+async function withBroker(globals: GlobalOptions, io: CliIo, work: (ctx: OpsContext) => Promise<void>): Promise<ExitCode> {
+  Logger.overrideLogger(stderrLogger(io, !!globals.verbose));
+  if (!/^[0-9]{1,7}$/.test(globals.timeout)) throw usageError(`--timeout ${globals.timeout} is not a number of milliseconds`);
+  const connection = brokerConnection(globals);
+  const broker: MessageBroker = new NamespacedBroker(new KafkajsBroker(connection), globals.topicPrefix);
+  try {
+    try {
+      await broker.ping(Number(globals.timeout));
+    } catch (error) {
+      throw new CliError(
+        ExitCode.brokerUnreachable,
+        `cannot reach Kafka at ${connection.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`,
+        'check --brokers (or KAFKA_BROKERS), and --ssl / --sasl-* if the cluster needs them',
+      );
+    }
+    await work(opsContext(broker));
+    return ExitCode.ok;
+  } finally {
+    await broker.close().catch(() => undefined);
+  }
+}
+
+/** Runs one command line; resolves to the exit code and never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let code: ExitCode = ExitCode.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end through here too, with exit code 0.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof CliError) {
+      io.err(`error: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+      return error.exitCode;
+    }
+    if (isBrokerUnreachable(error)) {
+      io.err(`error: lost the connection to Kafka: ${error instanceof Error ? error.message : String(error)}`);
+      return ExitCode.brokerUnreachable;
+    }
+    io.err(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return ExitCode.failure;
+  }
+}

@@ -1,0 +1,68 @@
+import { CliError, ExitCode } from './exit-codes';
+import { parseOffset, parsePosition, parseTime } from './context';
+import { brokerConnection } from './connection';
+import { byEventTime, matches, MessageRecord } from './records';
+import { runCli } from './cli';
+
+const usage = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof CliError ? error.exitCode : 'other';
+  }
+  return 'no error';
+};
+
+describe('ops CLI arguments', () => {
+  const now = new Date('2026-11-27T15:00:00Z');
+
+  it('parses offsets, positions and times, and calls anything else a usage error', () => {
+    expect(parseOffset('42')).toBe(42n);
+    expect(usage(() => parseOffset('-1'))).toBe(ExitCode.usage);
+    expect(parsePosition('1:42')).toEqual({ partition: 1, offset: '42' });
+    expect(parsePosition('1/42')).toEqual({ partition: 1, offset: '42' });
+    expect(usage(() => parsePosition('42'))).toBe(ExitCode.usage);
+    expect(parseTime('15m', now)).toBe(now.getTime() - 15 * 60_000);
+    expect(parseTime('2026-11-27T22:59:00+08:00', now)).toBe(Date.parse('2026-11-27T14:59:00Z'));
+    expect(usage(() => parseTime('2026-11-27 22:59', now))).toBe(ExitCode.usage);
+  });
+
+  it('builds SASL and TLS connections and refuses incomplete ones', () => {
+    expect(brokerConnection({ brokers: 'a:9092, b:9093' }).brokers).toEqual(['a:9092', 'b:9093']);
+    expect(
+      brokerConnection({ brokers: 'a:9093', ssl: true, saslMechanism: 'scram-sha-512', saslUsername: 'ops', saslPassword: 's3cret' }),
+    ).toMatchObject({ ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'ops' } });
+    expect(brokerConnection({ brokers: 'a:9093', sslInsecure: true })).toMatchObject({ ssl: true, tls: { rejectUnauthorized: false } });
+    expect(usage(() => brokerConnection({ brokers: 'a:9093', saslUsername: 'ops' }))).toBe(ExitCode.usage);
+    expect(usage(() => brokerConnection({ brokers: 'not a broker' }))).toBe(ExitCode.usage);
+  });
+
+  it('answers a bad command line with exit code 2 and help with 0', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => err.push(t) };
+    expect(await runCli(['nonsense'], io)).toBe(ExitCode.usage);
+    expect(err.join('\n')).toMatch(/unknown command/);
+    expect(await runCli(['--help'], io)).toBe(ExitCode.ok);
+    expect(await runCli(['dlq', 'show', 'x'], io)).toBe(ExitCode.usage);
+  });
+});
+
+describe('records', () => {
+  const record = (over: Partial<MessageRecord>): MessageRecord => ({
+    topic: 't', partition: 0, offset: '0', timestamp: '2026-11-27T15:00:00.000Z', key: 'M1', headers: {}, ...over,
+  });
+
+  it('filters by merchant, payment and type', () => {
+    const r = record({ data: { merchantId: 'M1', paymentId: 'p1' }, event: { id: '1', type: 'pos.payment.succeeded', source: '/s', time: 'x', schemaVersion: 1 } });
+    expect(matches(r, { merchant: 'M1', payment: 'p1', types: ['pos.payment.succeeded'] })).toBe(true);
+    expect(matches(r, { merchant: 'M2' })).toBe(false);
+    expect(matches(r, { types: ['pos.void.accepted'] })).toBe(false);
+  });
+
+  it('orders by event time across topics, then by where Kafka put it', () => {
+    const at = (time: string, topic: string) =>
+      record({ topic, event: { id: topic, type: 'x', source: '/s', time, schemaVersion: 1 } });
+    const sorted = [at('2026-11-27T23:00:00+08:00', 'b'), at('2026-11-27T14:59:59Z', 'a')].sort(byEventTime);
+    expect(sorted.map((r) => r.topic)).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { deadLetterTopicOf, Topics } from '@pos/contracts';
+import { createDataSource, runMigrations } from '@pos/persistence';
+import {
+  ConsumedEvent,
+  CreateMessagingTables1764200000000,
+  KafkajsBroker,
+  MessageBroker,
+  MessageValidator,
+  NamespacedBroker,
+  ReliableConsumer,
+} from '@pos/messaging';
+import { testStack, uniqueName } from '@pos/testing';
+
+/** kcat (Debian package `kcat`), a librdkafka client: nothing of ours, only what docs/asyncapi.json says. */
+function kcatProduce(brokers: string, topic: string, key: string, headers: Record<string, string>, value: string): Promise<void> {
+  const args = ['-P', '-b', brokers, '-t', topic, '-k', key, ...Object.entries(headers).flatMap(([n, v]) => ['-H', `${n}=${v}`])];
+  return new Promise((resolve, reject) => {
+    const child = execFile('kcat', args, { timeout: 30_000 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`kcat failed: ${stderr || error.message}`)) : resolve(),
+    );
+    child.stdin?.end(`${value}\n`);
+  });
+}
+
+describe('a producer built from the AsyncAPI document alone (kcat)', () => {
+  const stack = testStack();
+  let dataSource: DataSource;
+  let broker: MessageBroker;
+  let prefix: string;
+
+  beforeAll(async () => {
+    const schema = uniqueName('upstream');
+    prefix = `${schema}.`;
+    dataSource = createDataSource({ url: stack.postgresUrl, schema }, { applicationName: 'upstream-test', migrations: [CreateMessagingTables1764200000000] });
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), prefix);
+    await broker.ensureTopics([Topics.paymentCommands, deadLetterTopicOf(Topics.paymentCommands)].map((name) => ({ name, partitions: 2 })));
+  });
+
+  afterAll(async () => {
+    await broker.close();
+    await dataSource.destroy();
+  });
+
+  it('is accepted by the reliable consumer of payments.commands.v1', async () => {
+    const eventId = randomUUID();
+    // Exactly what the document asks for: the CloudEvents headers, the merchant id as key, the JSON payload.
+    const payload = {
+      merchantId: 'M-KCAT',
+      terminalId: 'T9',
+      channel: 'ALIPAY',
+      amountFen: 12345,
+      currency: 'CNY',
+      outTradeNo: 'KCAT-0001',
+      paymentCode: '281234567890123456',
+    };
+    await kcatProduce(
+      stack.kafkaBrokers.join(','),
+      `${prefix}${Topics.paymentCommands}`,
+      'M-KCAT',
+      {
+        ce_id: eventId,
+        ce_type: 'pos.payment.requested',
+        ce_source: '/acme-pos-gateway',
+        ce_time: '2026-11-27T22:59:59.900+08:00',
+        ce_specversion: '1.0',
+        ce_schemaversion: '1',
+        'content-type': 'application/json',
+      },
+      JSON.stringify(payload),
+    );
+
+    // Reading it back first also waits out a group coordinator still loading on a fresh cluster.
+    const [written] = await broker.topicOffsets([Topics.paymentCommands]);
+    let seen = 0;
+    await broker.readMessages(
+      written.partitions.map((p) => ({ topic: Topics.paymentCommands, partition: p.partition, from: p.low, until: p.high })),
+      async () => {
+        seen++;
+      },
+    );
+    expect(seen).toBe(1);
+
+    const received: ConsumedEvent[] = [];
+    const consumer = new ReliableConsumer(broker, dataSource, new MessageValidator(), {
+      groupId: 'payment-service',
+      topics: [Topics.paymentCommands],
+      handlers: {
+        'pos.payment.requested': async (event) => {
+          received.push(event);
+        },
+      },
+    });
+    await consumer.start();
+    const deadline = Date.now() + 30_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await consumer.stop();
+
+    expect(received).toHaveLength(1);
+    expect(received[0].envelope).toMatchObject({
+      id: eventId,
+      type: 'pos.payment.requested',
+      source: '/acme-pos-gateway',
+      schemaVersion: 1,
+      key: 'M-KCAT',
+      data: payload,
+    });
+    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM inbox WHERE event_id = $1`, [eventId]);
+    expect(count).toBe(1);
+    const [dlq] = await broker.topicOffsets([deadLetterTopicOf(Topics.paymentCommands)]);
+    expect(dlq.partitions.every((p) => p.high === '0')).toBe(true);
+  });
+});
