@@ -1,0 +1,57 @@
+import { checkInvariants } from './invariants';
+import { ObservedEvent, Observation } from './observation';
+import { planDay } from './plan';
+
+const event = (topic: string, type: string, data: Record<string, unknown>, headers: Record<string, string> = {}): ObservedEvent => ({
+  topic,
+  partition: 0,
+  offset: '0',
+  key: String(data['merchantId'] ?? ''),
+  headers: { ce_type: type, ...headers },
+  type,
+  data,
+  timestamp: 0,
+});
+
+const emptyPlan = { ...planDay({ seed: 1, merchants: 1, payments: 1, periodMs: 30_000 }), steps: [] };
+
+function observation(events: ObservedEvent[], batches: Observation['batches'] = []): Observation {
+  return { payments: new Map(), voids: new Map(), invalidRequests: [], settlements: [], events, batches };
+}
+
+const byName = (results: ReturnType<typeof checkInvariants>, prefix: string) => results.find((r) => r.name.startsWith(prefix));
+
+describe('checkInvariants', () => {
+  const batch = {
+    batchId: 'B1', merchantId: 'M001', channel: 'WECHAT', terminalId: null, state: 'CLOSED', closeReason: 'CUTOFF',
+    opensAt: '', closesAt: '', closedAt: '', totals: { paymentCount: 1, totalFen: 500, voidedCount: 1, voidedFen: 300 },
+    reconciliation: { path: 'f.csv', clearedRows: 1, clearedFen: 500, voidedRows: 1, statedCount: 1, statedFen: 500 },
+  };
+  const consistent = [
+    event('voids.events.v1', 'pos.void.accepted', { paymentId: 'p2', merchantId: 'M001', batchId: 'B1', idempotencyKey: 'k' }),
+    event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId: 'p1', batchId: 'B1', amountFen: 500, merchantId: 'M001' }),
+    event('clearing.events.v1', 'pos.clearing.batch.closed', { batchId: 'B1', paymentCount: 1, totalFen: 500, merchantId: 'M001' }),
+  ];
+
+  it('passes a consistent day', () => {
+    const results = checkInvariants(emptyPlan, observation(consistent, [batch]));
+    expect(results.filter((r) => !r.passed)).toEqual([]);
+  });
+
+  it('fails when a voided payment was cleared', () => {
+    const events = [...consistent, event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId: 'p2', batchId: 'B1', amountFen: 300 })];
+    const results = checkInvariants(emptyPlan, observation(events, [batch]));
+    expect(byName(results, 'Never both')?.passed).toBe(false);
+    expect(byName(results, 'Batch totals')?.passed).toBe(false);
+  });
+
+  it('fails when the file disagrees with the totals by one fen', () => {
+    const off = { ...batch, reconciliation: { ...batch.reconciliation, statedFen: 499 } };
+    expect(byName(checkInvariants(emptyPlan, observation(consistent, [off])), 'Batch totals')?.passed).toBe(false);
+  });
+
+  it('fails on a dead letter nobody sent on purpose', () => {
+    const stray = event('payments.events.v1.dlq', 'pos.payment.succeeded', {}, { ce_id: 'x', dlq_reason: 'SCHEMA_VIOLATION' });
+    expect(byName(checkInvariants(emptyPlan, observation([...consistent, stray], [batch])), 'Dead-letter')?.passed).toBe(false);
+  });
+});

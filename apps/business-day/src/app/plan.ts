@@ -1,0 +1,250 @@
+import { SeededRandom } from './random';
+
+/**
+ * A simulated business day, planned up front from a seed: the same seed and sizes give the same
+ * scenario. Times are milliseconds relative to the first cutoff the run waits for (T1): negative
+ * is before it. The plan also says what each step should lead to, so the report can explain
+ * every rejection and every dead-lettered message.
+ */
+
+export type Channel = 'WECHAT' | 'ALIPAY' | 'UNIONPAY_CARD';
+export type PlannedOutcome = 'SUCCESS' | 'DECLINED' | 'USERPAYING_THEN_SUCCESS' | 'USERPAYING_THEN_FAILURE' | 'TIMEOUT_REVERSED';
+
+/** The payment simulator picks its answer from the last two digits of the payment code or card reference. */
+export const OUTCOME_SUFFIX: Record<PlannedOutcome, string> = {
+  SUCCESS: '00',
+  DECLINED: '91',
+  USERPAYING_THEN_SUCCESS: '92',
+  USERPAYING_THEN_FAILURE: '93',
+  TIMEOUT_REVERSED: '94',
+};
+
+export interface PlannedPayment {
+  readonly kind: 'payment';
+  readonly at: number;
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly channel: Channel;
+  readonly amountFen: number;
+  readonly outTradeNo: string;
+  readonly via: 'HTTP' | 'KAFKA';
+  readonly outcome: PlannedOutcome;
+  readonly paymentCode?: string;
+  readonly card?: { readonly cardRef: string; readonly batchNo: string; readonly voucherNo: string };
+  /** Sent again: identical (same answer), modified (refused), or twice at once (one payment). */
+  readonly duplicate?: 'IDENTICAL' | 'MODIFIED' | 'CONCURRENT';
+}
+
+export type VoidVariant =
+  | 'BEFORE_CUTOFF'
+  | 'AFTER_CUTOFF'
+  | 'LATE_PAYMENT_SAME_NIGHT'
+  | 'AFTER_SETTLEMENT'
+  | 'PARTIAL_AMOUNT'
+  | 'NO_SUPERVISOR'
+  | 'OTHER_MERCHANT'
+  | 'RETRIED'
+  | 'DOUBLE'
+  | 'VIA_KAFKA';
+
+export interface PlannedVoid {
+  readonly kind: 'void';
+  readonly at: number;
+  readonly variant: VoidVariant;
+  readonly payment: PlannedPayment;
+  /** The merchant that sends the void (another one for OTHER_MERCHANT). */
+  readonly merchantId: string;
+  readonly idempotencyKey: string;
+  readonly amountFen: number;
+  readonly withSupervisor: boolean;
+  /** What the void should come to; undefined where timing decides. */
+  readonly expected?: { readonly decision: 'ACCEPTED' | 'REJECTED'; readonly reason?: string };
+}
+
+export interface PlannedSettlement {
+  readonly kind: 'settlement';
+  readonly at: number;
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly batchNo: string;
+}
+
+export interface PlannedMalformed {
+  readonly kind: 'malformed';
+  readonly at: number;
+  readonly topic: 'payments.commands.v1' | 'voids.commands.v1';
+  readonly variant: 'BAD_JSON' | 'UNKNOWN_VERSION' | 'SCHEMA_INVALID' | 'UNKNOWN_TYPE';
+  readonly eventId: string;
+  readonly merchantId: string;
+  readonly expectedReason: string;
+}
+
+export interface PlannedInvalidRequest {
+  readonly kind: 'invalid-request';
+  readonly at: number;
+  readonly merchantId: string;
+  readonly variant: 'ZERO_AMOUNT' | 'NEGATIVE_AMOUNT' | 'FRACTIONAL_AMOUNT' | 'WRONG_CURRENCY' | 'CARD_WITHOUT_BATCH';
+}
+
+export type PlannedStep = PlannedPayment | PlannedVoid | PlannedSettlement | PlannedMalformed | PlannedInvalidRequest;
+
+export interface DayOptions {
+  readonly seed: number;
+  readonly merchants: number;
+  readonly payments: number;
+  /** The cutoff period of the stack's schedule (`every:<n>s`), in ms. */
+  readonly periodMs: number;
+}
+
+export interface DayPlan {
+  readonly options: DayOptions;
+  readonly merchants: readonly string[];
+  /** Sorted by time. */
+  readonly steps: readonly PlannedStep[];
+  /** The run covers [start, end) relative to T1. */
+  readonly start: number;
+  readonly end: number;
+}
+
+const CARD_TERMINAL = 'POS-CARD-1';
+const WALLET_TERMINALS = ['POS-1', 'POS-2'];
+
+function merchantIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `M${String(i + 1).padStart(3, '0')}`);
+}
+
+export function planDay(options: DayOptions): DayPlan {
+  const random = new SeededRandom(options.seed);
+  const merchants = merchantIds(options.merchants);
+  const period = options.periodMs;
+  // Payments run from 0.8 periods before T1 to 1.2 periods after it: one cutoff inside, one more at T2.
+  const start = -Math.round(period * 0.8);
+  const paymentsUntil = Math.round(period * 1.2);
+  const steps: PlannedStep[] = [];
+  const cardBatch = new Map(merchants.map((m) => [m, 1]));
+  const settlementAt = Math.round(period * 0.35);
+  const settledMerchant = merchants[0];
+  let order = 0;
+
+  const payments: PlannedPayment[] = [];
+  for (let i = 0; i < options.payments; i++) {
+    const at = start + Math.round(((paymentsUntil - start) * (i + random.next())) / options.payments);
+    const merchantId = random.pick(merchants);
+    const channel = random.weighted<Channel>([
+      ['WECHAT', 40],
+      ['ALIPAY', 35],
+      ['UNIONPAY_CARD', 25],
+    ]);
+    const outcome = random.weighted<PlannedOutcome>([
+      ['SUCCESS', 82],
+      ['DECLINED', 6],
+      ['USERPAYING_THEN_SUCCESS', 5],
+      ['USERPAYING_THEN_FAILURE', 3],
+      ['TIMEOUT_REVERSED', 4],
+    ]);
+    const amountFen = random.chance(0.05) ? random.int(100_000, 5_000_000) : random.int(1, 50_000);
+    const outTradeNo = `D${options.seed}-${String(++order).padStart(5, '0')}`;
+    const suffix = OUTCOME_SUFFIX[outcome];
+    const afterSettlement = merchantId === settledMerchant && at >= settlementAt;
+    const batchNo = String(afterSettlement ? (cardBatch.get(merchantId) ?? 1) + 1 : (cardBatch.get(merchantId) ?? 1)).padStart(6, '0');
+    const payment: PlannedPayment = {
+      kind: 'payment',
+      at,
+      merchantId,
+      terminalId: channel === 'UNIONPAY_CARD' ? CARD_TERMINAL : random.pick(WALLET_TERMINALS),
+      channel,
+      amountFen,
+      outTradeNo,
+      via: random.chance(0.15) ? 'KAFKA' : 'HTTP',
+      outcome,
+      ...(channel === 'UNIONPAY_CARD'
+        ? { card: { cardRef: `tok_${random.digits(14)}${suffix}`, batchNo, voucherNo: String(order).padStart(6, '0') } }
+        : { paymentCode: `${channel === 'WECHAT' ? '13' : '28'}${random.digits(14)}${suffix}` }),
+    };
+    const duplicate = payment.via === 'HTTP' ? random.weighted<PlannedPayment['duplicate'] | 'NONE'>([
+      ['NONE', 90],
+      ['IDENTICAL', 5],
+      ['MODIFIED', 2],
+      ['CONCURRENT', 3],
+    ]) : 'NONE';
+    payments.push(duplicate === 'NONE' ? payment : { ...payment, duplicate });
+  }
+  steps.push(...payments);
+  steps.push({ kind: 'settlement', at: settlementAt, merchantId: settledMerchant, terminalId: CARD_TERMINAL, batchNo: '000001' });
+
+  let voidNo = 0;
+  const key = () => `void-${options.seed}-${String(++voidNo).padStart(5, '0')}`;
+  const succeeded = payments.filter((p) => p.outcome === 'SUCCESS' && p.via === 'HTTP');
+  const voidOf = (payment: PlannedPayment, at: number, variant: VoidVariant, overrides: Partial<PlannedVoid> = {}): PlannedVoid => ({
+    kind: 'void',
+    at,
+    variant,
+    payment,
+    merchantId: payment.merchantId,
+    idempotencyKey: key(),
+    amountFen: payment.amountFen,
+    withSupervisor: payment.channel === 'UNIONPAY_CARD',
+    ...overrides,
+  });
+  for (const payment of succeeded) {
+    const windowEnd = payment.at < 0 ? 0 : payment.at < period ? period : 2 * period;
+    const roomBeforeCutoff = windowEnd - payment.at;
+    const roll = random.next();
+    if (roll < 0.18 && roomBeforeCutoff > 4_000) {
+      steps.push(voidOf(payment, payment.at + random.int(1_500, 3_000), 'BEFORE_CUTOFF'));
+    } else if (roll < 0.26 && payment.at < -3_000 && payment.at > -period / 2) {
+      steps.push(voidOf(payment, random.int(1_500, 6_000), 'AFTER_CUTOFF', { expected: { decision: 'REJECTED', reason: 'CUTOFF_PASSED' } }));
+    } else if (roll < 0.3 && roomBeforeCutoff > 4_000) {
+      steps.push(voidOf(payment, payment.at + 2_000, 'PARTIAL_AMOUNT', {
+        amountFen: Math.max(1, Math.floor(payment.amountFen / 2)),
+        expected: payment.amountFen > 1 ? { decision: 'REJECTED', reason: 'AMOUNT_MISMATCH' } : undefined,
+      }));
+    } else if (roll < 0.33 && roomBeforeCutoff > 4_000) {
+      steps.push(voidOf(payment, payment.at + 2_000, 'RETRIED'));
+    } else if (roll < 0.36 && roomBeforeCutoff > 4_000) {
+      steps.push(voidOf(payment, payment.at + 2_000, 'DOUBLE'));
+    } else if (roll < 0.38 && merchants.length > 1 && roomBeforeCutoff > 4_000) {
+      const other = merchants.find((m) => m !== payment.merchantId) ?? payment.merchantId;
+      steps.push(voidOf(payment, payment.at + 2_000, 'OTHER_MERCHANT', { merchantId: other, expected: { decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND' } }));
+    } else if (roll < 0.4 && payment.channel === 'UNIONPAY_CARD' && roomBeforeCutoff > 4_000) {
+      steps.push(voidOf(payment, payment.at + 2_000, 'NO_SUPERVISOR', { withSupervisor: false, expected: { decision: 'REJECTED', reason: 'SUPERVISOR_AUTH_REQUIRED' } }));
+    } else if (roll < 0.43 && roomBeforeCutoff > 4_000) {
+      steps.push(voidOf(payment, payment.at + 2_000, 'VIA_KAFKA'));
+    }
+  }
+  // DOMAIN.md: a payment seconds after the cutoff belongs to tomorrow; voiding it tonight is allowed.
+  const late = succeeded.find((p) => p.at > 500 && p.at < 4_000 && p.merchantId !== settledMerchant);
+  if (late) steps.push(voidOf(late, late.at + 2_500, 'LATE_PAYMENT_SAME_NIGHT', { expected: { decision: 'ACCEPTED' } }));
+  // A card payment of the settled batch: voiding it after the terminal settled must fail.
+  const settledCard = succeeded.find((p) => p.merchantId === settledMerchant && p.channel === 'UNIONPAY_CARD' && p.at > 0 && p.at < settlementAt - 1_000);
+  if (settledCard) {
+    steps.push(voidOf(settledCard, settlementAt + 3_000, 'AFTER_SETTLEMENT', { expected: { decision: 'REJECTED', reason: 'ALREADY_CLEARED' } }));
+  }
+
+  const malformed: [PlannedMalformed['topic'], PlannedMalformed['variant'], string][] = [
+    ['payments.commands.v1', 'BAD_JSON', 'MALFORMED_ENVELOPE'],
+    ['payments.commands.v1', 'UNKNOWN_VERSION', 'UNSUPPORTED_SCHEMA_VERSION'],
+    ['payments.commands.v1', 'SCHEMA_INVALID', 'SCHEMA_VIOLATION'],
+    ['voids.commands.v1', 'SCHEMA_INVALID', 'SCHEMA_VIOLATION'],
+    ['voids.commands.v1', 'UNKNOWN_TYPE', 'UNKNOWN_EVENT_TYPE'],
+  ];
+  malformed.forEach(([topic, variant, expectedReason], i) =>
+    steps.push({
+      kind: 'malformed',
+      at: start + Math.round(((paymentsUntil - start) * (i + 0.5)) / malformed.length),
+      topic,
+      variant,
+      eventId: `malformed-${options.seed}-${i + 1}`,
+      merchantId: random.pick(merchants),
+      expectedReason,
+    }),
+  );
+  const invalid: PlannedInvalidRequest['variant'][] = ['ZERO_AMOUNT', 'NEGATIVE_AMOUNT', 'FRACTIONAL_AMOUNT', 'WRONG_CURRENCY', 'CARD_WITHOUT_BATCH'];
+  invalid.forEach((variant, i) =>
+    steps.push({ kind: 'invalid-request', at: start + 1_000 + i * 500, merchantId: random.pick(merchants), variant }),
+  );
+
+  steps.sort((a, b) => a.at - b.at);
+  const end = Math.max(paymentsUntil, ...steps.map((s) => s.at)) + 1_000;
+  return { options, merchants, steps, start, end };
+}

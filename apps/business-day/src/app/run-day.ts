@@ -1,0 +1,294 @@
+import { CloudEventHeaders, deadLetterTopicOf, Topics, TopicName, ConsumedTopics } from '@pos/contracts';
+import { encodeEnvelope, InboundMessage, MessageBroker, MessageProducer, OutboundMessage, ReadRange } from '@pos/messaging';
+import { checkInvariants } from './invariants';
+import { HttpAnswer, ObservedBatch, ObservedEvent, Observation } from './observation';
+import { DayPlan, PlannedInvalidRequest, PlannedMalformed, PlannedPayment, PlannedSettlement, PlannedStep, PlannedVoid } from './plan';
+import { summariseReconciliation } from './reconciliation-csv';
+import { DayReport } from './report';
+import { DEMO_SUPERVISOR, demoSupervisorCredential, StackClient } from './stack-client';
+import { Progress } from './progress';
+
+export interface RunDependencies {
+  readonly client: StackClient;
+  readonly broker: MessageBroker;
+  readonly progress: Progress;
+  /** Where the clearing service writes reconciliation files, as the report should name them. */
+  readonly reconciliationDir: string;
+}
+
+const OBSERVED_TOPICS: string[] = [
+  Topics.paymentEvents,
+  Topics.voidEvents,
+  Topics.clearingEvents,
+  ...ConsumedTopics.map((t) => deadLetterTopicOf(t)),
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+function paymentBody(payment: PlannedPayment, modified = false): Record<string, unknown> {
+  return {
+    merchantId: payment.merchantId,
+    terminalId: payment.terminalId,
+    channel: payment.channel,
+    amountFen: modified ? payment.amountFen + 1 : payment.amountFen,
+    currency: 'CNY',
+    outTradeNo: payment.outTradeNo,
+    ...(payment.paymentCode ? { paymentCode: payment.paymentCode } : {}),
+    ...(payment.card ? { card: payment.card } : {}),
+  };
+}
+
+function envelopeFor(topic: TopicName, type: string, id: string, key: string, data: unknown, schemaVersion = 1): OutboundMessage {
+  return encodeEnvelope(topic, { id, type, source: '/business-day-driver', time: new Date().toISOString(), schemaVersion, key, data });
+}
+
+/** Executes the plan against the running stack, observes the outcome and checks the invariants. */
+export class DayRun {
+  private readonly payments = new Map<string, HttpAnswer[]>();
+  private readonly voids = new Map<string, HttpAnswer[]>();
+  private readonly invalidRequests: { variant: string; answer: HttpAnswer }[] = [];
+  private readonly settlements: HttpAnswer[] = [];
+  private readonly paymentIds = new Map<string, string>();
+  private producer?: MessageProducer;
+
+  constructor(
+    private readonly plan: DayPlan,
+    private readonly deps: RunDependencies,
+  ) {}
+
+  async run(): Promise<DayReport> {
+    const period = this.plan.options.periodMs;
+    const lead = -this.plan.start + 3_000;
+    const firstCutoffAt = Math.ceil((Date.now() + lead) / period) * period;
+    const startAt = firstCutoffAt + this.plan.start;
+    const cutoffs = Array.from({ length: 6 }, (_, i) => firstCutoffAt + i * period);
+    const startOffsets = await this.deps.broker.topicOffsets(OBSERVED_TOPICS);
+    this.producer = await this.deps.broker.createProducer();
+    this.deps.progress.phase(`waiting for the day to start (first cutoff ${new Date(firstCutoffAt).toISOString()})`, cutoffs);
+    await sleep(startAt - Date.now());
+    const startedAt = Date.now();
+
+    const inFlight: Promise<void>[] = [];
+    for (const step of this.plan.steps) {
+      await sleep(firstCutoffAt + step.at - Date.now());
+      inFlight.push(this.execute(step).catch((error: unknown) => this.deps.progress.problem(`${step.kind}: ${String(error)}`)));
+    }
+    await Promise.all(inFlight);
+    await this.producer.disconnect();
+
+    this.deps.progress.phase('waiting for the last batches to close', cutoffs);
+    const lastPaymentAt = firstCutoffAt + Math.max(...this.plan.steps.filter((s) => s.kind === 'payment').map((s) => s.at));
+    const lastCutoff = Math.ceil((lastPaymentAt + 1) / period) * period;
+    const events = await this.observeUntilClosed(startOffsets, lastCutoff + 45_000);
+    const batches = await this.observeBatches(events);
+    const finishedAt = Date.now();
+    const observation: Observation = {
+      payments: this.payments,
+      voids: this.voids,
+      invalidRequests: this.invalidRequests,
+      settlements: this.settlements,
+      events,
+      batches,
+    };
+    return {
+      plan: this.plan,
+      observation,
+      invariants: checkInvariants(this.plan, observation),
+      firstCutoffAt,
+      cutoffs,
+      startedAt,
+      finishedAt,
+    };
+  }
+
+  private async execute(step: PlannedStep): Promise<void> {
+    switch (step.kind) {
+      case 'payment':
+        return this.pay(step);
+      case 'void':
+        return this.voidPayment(step);
+      case 'settlement':
+        return this.settle(step);
+      case 'malformed':
+        return this.sendMalformed(step);
+      case 'invalid-request':
+        return this.sendInvalid(step);
+    }
+  }
+
+  private record<T>(map: Map<string, T[]>, key: string, value: T): void {
+    const list = map.get(key) ?? [];
+    list.push(value);
+    map.set(key, list);
+  }
+
+  private async pay(payment: PlannedPayment): Promise<void> {
+    this.deps.progress.count('payments');
+    if (payment.via === 'KAFKA') {
+      await this.producer?.send([
+        envelopeFor(Topics.paymentCommands, 'pos.payment.requested', `pay-${payment.outTradeNo}`, payment.merchantId, paymentBody(payment)),
+      ]);
+      return;
+    }
+    const send = async (modified = false) => {
+      const answer = await this.deps.client.submitPayment(payment.merchantId, paymentBody(payment, modified));
+      this.record(this.payments, payment.outTradeNo, answer);
+      if (answer.status < 300 && typeof answer.body['paymentId'] === 'string') this.paymentIds.set(payment.outTradeNo, answer.body['paymentId']);
+    };
+    if (payment.duplicate === 'CONCURRENT') await Promise.all([send(), send()]);
+    else await send();
+    if (payment.duplicate === 'IDENTICAL') await send();
+    if (payment.duplicate === 'MODIFIED') await send(true);
+  }
+
+  private voidBody(step: PlannedVoid, idempotencyKey: string): Record<string, unknown> {
+    const { payment } = step;
+    return {
+      idempotencyKey,
+      merchantId: step.merchantId,
+      terminalId: payment.terminalId,
+      outTradeNo: payment.outTradeNo,
+      amountFen: step.amountFen,
+      operatorId: 'CASHIER-1',
+      ...(payment.card ? { card: { batchNo: payment.card.batchNo, voucherNo: payment.card.voucherNo } } : {}),
+      ...(step.withSupervisor ? { supervisor: { operatorId: DEMO_SUPERVISOR, credential: demoSupervisorCredential(step.merchantId) } } : {}),
+    };
+  }
+
+  private async voidPayment(step: PlannedVoid): Promise<void> {
+    this.deps.progress.count('voids');
+    if (step.variant === 'VIA_KAFKA') {
+      await this.producer?.send([
+        envelopeFor(Topics.voidCommands, 'pos.void.requested', `void-cmd-${step.idempotencyKey}`, step.merchantId, this.voidBody(step, step.idempotencyKey)),
+      ]);
+      return;
+    }
+    const send = async (key: string) => this.record(this.voids, key, await this.deps.client.requestVoid(step.merchantId, this.voidBody(step, key)));
+    if (step.variant === 'DOUBLE') {
+      await Promise.all([send(step.idempotencyKey), send(`${step.idempotencyKey}-b`)]);
+    } else if (step.variant === 'RETRIED') {
+      // A client that timed out and retries: the same key, several times, some at once.
+      await Promise.all([send(step.idempotencyKey), send(step.idempotencyKey)]);
+      await send(step.idempotencyKey);
+    } else {
+      await send(step.idempotencyKey);
+    }
+  }
+
+  private async settle(step: PlannedSettlement): Promise<void> {
+    this.deps.progress.count('settlements');
+    this.settlements.push(
+      await this.deps.client.settleTerminal({ merchantId: step.merchantId, terminalId: step.terminalId, batchNo: step.batchNo, requestedBy: 'OPERATOR-1' }),
+    );
+  }
+
+  private async sendMalformed(step: PlannedMalformed): Promise<void> {
+    this.deps.progress.count('bad messages');
+    const topic = step.topic as TopicName;
+    const type = topic === Topics.paymentCommands ? 'pos.payment.requested' : 'pos.void.requested';
+    let message: OutboundMessage;
+    if (step.variant === 'BAD_JSON') {
+      message = { ...envelopeFor(topic, type, step.eventId, step.merchantId, {}), value: '{"merchantId": "M001", "amountFen": 1' };
+    } else if (step.variant === 'UNKNOWN_VERSION') {
+      message = envelopeFor(topic, type, step.eventId, step.merchantId, { merchantId: step.merchantId }, 99);
+    } else if (step.variant === 'UNKNOWN_TYPE') {
+      message = envelopeFor(topic, `${type}.v2-experimental`, step.eventId, step.merchantId, { merchantId: step.merchantId });
+    } else {
+      message = envelopeFor(topic, type, step.eventId, step.merchantId, { merchantId: step.merchantId, amountFen: 12.5, currency: 'USD' });
+    }
+    await this.producer?.send([message]);
+  }
+
+  private async sendInvalid(step: PlannedInvalidRequest): Promise<void> {
+    const base = {
+      merchantId: step.merchantId,
+      terminalId: 'POS-1',
+      channel: 'WECHAT',
+      amountFen: 100,
+      currency: 'CNY',
+      outTradeNo: `BAD-${step.variant}`,
+      paymentCode: '134567890123456700',
+    };
+    const variants: Record<PlannedInvalidRequest['variant'], Record<string, unknown>> = {
+      ZERO_AMOUNT: { ...base, amountFen: 0 },
+      NEGATIVE_AMOUNT: { ...base, amountFen: -100 },
+      FRACTIONAL_AMOUNT: { ...base, amountFen: 12.5 },
+      WRONG_CURRENCY: { ...base, currency: 'USD' },
+      CARD_WITHOUT_BATCH: { ...base, channel: 'UNIONPAY_CARD', paymentCode: undefined, card: { cardRef: 'tok_1234567890' } },
+    };
+    this.invalidRequests.push({ variant: step.variant, answer: await this.deps.client.submitPayment(step.merchantId, variants[step.variant]) });
+  }
+
+  /** Reads this run's events until every batch that holds one of its payments is closed, or the deadline. */
+  private async observeUntilClosed(startOffsets: Awaited<ReturnType<MessageBroker['topicOffsets']>>, deadline: number): Promise<ObservedEvent[]> {
+    for (;;) {
+      const events = await this.readSince(startOffsets);
+      const assigned = new Set<string>();
+      const closed = new Set<string>();
+      for (const event of events) {
+        if (event.type === 'pos.clearing.batch.opened') assigned.add(String(event.data?.['batchId']));
+        if (event.type === 'pos.clearing.batch.closed') closed.add(String(event.data?.['batchId']));
+      }
+      const open = [...assigned].filter((b) => !closed.has(b));
+      this.deps.progress.status(`${closed.size}/${assigned.size} batches closed`);
+      if ((open.length === 0 && assigned.size > 0) || Date.now() > deadline) return events;
+      await sleep(2_000);
+    }
+  }
+
+  private async readSince(startOffsets: Awaited<ReturnType<MessageBroker['topicOffsets']>>): Promise<ObservedEvent[]> {
+    const now = await this.deps.broker.topicOffsets(OBSERVED_TOPICS);
+    const ranges: ReadRange[] = [];
+    for (const topic of now) {
+      for (const partition of topic.partitions) {
+        const from = startOffsets.find((t) => t.topic === topic.topic)?.partitions.find((p) => p.partition === partition.partition)?.high ?? partition.low;
+        if (BigInt(partition.high) > BigInt(from)) ranges.push({ topic: topic.topic, partition: partition.partition, from, until: partition.high });
+      }
+    }
+    const events: ObservedEvent[] = [];
+    await this.deps.broker.readMessages(ranges, async (message: InboundMessage) => {
+      events.push(toObserved(message));
+    });
+    return events.sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  private async observeBatches(events: readonly ObservedEvent[]): Promise<ObservedBatch[]> {
+    const ids = new Set(events.filter((e) => e.type === 'pos.clearing.batch.opened').map((e) => String(e.data?.['batchId'])));
+    const merchants = new Set(events.filter((e) => ids.has(String(e.data?.['batchId']))).map((e) => String(e.data?.['merchantId'])));
+    const batches: ObservedBatch[] = [];
+    for (const merchantId of merchants) {
+      for (const raw of await this.deps.client.batches(merchantId)) {
+        if (!ids.has(String(raw['batchId']))) continue;
+        const batch = raw as unknown as ObservedBatch;
+        if (batch.state === 'CLOSED' || batch.state === 'SETTLED') {
+          const csv = await this.deps.client.reconciliationFile(batch.batchId);
+          const path = `${this.deps.reconciliationDir}/${batch.merchantId}/.../batch_${batch.batchId.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
+          batches.push({ ...batch, reconciliation: summariseReconciliation(path, batch.batchId, csv) });
+        } else {
+          batches.push(batch);
+        }
+      }
+    }
+    return batches.sort((a, b) => a.opensAt.localeCompare(b.opensAt) || a.batchId.localeCompare(b.batchId));
+  }
+}
+
+function toObserved(message: InboundMessage): ObservedEvent {
+  let data: Record<string, unknown> | undefined;
+  try {
+    data = message.value ? (JSON.parse(message.value.toString('utf8')) as Record<string, unknown>) : undefined;
+  } catch {
+    data = undefined;
+  }
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    key: message.key,
+    headers: message.headers,
+    id: message.headers[CloudEventHeaders.id],
+    type: message.headers[CloudEventHeaders.type],
+    data,
+    timestamp: message.timestamp,
+  };
+}

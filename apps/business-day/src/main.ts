@@ -1,0 +1,72 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KafkajsBroker } from '@pos/messaging';
+import { planDay } from './app/plan';
+import { Progress } from './app/progress';
+import { renderHtml, renderText } from './app/report';
+import { DayRun } from './app/run-day';
+import { StackClient } from './app/stack-client';
+
+const positive = (name: string, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
+  return n;
+};
+
+const program = new Command('business-day')
+  .description('Drives a compressed business day through the running stack and reports on it')
+  .option('--merchants <n>', 'merchants (each with two wallet POS and one card POS)', positive('merchants', 50), 4)
+  .option('--payments <n>', 'payments in the day', positive('payments', 20_000), 240)
+  .option('--seed <n>', 'scenario seed: the same seed plans the same day', positive('seed', 2 ** 31 - 1), 20261127)
+  .option('--period <seconds>', "cutoff period of the stack's schedule (CUTOFF_SCHEDULE_*=every:<n>s)", positive('period', 3600), 30)
+  .option('--payment-url <url>', 'payment service', 'http://localhost:3001')
+  .option('--void-url <url>', 'void service', 'http://localhost:3003')
+  .option('--clearing-url <url>', 'clearing service', 'http://localhost:3002')
+  .option('--brokers <list>', 'Kafka bootstrap servers', process.env['KAFKA_BROKERS'] ?? 'localhost:19092')
+  .option('--out <dir>', 'where the report goes', 'out/business-day')
+  .option('--reconciliation-dir <dir>', 'where the clearing service writes reconciliation files', 'out/reconciliation');
+
+async function main(): Promise<void> {
+  program.parse();
+  const options = program.opts<{
+    merchants: number;
+    payments: number;
+    seed: number;
+    period: number;
+    paymentUrl: string;
+    voidUrl: string;
+    clearingUrl: string;
+    brokers: string;
+    out: string;
+    reconciliationDir: string;
+  }>();
+  const plan = planDay({ seed: options.seed, merchants: options.merchants, payments: options.payments, periodMs: options.period * 1000 });
+  const broker = new KafkajsBroker({ clientId: 'business-day-driver', brokers: options.brokers.split(',') });
+  const progress = new Progress();
+  progress.start();
+  try {
+    const report = await new DayRun(plan, {
+      client: new StackClient({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl }),
+      broker,
+      progress,
+      reconciliationDir: options.reconciliationDir,
+    }).run();
+    progress.stop();
+    const dir = resolve(options.out, new Date(report.startedAt).toISOString().replace(/[:.]/g, '-'));
+    mkdirSync(dir, { recursive: true });
+    const text = renderText(report);
+    writeFileSync(join(dir, 'report.txt'), `${text}\n`);
+    writeFileSync(join(dir, 'report.html'), renderHtml(report));
+    process.stdout.write(`${text}\n\nReport: ${join(dir, 'report.txt')}\n        ${join(dir, 'report.html')} (with the timeline)\n`);
+    process.exitCode = report.invariants.every((i) => i.passed) ? 0 : 1;
+  } finally {
+    progress.stop();
+    await broker.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`business-day: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+});
