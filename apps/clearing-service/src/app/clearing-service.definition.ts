@@ -2,10 +2,15 @@ import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
+import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
+import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
+import { ClearingModule } from './clearing.module';
+
+const name = 'clearing-service';
 
 /** Settlement batches: assignment, cutoffs (日切), terminal settlement (结算), totals, reconciliation. */
 export const clearingServiceDefinition: ServiceDefinition = {
-  identity: { name: 'clearing-service', version },
+  identity: { name, version },
   topics: [
     Topics.paymentEvents,
     deadLetterTopicOf(Topics.paymentEvents),
@@ -15,5 +20,8 @@ export const clearingServiceDefinition: ServiceDefinition = {
     deadLetterTopicOf(Topics.clearingCommands),
     Topics.clearingEvents,
   ],
-  migrations: [CreateMessagingTables1764200000000],
+  migrations: [CreateMessagingTables1764200000000, CreateClearingTables1764300000000],
+  configShape: clearingConfigShape,
+  // The runtime validated and transformed the settings with configShape already.
+  modules: (config) => [ClearingModule.forRoot(clearingSettingsFrom(config as unknown as ClearingConfig), `/${name}`)],
 };

@@ -1,0 +1,61 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, VoidGateClosed } from '@pos/contracts';
+import { Clock } from '@pos/business-calendar';
+import { CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure } from '@pos/messaging';
+import { BatchLedger } from './batch-ledger';
+
+export const ClearingConsumerGroups = {
+  payments: 'clearing-service.payments',
+  /** One group and one handler set for accepted voids and gate-closed: partition order between them is ADR 0002's guarantee. */
+  voids: 'clearing-service.voids',
+  commands: 'clearing-service.commands',
+} as const;
+
+/** Kafka in: payments into batches, void decisions and gate closures, terminal settlement commands. */
+@Injectable()
+export class ClearingConsumers implements OnApplicationBootstrap {
+  constructor(
+    private readonly groups: ConsumerGroups,
+    private readonly ledger: BatchLedger,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all([
+      this.groups.start({
+        groupId: ClearingConsumerGroups.payments,
+        topics: [Topics.paymentEvents],
+        handlers: {
+          'pos.payment.succeeded': (event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager) => this.paymentSucceeded(event, tx),
+        },
+      }),
+      this.groups.start({
+        groupId: ClearingConsumerGroups.voids,
+        topics: [Topics.voidEvents],
+        handlers: {
+          'pos.void.accepted': (event: ConsumedEvent<VoidAccepted>, tx: EntityManager) => this.ledger.recordVoid(tx, event.envelope.data),
+          'pos.void.gate-closed': async (event: ConsumedEvent<VoidGateClosed>, tx: EntityManager) => {
+            await this.ledger.gateClosed(tx, event.envelope.data.batchId, new Date(event.envelope.data.closedAt), this.clock.now());
+          },
+        },
+      }),
+      this.groups.start({
+        groupId: ClearingConsumerGroups.commands,
+        topics: [Topics.clearingCommands],
+        handlers: {
+          'pos.clearing.terminal-settlement.requested': async (event: ConsumedEvent<TerminalSettlementRequested>, tx: EntityManager) => {
+            await this.ledger.settleTerminal(tx, event.envelope.data, this.clock.now());
+          },
+        },
+      }),
+    ]);
+  }
+
+  private async paymentSucceeded(event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager): Promise<void> {
+    const payment = event.envelope.data;
+    // The schema allows it, batch assignment cannot: a card payment is batched by its POS batch number.
+    if (payment.channel === 'UNIONPAY_CARD' && !payment.card) throw new PermanentFailure('a UNIONPAY_CARD payment without card.batchNo cannot be batched');
+    await this.ledger.assignPayment(tx, payment, this.clock.now());
+  }
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { parseBusinessDate, parseCutoffSchedule } from '@pos/business-calendar';
+import { SettlementPolicy, settlementPolicyFrom } from '@pos/clearing-domain';
+import { ClearingSchedules, clearingSchedulesFrom } from '@pos/settlement-batches';
+
+/** Parsed again where used; checked here so a bad setting fails the boot with its own message. */
+const checked = (check: (text: string) => void) => (text: string | undefined, ctx: z.RefinementCtx) => {
+  if (text === undefined) return;
+  try {
+    check(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+  }
+};
+const schedule = z.string().optional().superRefine(checked(parseCutoffSchedule));
+const dateList = z
+  .string()
+  .default('')
+  .superRefine(checked((text) => text.split(',').map((d) => d.trim()).filter(Boolean).forEach(parseBusinessDate)));
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** The clearing service's own settings (validated at boot with the common ones). */
+export const clearingConfigShape = {
+  /** Day-cut (日切) per channel, Asia/Shanghai; defaults WeChat/Alipay daily@00:00, UnionPay daily@23:00. */
+  CUTOFF_SCHEDULE_WECHAT: schedule,
+  CUTOFF_SCHEDULE_ALIPAY: schedule,
+  CUTOFF_SCHEDULE_UNIONPAY_CARD: schedule,
+  /** Comma-separated YYYY-MM-DD days on which nothing settles. */
+  SETTLEMENT_HOLIDAYS: dateList,
+  /** Comma-separated YYYY-MM-DD weekend days that are working days (调休). */
+  SETTLEMENT_MAKEUP_WORKING_DAYS: dateList,
+  SETTLEMENT_WEEKENDS_ARE_HOLIDAYS: flag.default(true),
+  /** T+N working days from clearing date to settlement date. */
+  SETTLEMENT_T_PLUS_DAYS: z.coerce.number().int().min(0).max(30).default(1),
+  /** Where reconciliation files (对账单) are written. */
+  RECONCILIATION_DIR: z.string().min(1).default('./out/reconciliation'),
+  /** How often each instance looks for due cutoffs, settlements and unwritten files. */
+  CLEARING_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(300),
+};
+
+export type ClearingConfig = z.infer<z.ZodObject<typeof clearingConfigShape>>;
+
+export interface ClearingSettings {
+  readonly schedules: ClearingSchedules;
+  readonly settlement: SettlementPolicy;
+  readonly reconciliationDir: string;
+  readonly tickMs: number;
+}
+
+export function clearingSettingsFrom(config: ClearingConfig): ClearingSettings {
+  return {
+    schedules: clearingSchedulesFrom({
+      WECHAT: config.CUTOFF_SCHEDULE_WECHAT,
+      ALIPAY: config.CUTOFF_SCHEDULE_ALIPAY,
+      UNIONPAY_CARD: config.CUTOFF_SCHEDULE_UNIONPAY_CARD,
+    }),
+    settlement: settlementPolicyFrom({
+      holidays: config.SETTLEMENT_HOLIDAYS,
+      makeUpWorkingDays: config.SETTLEMENT_MAKEUP_WORKING_DAYS,
+      weekendsAreHolidays: config.SETTLEMENT_WEEKENDS_ARE_HOLIDAYS,
+      tPlusDays: config.SETTLEMENT_T_PLUS_DAYS,
+    }),
+    reconciliationDir: config.RECONCILIATION_DIR,
+    tickMs: config.CLEARING_TICK_MS,
+  };
+}
+
+export const CLEARING_SETTINGS = Symbol('CLEARING_SETTINGS');

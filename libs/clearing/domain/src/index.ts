@@ -1,0 +1,3 @@
+export * from './lib/batch-lifecycle';
+export * from './lib/reconciliation';
+export * from './lib/settlement-policy';
