@@ -65,29 +65,58 @@ wait_healthy() {
   done
 }
 
-start() {
-  install_packages
-  prepare_infrastructure
-  say "building the services"
-  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
-  say "starting the stack"
-  compose up -d --remove-orphans
-  wait_healthy
-  local kafka_port="${KAFKA_HOST_PORT:-19092}"
+# Demo merchants M001..M050: API key `demo-key-<id>`, supervisor SUP with `demo-supervisor-<id>`.
+# Only their sha256 hashes reach the services, as production keys would.
+export_demo_credentials() {
+  eval "$(node -e '
+    const { createHash } = require("node:crypto");
+    const h = (s) => createHash("sha256").update(s).digest("hex");
+    const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
+    console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
+    console.log("export SUPERVISOR_CREDENTIALS=" + ids.map((m) => m + "/SUP:" + h("demo-supervisor-" + m)).join(","));
+  ')"
+}
+
+print_stack() {
   cat <<SUMMARY
 
 The stack is up.
-  payment-service   http://localhost:${PAYMENT_HOST_PORT:-3001}   (health: /health/live, /health/ready)
+  payment-service   http://localhost:${PAYMENT_HOST_PORT:-3001}   (OpenAPI: /v1/docs, health: /health/ready)
   clearing-service  http://localhost:${CLEARING_HOST_PORT:-3002}
-  void-service      http://localhost:${VOID_HOST_PORT:-3003}
-  Kafka             localhost:${kafka_port}
+  void-service      http://localhost:${VOID_HOST_PORT:-3003}   (metrics: /metrics)
+  Kafka             localhost:${KAFKA_HOST_PORT:-19092}      (npm run ops -- topics)
   PostgreSQL        postgres://pos:pos@localhost:${POSTGRES_HOST_PORT:-15432}/pos
 
 Kafka topics:
-$(compose exec -T kafka /opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:29092 --list 2>/dev/null | grep -v '^__' | sed 's/^/  /')
-
-Stop it with: npm run stop    (keeps the database volume; npm run stop -- --volumes removes it)
+$(compose exec -T -e KAFKA_HEAP_OPTS=-Xmx96m kafka /opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:29092 --list 2>/dev/null | grep -v '^__' | sed 's/^/  /')
 SUMMARY
+}
+
+# npm start [-- driver options]: the stack, then a simulated business day through it. With
+# --payment-url/--void-url/--clearing-url/--brokers the day runs against a stack already running
+# elsewhere and nothing is started here.
+start() {
+  install_packages
+  local external=0 arg
+  for arg in "$@"; do
+    case "$arg" in --payment-url*|--void-url*|--clearing-url*|--brokers*) external=1 ;; esac
+  done
+  say "building the services and the business-day driver"
+  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
+  if [ "$external" = 0 ]; then
+    prepare_infrastructure
+    export_demo_credentials
+    mkdir -p out/reconciliation && chmod 0777 out out/reconciliation
+    say "starting the stack"
+    compose up -d --remove-orphans
+    wait_healthy
+    print_stack
+  fi
+  say "running the business day"
+  local status=0
+  node dist/apps/business-day/main.js "$@" || status=$?
+  [ "$external" = 0 ] && printf '\nThe stack keeps running. Stop it with: npm run stop   (npm run stop -- --volumes also drops the database)\n'
+  return $status
 }
 
 stop() {
@@ -96,12 +125,27 @@ stop() {
     return 0
   fi
   [ -f .cache/images.env ] && { set -a; source .cache/images.env; set +a; }
+  export_demo_credentials
   if [ "${1:-}" = "--volumes" ]; then compose down --volumes --remove-orphans; else compose down --remove-orphans; fi
+}
+
+# The contract test produces with kcat, a non-JavaScript Kafka client, as an upstream team would.
+ensure_kcat() {
+  command -v kcat >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing kcat (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null; }
+  else
+    say "kcat is missing: install it (Debian/Ubuntu: apt-get install kcat)"
+    return 1
+  fi
 }
 
 run_tests() {
   install_packages
   prepare_infrastructure
+  ensure_kcat
   remove_leftover_test_containers
   local results=.cache/test-results status=0
   rm -rf "$results" && mkdir -p "$results"
@@ -122,7 +166,7 @@ run_tests() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
   test) run_tests ;;
   *)

@@ -57,8 +57,8 @@ export interface PlannedVoid {
   readonly idempotencyKey: string;
   readonly amountFen: number;
   readonly withSupervisor: boolean;
-  /** What the void should come to; undefined where timing decides. */
-  readonly expected?: { readonly decision: 'ACCEPTED' | 'REJECTED'; readonly reason?: string };
+  /** What the void should come to (any of the reasons); undefined where timing decides. */
+  readonly expected?: { readonly decision: 'ACCEPTED' | 'REJECTED'; readonly reasons?: readonly string[] };
 }
 
 export interface PlannedSettlement {
@@ -193,11 +193,11 @@ export function planDay(options: DayOptions): DayPlan {
     if (roll < 0.18 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + random.int(1_500, 3_000), 'BEFORE_CUTOFF'));
     } else if (roll < 0.26 && payment.at < -3_000 && payment.at > -period / 2) {
-      steps.push(voidOf(payment, random.int(1_500, 6_000), 'AFTER_CUTOFF', { expected: { decision: 'REJECTED', reason: 'CUTOFF_PASSED' } }));
+      steps.push(voidOf(payment, random.int(1_500, 6_000), 'AFTER_CUTOFF', { expected: { decision: 'REJECTED', reasons: ['CUTOFF_PASSED', 'ALREADY_CLEARED', 'VOID_WINDOW_EXPIRED'] } }));
     } else if (roll < 0.3 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + 2_000, 'PARTIAL_AMOUNT', {
         amountFen: Math.max(1, Math.floor(payment.amountFen / 2)),
-        expected: payment.amountFen > 1 ? { decision: 'REJECTED', reason: 'AMOUNT_MISMATCH' } : undefined,
+        expected: payment.amountFen > 1 ? { decision: 'REJECTED', reasons: ['AMOUNT_MISMATCH'] } : undefined,
       }));
     } else if (roll < 0.33 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + 2_000, 'RETRIED'));
@@ -205,9 +205,9 @@ export function planDay(options: DayOptions): DayPlan {
       steps.push(voidOf(payment, payment.at + 2_000, 'DOUBLE'));
     } else if (roll < 0.38 && merchants.length > 1 && roomBeforeCutoff > 4_000) {
       const other = merchants.find((m) => m !== payment.merchantId) ?? payment.merchantId;
-      steps.push(voidOf(payment, payment.at + 2_000, 'OTHER_MERCHANT', { merchantId: other, expected: { decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND' } }));
+      steps.push(voidOf(payment, payment.at + 2_000, 'OTHER_MERCHANT', { merchantId: other, expected: { decision: 'REJECTED', reasons: ['PAYMENT_NOT_FOUND'] } }));
     } else if (roll < 0.4 && payment.channel === 'UNIONPAY_CARD' && roomBeforeCutoff > 4_000) {
-      steps.push(voidOf(payment, payment.at + 2_000, 'NO_SUPERVISOR', { withSupervisor: false, expected: { decision: 'REJECTED', reason: 'SUPERVISOR_AUTH_REQUIRED' } }));
+      steps.push(voidOf(payment, payment.at + 2_000, 'NO_SUPERVISOR', { withSupervisor: false, expected: { decision: 'REJECTED', reasons: ['SUPERVISOR_AUTH_REQUIRED'] } }));
     } else if (roll < 0.43 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + 2_000, 'VIA_KAFKA'));
     }
@@ -218,7 +218,7 @@ export function planDay(options: DayOptions): DayPlan {
   // A card payment of the settled batch: voiding it after the terminal settled must fail.
   const settledCard = succeeded.find((p) => p.merchantId === settledMerchant && p.channel === 'UNIONPAY_CARD' && p.at > 0 && p.at < settlementAt - 1_000);
   if (settledCard) {
-    steps.push(voidOf(settledCard, settlementAt + 3_000, 'AFTER_SETTLEMENT', { expected: { decision: 'REJECTED', reason: 'ALREADY_CLEARED' } }));
+    steps.push(voidOf(settledCard, settlementAt + 3_000, 'AFTER_SETTLEMENT', { expected: { decision: 'REJECTED', reasons: ['ALREADY_CLEARED'] } }));
   }
 
   const malformed: [PlannedMalformed['topic'], PlannedMalformed['variant'], string][] = [
