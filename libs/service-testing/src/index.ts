@@ -1,2 +1,3 @@
 export * from './lib/boot-service';
 export * from './lib/service-boot-expectations';
+export * from './lib/spawn-service';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
 
 const CLIENT_PORT = 9092;
@@ -58,6 +59,7 @@ export async function startKafka(image: string, labels: Record<string, string> =
   ]);
   const brokers = [`${host}:${port}`];
   await waitForReadyLine(container);
+  await warmUp(brokers);
   return {
     brokers,
     container,
@@ -88,5 +90,34 @@ async function waitForReadyLine(container: StartedTestContainer, timeoutMs = 90_
     });
   } finally {
     logs.destroy();
+  }
+}
+
+/**
+ * A fresh broker creates its group coordinator's topic on the first group join and answers
+ * "coordinator loading" until then; one throwaway join here keeps that out of every test. (Test
+ * infrastructure talks to kafkajs directly: it must not depend on the libraries it tests.)
+ */
+async function warmUp(brokers: string[], timeoutMs = 90_000): Promise<void> {
+  const kafka = new Kafka({ clientId: 'testing-warm-up', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'testing.warm-up', numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: 'testing.warm-up' });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: ['testing.warm-up'], fromBeginning: true });
+    const joined = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('Kafka: no consumer group could join within the warm-up')), timeoutMs);
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await consumer.run({ eachMessage: async () => undefined });
+    await joined;
+  } finally {
+    await consumer.disconnect();
   }
 }
