@@ -15,7 +15,7 @@ export default {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.integration.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  testMatch: ['<rootDir>/{apps,libs}/**/*.integration-spec.ts'],
+  testMatch: ['<rootDir>/{apps,libs,tools}/**/*.integration-spec.ts'],
   globalSetup: '<rootDir>/libs/testing/src/lib/jest-global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/lib/jest-global-teardown.ts',
   testTimeout: 120_000,

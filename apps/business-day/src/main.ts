@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   progress.start();
   try {
     const report = await new DayRun(plan, {
-      client: new StackClient({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl }),
+      client: new StackClient(() => ({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl })),
       broker,
       progress,
       reconciliationDir: options.reconciliationDir,

@@ -23,7 +23,7 @@ const byName = (results: ReturnType<typeof checkInvariants>, prefix: string) => 
 
 describe('checkInvariants', () => {
   const batch = {
-    batchId: 'B1', merchantId: 'M001', channel: 'WECHAT', terminalId: null, state: 'CLOSED', closeReason: 'CUTOFF',
+    batchId: 'B1', merchantId: 'M001', channel: 'WECHAT', terminalId: null, clearingDate: '2026-11-27', state: 'CLOSED', closeReason: 'CUTOFF',
     opensAt: '', closesAt: '', closedAt: '', totals: { paymentCount: 1, totalFen: 500, voidedCount: 1, voidedFen: 300 },
     reconciliation: { path: 'f.csv', clearedRows: 1, clearedFen: 500, voidedRows: 1, statedCount: 1, statedFen: 500 },
   };

@@ -24,6 +24,7 @@ export interface ObservedBatch {
   readonly merchantId: string;
   readonly channel: string;
   readonly terminalId: string | null;
+  readonly clearingDate: string;
   readonly state: string;
   readonly closeReason: string | null;
   readonly opensAt: string;

@@ -248,3 +248,63 @@ export function planDay(options: DayOptions): DayPlan {
   const end = Math.max(paymentsUntil, ...steps.map((s) => s.at)) + 1_000;
   return { options, merchants, steps, start, end };
 }
+
+/**
+ * The race of DOMAIN.md as a plan: payments spread over three cutoff periods, and for each
+ * succeeded one a void fired at a random instant around its batch's cutoff, some twice at once
+ * with two keys, some retried with one key. Nothing here has a known answer: the invariants are
+ * the test.
+ */
+export function planRace(options: DayOptions): DayPlan {
+  const random = new SeededRandom(options.seed);
+  const merchants = merchantIds(options.merchants);
+  const period = options.periodMs;
+  const start = -period;
+  const paymentsUntil = 2 * period;
+  const steps: PlannedStep[] = [];
+  let voidNo = 0;
+  for (let i = 0; i < options.payments; i++) {
+    const at = start + Math.round(((paymentsUntil - start) * (i + random.next())) / options.payments);
+    const merchantId = random.pick(merchants);
+    const channel = random.weighted<Channel>([
+      ['WECHAT', 45],
+      ['ALIPAY', 45],
+      ['UNIONPAY_CARD', 10],
+    ]);
+    const outTradeNo = `R${options.seed}-${String(i + 1).padStart(5, '0')}`;
+    const payment: PlannedPayment = {
+      kind: 'payment',
+      at,
+      merchantId,
+      terminalId: channel === 'UNIONPAY_CARD' ? CARD_TERMINAL : random.pick(WALLET_TERMINALS),
+      channel,
+      amountFen: random.int(1, 99_999),
+      outTradeNo,
+      via: 'HTTP',
+      outcome: 'SUCCESS',
+      ...(channel === 'UNIONPAY_CARD'
+        ? { card: { cardRef: `tok_${random.digits(14)}00`, batchNo: '000001', voucherNo: String(i + 1).padStart(6, '0') } }
+        : { paymentCode: `${channel === 'WECHAT' ? '13' : '28'}${random.digits(14)}00` }),
+    };
+    steps.push(payment);
+    const variant = random.weighted<VoidVariant | 'NONE'>([
+      ['NONE', 20],
+      ['BEFORE_CUTOFF', 50],
+      ['DOUBLE', 20],
+      ['RETRIED', 10],
+    ]);
+    if (variant === 'NONE') continue;
+    steps.push({
+      kind: 'void',
+      at: at + random.int(300, Math.round(period * 1.5)),
+      variant,
+      payment,
+      merchantId,
+      idempotencyKey: `race-${options.seed}-${String(++voidNo).padStart(5, '0')}`,
+      amountFen: payment.amountFen,
+      withSupervisor: channel === 'UNIONPAY_CARD',
+    });
+  }
+  steps.sort((a, b) => a.at - b.at);
+  return { options, merchants, steps, start, end: Math.max(...steps.map((s) => s.at)) + 1_000 };
+}

@@ -262,7 +262,9 @@ export class DayRun {
         const batch = raw as unknown as ObservedBatch;
         if (batch.state === 'CLOSED' || batch.state === 'SETTLED') {
           const csv = await this.deps.client.reconciliationFile(batch.batchId);
-          const path = `${this.deps.reconciliationDir}/${batch.merchantId}/.../batch_${batch.batchId.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
+          // The clearing service's layout: <dir>/<clearing date>/<merchant>/batch_<id>.csv
+          const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, '_');
+          const path = `${this.deps.reconciliationDir}/${batch.clearingDate}/${safe(batch.merchantId)}/batch_${safe(batch.batchId)}.csv`;
           batches.push({ ...batch, reconciliation: summariseReconciliation(path, batch.batchId, csv) });
         } else {
           batches.push(batch);

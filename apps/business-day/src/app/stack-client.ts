@@ -1,10 +1,23 @@
 import { HttpAnswer } from './observation';
 
+/** Base URLs; with several instances of a service, requests go round-robin across them. */
 export interface StackEndpoints {
-  readonly paymentUrl: string;
-  readonly voidUrl: string;
-  readonly clearingUrl: string;
+  readonly paymentUrl: string | readonly string[];
+  readonly voidUrl: string | readonly string[];
+  readonly clearingUrl: string | readonly string[];
 }
+
+class RoundRobin {
+  private next = 0;
+  constructor(private readonly urls: () => readonly string[]) {}
+
+  url(): string {
+    const urls = this.urls();
+    return urls[this.next++ % urls.length];
+  }
+}
+
+const listOf = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
 
 /** Demo credentials: `demo-key-<merchant>` and supervisor `SUP` / `demo-supervisor-<merchant>` (tools/run.sh configures their hashes). */
 export const demoApiKey = (merchantId: string) => `demo-key-${merchantId}`;
@@ -13,7 +26,16 @@ export const demoSupervisorCredential = (merchantId: string) => `demo-supervisor
 
 /** The services' public HTTP APIs, as any upstream system would call them. */
 export class StackClient {
-  constructor(private readonly endpoints: StackEndpoints) {}
+  private readonly payment: RoundRobin;
+  private readonly voids: RoundRobin;
+  private readonly clearing: RoundRobin;
+
+  /** The endpoints are read on every request, so a test may swap a restarted instance's URL in. */
+  constructor(endpoints: () => StackEndpoints) {
+    this.payment = new RoundRobin(() => listOf(endpoints().paymentUrl));
+    this.voids = new RoundRobin(() => listOf(endpoints().voidUrl));
+    this.clearing = new RoundRobin(() => listOf(endpoints().clearingUrl));
+  }
 
   private async call(url: string, init: RequestInit): Promise<HttpAnswer> {
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
@@ -27,40 +49,47 @@ export class StackClient {
     return { status: response.status, body };
   }
 
-  private post(url: string, merchantId: string, payload: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-    return this.call(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': demoApiKey(merchantId), ...headers },
-      body: JSON.stringify(payload),
-    });
+  /**
+   * POSTs are idempotent here (payments by merchant order number, voids by idempotency key), so a
+   * request whose instance vanished is sent again to the next one, as a real client would.
+   */
+  private async post(target: RoundRobin, path: string, merchantId: string | undefined, payload: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        return await this.call(`${target.url()}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(merchantId ? { 'x-api-key': demoApiKey(merchantId) } : {}), ...headers },
+          body: JSON.stringify(payload),
+        });
+      } catch (error) {
+        lastError = error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+      }
+    }
+    throw lastError;
   }
 
   submitPayment(merchantId: string, payload: Record<string, unknown>): Promise<HttpAnswer> {
-    return this.post(`${this.endpoints.paymentUrl}/v1/payments`, merchantId, payload);
+    return this.post(this.payment, '/v1/payments', merchantId, payload);
   }
 
   requestVoid(merchantId: string, payload: Record<string, unknown>): Promise<HttpAnswer> {
-    return this.post(`${this.endpoints.voidUrl}/v1/voids`, merchantId, payload, {
-      'idempotency-key': String(payload['idempotencyKey']),
-    });
+    return this.post(this.voids, '/v1/voids', merchantId, payload, { 'idempotency-key': String(payload['idempotencyKey']) });
   }
 
   settleTerminal(payload: Record<string, unknown>): Promise<HttpAnswer> {
-    return this.call(`${this.endpoints.clearingUrl}/v1/terminal-settlements`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-    });
+    return this.post(this.clearing, '/v1/terminal-settlements', undefined, payload);
   }
 
   async batches(merchantId: string): Promise<Record<string, unknown>[]> {
-    const answer = await this.call(`${this.endpoints.clearingUrl}/v1/batches?merchantId=${encodeURIComponent(merchantId)}&limit=500`, {});
+    const answer = await this.call(`${this.clearing.url()}/v1/batches?merchantId=${encodeURIComponent(merchantId)}&limit=500`, {});
     if (answer.status !== 200) throw new Error(`listing batches of ${merchantId}: HTTP ${answer.status}`);
     return (answer.body['batches'] as Record<string, unknown>[]) ?? [];
   }
 
   async reconciliationFile(batchId: string): Promise<string> {
-    const response = await fetch(`${this.endpoints.clearingUrl}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`, {
+    const response = await fetch(`${this.clearing.url()}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`, {
       signal: AbortSignal.timeout(30_000),
     });
     if (response.status !== 200) throw new Error(`reconciliation file of ${batchId}: HTTP ${response.status}`);

@@ -1,0 +1,67 @@
+import { hashApiKey } from '@pos/service-runtime';
+import { ServiceName, spawnService, SpawnedService } from '@pos/service-testing';
+import { testStack, uniqueName } from '@pos/testing';
+import { createHash } from 'node:crypto';
+import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR } from './app/stack-client';
+
+/**
+ * The whole system for a system test: every service as its own process (the production bundle),
+ * several instances each when asked, on the run's shared Kafka and PostgreSQL, isolated from other
+ * tests by a topic prefix and its own schemas.
+ */
+export class SystemUnderTest {
+  readonly prefix = `${uniqueName('system')}.`;
+  private readonly schemas: Record<ServiceName, string> = {
+    'payment-service': uniqueName('payment'),
+    'clearing-service': uniqueName('clearing'),
+    'void-service': uniqueName('voids'),
+  };
+  readonly instances: Record<ServiceName, SpawnedService[]> = { 'payment-service': [], 'clearing-service': [], 'void-service': [] };
+
+  constructor(
+    private readonly cutoffSchedule: string,
+    private readonly merchants: readonly string[],
+  ) {}
+
+  private env(name: ServiceName): Record<string, string> {
+    const stack = testStack();
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    return {
+      DATABASE_URL: stack.postgresUrl,
+      DATABASE_SCHEMA: this.schemas[name],
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      KAFKA_TOPIC_PREFIX: this.prefix,
+      KAFKA_TOPIC_PARTITIONS: '3',
+      CUTOFF_SCHEDULE_WECHAT: this.cutoffSchedule,
+      CUTOFF_SCHEDULE_ALIPAY: this.cutoffSchedule,
+      CUTOFF_SCHEDULE_UNIONPAY_CARD: this.cutoffSchedule,
+      VOID_WINDOW_ALIPAY: `until:${this.cutoffSchedule}`,
+      VOID_WINDOW_UNIONPAY_CARD: `until:${this.cutoffSchedule}`,
+      MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(demoApiKey(m))}`).join(','),
+      SUPERVISOR_CREDENTIALS: this.merchants.map((m) => `${m}/${DEMO_SUPERVISOR}:${sha(demoSupervisorCredential(m))}`).join(','),
+      CLEARING_TICK_MS: '100',
+      RECONCILIATION_DIR: `tmp/reconciliation/${this.prefix}`,
+    };
+  }
+
+  async start(name: ServiceName): Promise<SpawnedService> {
+    const instance = await spawnService(name, this.env(name));
+    this.instances[name].push(instance);
+    return instance;
+  }
+
+  /** Crashes an instance (SIGKILL) and starts a new one in its place. */
+  async crashAndRestart(name: ServiceName, index: number): Promise<void> {
+    const [victim] = this.instances[name].splice(index, 1);
+    await victim.kill();
+    await this.start(name);
+  }
+
+  urls(name: ServiceName): string[] {
+    return this.instances[name].map((i) => i.url);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(Object.values(this.instances).flat().map((i) => i.stop()));
+  }
+}
