@@ -2,6 +2,9 @@ import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
+import { PaymentConfig, paymentConfigShape } from './payment-config';
+import { CreatePaymentTables1764300000000 } from './payment-tables.migration';
+import { PaymentModule } from './payment.module';
 
 /** Records POS payments and publishes their outcome. */
 export const paymentServiceDefinition: ServiceDefinition = {
@@ -15,5 +18,7 @@ export const paymentServiceDefinition: ServiceDefinition = {
     Topics.voidEvents,
     deadLetterTopicOf(Topics.voidEvents),
   ],
-  migrations: [CreateMessagingTables1764200000000],
+  migrations: [CreateMessagingTables1764200000000, CreatePaymentTables1764300000000],
+  configShape: paymentConfigShape,
+  modules: (config) => [PaymentModule.forRoot(config as unknown as PaymentConfig)],
 };

@@ -1,0 +1,337 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { PaymentCleared, BatchSettled, Topics, VoidAccepted } from '@pos/contracts';
+import { businessDateOf, Clock } from '@pos/business-calendar';
+import { CLOCK, Outbox, OutboxMessage, PermanentFailure } from '@pos/messaging';
+import { SERVICE_CONFIG } from '@pos/service-runtime';
+import {
+  ChannelGateway,
+  ChannelOutcome,
+  channelReferenceOf,
+  decideFact,
+  decideOutcome,
+  fingerprintOf,
+  LaterFact,
+  maskReference,
+  OutcomeDecision,
+  PaymentRequest,
+  PaymentStatus,
+} from '@pos/payment-domain';
+import { CHANNEL_GATEWAY } from './channel-gateway.provider';
+import { PaymentConfig } from './payment-config';
+import { eventFactsOf, orderRefOf, PaymentRow, PaymentView, viewOf } from './payment-record';
+
+export type Intake = 'HTTP' | 'KAFKA';
+
+export type AcceptResult =
+  | { readonly kind: 'created'; readonly payment: PaymentView }
+  | { readonly kind: 'replayed'; readonly payment: PaymentView }
+  | { readonly kind: 'modified'; readonly paymentId: string };
+
+export interface PaymentQuery {
+  readonly outTradeNo?: string;
+  readonly businessDate?: string;
+  readonly status?: PaymentStatus;
+  readonly limit: number;
+  readonly after?: { readonly createdAt: string; readonly paymentId: string };
+}
+
+/** Every column, with the date as text: node-pg would turn a `date` into a local-time Date. */
+const COLUMNS = `payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
+  card_batch_no, card_voucher_no, request_hash, status, failure_reason, channel_trade_no, created_at, pending_since,
+  succeeded_at, failed_at, reversed_at, business_date::text AS business_date, batch_id, cleared_at, settled_at, voided_at, void_id`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The payment lifecycle as I/O: the idempotency claim, the channel call outside any transaction,
+ * then the outcome and its event in one transaction. Every decision is made by the pure functions
+ * of @pos/payment-domain on a row locked `FOR UPDATE`, so concurrent requests, the poller and
+ * several instances can race on one payment and only the first resolution counts.
+ */
+@Injectable()
+export class Payments {
+  private readonly logger = new Logger('Payments');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CHANNEL_GATEWAY) private readonly gateway: ChannelGateway,
+    @Inject(SERVICE_CONFIG) private readonly config: PaymentConfig,
+  ) {}
+
+  async accept(request: PaymentRequest, intake: Intake): Promise<AcceptResult> {
+    const hash = fingerprintOf(request);
+    const now = this.clock.now();
+    const reference = channelReferenceOf(request);
+    // The claim is a single statement: the unique (merchant, out_trade_no) decides which of any
+    // number of concurrent duplicates creates the payment; the others read the winner's row.
+    const inserted: PaymentRow[] = await this.dataSource.query(
+      `INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
+         masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
+         next_query_at, business_date)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'PROCESSING', $13, $13, $14, $15)
+       ON CONFLICT (merchant_id, out_trade_no) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        randomUUID(),
+        request.merchantId,
+        request.terminalId,
+        request.channel,
+        request.amountFen,
+        request.currency,
+        request.outTradeNo,
+        maskReference(reference),
+        request.card?.batchNo ?? null,
+        request.card?.voucherNo ?? null,
+        hash,
+        intake,
+        now,
+        new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS),
+        businessDateOf(now),
+      ],
+    );
+    if (inserted.length === 0) {
+      const [existing]: PaymentRow[] = await this.dataSource.query(
+        `SELECT ${COLUMNS} FROM payments WHERE merchant_id = $1 AND out_trade_no = $2`,
+        [request.merchantId, request.outTradeNo],
+      );
+      if (!existing) throw new Error('payment claim conflicted but no row was found');
+      if (existing.request_hash !== hash) return { kind: 'modified', paymentId: existing.payment_id };
+      return { kind: 'replayed', payment: viewOf(existing) };
+    }
+    await this.recordChange(this.dataSource.manager, inserted[0].payment_id, null, 'PROCESSING', `accepted over ${intake}`, now);
+
+    const claimed = inserted[0];
+    let outcome: ChannelOutcome;
+    try {
+      outcome = await this.gateway.pay({ ...orderRefOf(claimed), reference });
+    } catch (error) {
+      // The answer is lost, not negative: the payment stays PROCESSING and the poller queries it.
+      this.logger.warn(`pay call for ${claimed.payment_id} failed, left for the poller: ${String(error)}`);
+      return { kind: 'created', payment: viewOf(claimed) };
+    }
+    return { kind: 'created', payment: viewOf(await this.resolve(claimed, outcome)) };
+  }
+
+  /** Applies a channel answer. A reversal is acknowledged by the channel before it is recorded. */
+  async resolve(seen: PaymentRow, outcome: ChannelOutcome): Promise<PaymentRow> {
+    const preview = this.decide(seen, outcome);
+    if (preview.kind === 'stale') return seen;
+    if (preview.kind === 'reverse') {
+      // Store and forward: if this throws, the row stays unresolved and the poller reverses again
+      // (channels treat a repeated reversal of the same order as one).
+      await this.gateway.reverse(orderRefOf(seen));
+    }
+    return this.dataSource.transaction(async (tx) => {
+      const [row]: PaymentRow[] = await tx.query(`SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [seen.payment_id]);
+      const decision = this.decide(row, outcome);
+      if (decision.kind === 'stale') return row;
+      if (decision.kind === 'reverse' && preview.kind !== 'reverse') {
+        // Became a reversal only under the lock (the pending limit passed meanwhile): reverse first.
+        throw new Error(`payment ${row.payment_id} needs a reversal first; the poller will retry`);
+      }
+      return this.apply(tx, row, decision);
+    });
+  }
+
+  private decide(row: PaymentRow, outcome: ChannelOutcome): OutcomeDecision {
+    const now = this.clock.now().getTime();
+    const pendingExpired = row.pending_since !== null && now - row.pending_since.getTime() >= this.config.PAYMENT_PENDING_TIMEOUT_MS;
+    return decideOutcome(row.status, outcome, { pendingExpired });
+  }
+
+  private async apply(tx: EntityManager, row: PaymentRow, decision: Exclude<OutcomeDecision, { kind: 'stale' }>): Promise<PaymentRow> {
+    const now = this.clock.now();
+    const at = now.toISOString();
+    const facts = eventFactsOf(row);
+    let next: PaymentStatus;
+    let set: Record<string, unknown>;
+    let event: Omit<OutboxMessage, 'key' | 'topic' | 'subject'> | undefined;
+    switch (decision.kind) {
+      case 'succeed':
+        next = 'SUCCEEDED';
+        set = { succeeded_at: now, business_date: businessDateOf(now), channel_trade_no: decision.channelTradeNo, next_query_at: null };
+        event = { type: 'pos.payment.succeeded', data: { ...facts, succeededAt: at, channelTradeNo: decision.channelTradeNo } };
+        break;
+      case 'fail':
+        next = 'FAILED';
+        set = { failed_at: now, failure_reason: decision.reason, next_query_at: null };
+        event = { type: 'pos.payment.failed', data: { ...facts, failedAt: at, reason: decision.reason } };
+        break;
+      case 'pending':
+        next = 'PENDING';
+        set = { pending_since: now, next_query_at: new Date(now.getTime() + this.config.PAYMENT_PENDING_QUERY_INTERVAL_MS) };
+        event = { type: 'pos.payment.pending', data: { ...facts, pendingSince: at } };
+        break;
+      case 'still-pending':
+        next = 'PENDING';
+        set = { next_query_at: new Date(now.getTime() + this.config.PAYMENT_PENDING_QUERY_INTERVAL_MS) };
+        break;
+      case 'reverse':
+        next = 'REVERSED';
+        set = { reversed_at: now, next_query_at: null };
+        event = { type: 'pos.payment.reversed', data: { ...facts, reversedAt: at, reason: decision.reason } };
+        break;
+    }
+    const updated = await this.update(tx, row.payment_id, next, now, set);
+    if (next !== row.status) await this.recordChange(tx, row.payment_id, row.status, next, decision.kind, now);
+    if (event) {
+      await this.outbox.append(tx, [{ ...event, topic: Topics.paymentEvents, key: row.merchant_id, subject: row.payment_id }]);
+    }
+    return updated;
+  }
+
+  private async update(tx: EntityManager, paymentId: string, status: PaymentStatus, now: Date, set: Record<string, unknown>): Promise<PaymentRow> {
+    // Column names come from this file only, never from input.
+    const entries = Object.entries(set);
+    const assignments = entries.map(([column], i) => `${column} = $${i + 4}`);
+    const [rows]: [PaymentRow[], number] = await tx.query(
+      `UPDATE payments SET status = $2, updated_at = $3${assignments.length ? ', ' + assignments.join(', ') : ''}
+        WHERE payment_id = $1 RETURNING ${COLUMNS}`,
+      [paymentId, status, now, ...entries.map(([, value]) => value)],
+    );
+    return rows[0];
+  }
+
+  private async recordChange(tx: EntityManager, paymentId: string, from: PaymentStatus | null, to: PaymentStatus, cause: string, at: Date): Promise<void> {
+    await tx.query(
+      `INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at) VALUES ($1, $2, $3, $4, $5)`,
+      [paymentId, from, to, cause, at],
+    );
+  }
+
+  // ---------- the poller's side ----------
+
+  /**
+   * Leases up to `limit` payments that wait on the channel (PENDING due for a query, or PROCESSING
+   * whose answer was lost), so one instance at a time queries each, then resolves them.
+   */
+  async resolveDue(limit = 50): Promise<number> {
+    const now = this.clock.now();
+    const lease = new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS);
+    const due: PaymentRow[] = await this.dataSource.transaction(async (tx) => {
+      const [rows]: [PaymentRow[], number] = await tx.query(
+        `UPDATE payments SET next_query_at = $2
+          WHERE payment_id IN (
+            SELECT payment_id FROM payments
+             WHERE status IN ('PROCESSING', 'PENDING') AND next_query_at <= $1
+             ORDER BY next_query_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+          RETURNING ${COLUMNS}`,
+        [now, lease, limit],
+      );
+      return rows;
+    });
+    for (const row of due) {
+      try {
+        await this.resolve(row, await this.gateway.query(orderRefOf(row)));
+      } catch (error) {
+        this.logger.warn(`resolving ${row.payment_id} failed, retried after the lease: ${String(error)}`);
+      }
+    }
+    return due.length;
+  }
+
+  // ---------- facts from the other services ----------
+
+  async applyVoidAccepted(tx: EntityManager, fact: VoidAccepted): Promise<void> {
+    const row = await this.lockForFact(tx, fact.paymentId, fact.merchantId, 'VOIDED');
+    if (!row) return;
+    await this.update(tx, row.payment_id, 'VOIDED', this.clock.now(), { voided_at: new Date(fact.decidedAt), void_id: fact.voidId });
+    await this.recordChange(tx, row.payment_id, row.status, 'VOIDED', `void ${fact.voidId} accepted`, this.clock.now());
+  }
+
+  async applyCleared(tx: EntityManager, fact: PaymentCleared): Promise<void> {
+    const row = await this.lockForFact(tx, fact.paymentId, fact.merchantId, 'CLEARED');
+    if (!row) return;
+    if (Number(row.amount_fen) !== fact.amountFen) {
+      throw new PermanentFailure(`payment ${row.payment_id} is ${row.amount_fen} fen, cleared as ${fact.amountFen} fen`);
+    }
+    const [settled]: { settlement_date: string; settled_at: Date }[] = await tx.query(
+      `SELECT settled_at FROM settled_batches WHERE batch_id = $1`,
+      [fact.batchId],
+    );
+    const now = this.clock.now();
+    const status: PaymentStatus = settled ? 'SETTLED' : 'CLEARED';
+    await this.update(tx, row.payment_id, status, now, {
+      batch_id: fact.batchId,
+      cleared_at: new Date(fact.clearedAt),
+      settled_at: settled ? settled.settled_at : null,
+    });
+    await this.recordChange(tx, row.payment_id, row.status, status, `cleared in ${fact.batchId}`, now);
+  }
+
+  async applyBatchSettled(tx: EntityManager, fact: BatchSettled): Promise<void> {
+    const now = this.clock.now();
+    await tx.query(
+      `INSERT INTO settled_batches (batch_id, settlement_date, settled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [fact.batchId, fact.settlementDate, new Date(fact.settledAt)],
+    );
+    // Set-based: every payment cleared into the batch, in this one transaction.
+    await tx.query(
+      `WITH settled AS (
+         UPDATE payments SET status = 'SETTLED', settled_at = $2, updated_at = $3
+          WHERE batch_id = $1 AND status = 'CLEARED'
+          RETURNING payment_id)
+       INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
+       SELECT payment_id, 'CLEARED', 'SETTLED', $4, $3 FROM settled`,
+      [fact.batchId, new Date(fact.settledAt), now, `batch ${fact.batchId} settled`],
+    );
+  }
+
+  /** The payment, locked, when the fact changes it; null when it already reflects it. */
+  private async lockForFact(tx: EntityManager, paymentId: string, merchantId: string, fact: LaterFact): Promise<PaymentRow | null> {
+    const [row]: PaymentRow[] = await tx.query(`SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [paymentId]);
+    // Parked rather than dropped: a fact about a payment we never recorded needs an operator.
+    if (!row) throw new PermanentFailure(`${fact}: no payment ${paymentId} in this service`);
+    if (row.merchant_id !== merchantId) throw new PermanentFailure(`${fact}: payment ${paymentId} belongs to another merchant`);
+    const decision = decideFact(row.status, fact);
+    if (decision.kind === 'refuse') throw new PermanentFailure(`${fact} for payment ${paymentId}: ${decision.reason}`);
+    return decision.kind === 'apply' ? row : null;
+  }
+
+  // ---------- reads ----------
+
+  async findById(merchantId: string, paymentId: string): Promise<PaymentView | null> {
+    if (!UUID.test(paymentId)) return null;
+    const [row]: PaymentRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 AND merchant_id = $2`,
+      [paymentId, merchantId],
+    );
+    return row ? viewOf(row) : null;
+  }
+
+  /** A page in (created_at, payment_id) order; the last row is the cursor of the next page. */
+  async list(merchantId: string, query: PaymentQuery): Promise<{ rows: PaymentView[]; last?: { createdAt: string; paymentId: string } }> {
+    const conditions = ['merchant_id = $1'];
+    const values: unknown[] = [merchantId];
+    const add = (sql: string, value: unknown) => {
+      values.push(value);
+      conditions.push(sql.replace('?', `$${values.length}`));
+    };
+    if (query.outTradeNo !== undefined) add('out_trade_no = ?', query.outTradeNo);
+    if (query.businessDate !== undefined) add('business_date = ?::date', query.businessDate);
+    if (query.status !== undefined) add('status = ?', query.status);
+    if (query.after) {
+      values.push(query.after.createdAt, query.after.paymentId);
+      conditions.push(`(created_at, payment_id) > ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+    }
+    values.push(query.limit + 1);
+    const rows: (PaymentRow & { created_at_exact: string })[] = await this.dataSource.query(
+      `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact
+         FROM payments WHERE ${conditions.join(' AND ')}
+        ORDER BY created_at, payment_id LIMIT $${values.length}`,
+      values,
+    );
+    const page = rows.slice(0, query.limit);
+    const more = rows.length > query.limit;
+    const tail = page[page.length - 1];
+    return {
+      rows: page.map(viewOf),
+      ...(more && tail ? { last: { createdAt: tail.created_at_exact, paymentId: tail.payment_id } } : {}),
+    };
+  }
+}

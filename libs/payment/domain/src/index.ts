@@ -1,0 +1,4 @@
+export * from './lib/payment-request';
+export * from './lib/channel-gateway';
+export * from './lib/channel-simulator';
+export * from './lib/payment-lifecycle';
