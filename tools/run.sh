@@ -156,6 +156,9 @@ run_tests() {
   say "unit tests"
   npx jest -c jest.config.ts --ci --json --outputFile="$results/unit.json" || status=1
 
+  say "building the services (system tests run their bundles as processes)"
+  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null || status=1
+
   say "integration tests (real Kafka and PostgreSQL in containers)"
   TESTCONTAINERS_RYUK_DISABLED=true npx jest -c jest.integration.config.ts --ci \
     --json --outputFile="$results/integration.json" || status=1

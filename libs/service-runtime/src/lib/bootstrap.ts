@@ -12,6 +12,22 @@ export interface Listen {
   readonly port: number;
 }
 
+/** Express error middleware right after the JSON parser: bad JSON and oversized bodies get their codes. */
+function malformedBodyAnswer(
+  error: { type?: string; status?: number; message?: string } | undefined,
+  _request: unknown,
+  response: { status: (code: number) => { json: (body: unknown) => void } },
+  next: (error?: unknown) => void,
+): void {
+  if (error?.type === 'entity.parse.failed') {
+    response.status(400).json({ code: 'MALFORMED_JSON', message: 'the request body is not valid JSON' });
+  } else if (error?.type === 'entity.too.large') {
+    response.status(413).json({ code: 'PAYLOAD_TOO_LARGE', message: `the request body exceeds ${BODY_LIMIT}` });
+  } else {
+    next(error);
+  }
+}
+
 /** Body size limit: payment and void requests are small; anything larger is refused with 413. */
 const BODY_LIMIT = '64kb';
 
@@ -25,6 +41,8 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
   });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: BODY_LIMIT });
+  // Nest would turn a body-parser failure into a bare 400; answer it with its own code instead.
+  app.use(malformedBodyAnswer);
   app.useGlobalFilters(new ApiErrorFilter());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -9,7 +9,7 @@ import { testStack } from '@pos/testing';
  */
 export function describeServiceBoot(definition: ServiceDefinition): void {
   describe(`${definition.identity.name} boot`, () => {
-    it('migrates an empty schema, then reports live and ready', async () => {
+    it('migrates an empty schema, reports live and ready, serves its OpenAPI document and refuses bad JSON with a code', async () => {
       const stack = testStack();
       const service = await bootService(definition, stack);
       try {
@@ -32,6 +32,18 @@ export function describeServiceBoot(definition: ServiceDefinition): void {
           status: 'ok',
           info: { database: { status: 'up' }, kafka: { status: 'up' } },
         });
+
+        const openApi = await fetch(`${service.url}/v1/openapi.json`);
+        expect(openApi.status).toBe(200);
+        expect(await openApi.json()).toMatchObject({ openapi: expect.stringMatching(/^3\./), info: { title: definition.identity.name } });
+
+        const malformed = await fetch(`${service.url}/v1/anything`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"amountFen": 1',
+        });
+        expect(malformed.status).toBe(400);
+        expect(await malformed.json()).toMatchObject({ code: 'MALFORMED_JSON' });
       } finally {
         await service.close();
       }
