@@ -2,6 +2,9 @@ import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
+import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
+import { voidServiceConfigShape } from './void-service.config';
+import { VoidModule } from './void.module';
 
 /** Decides every void (撤销): accepted, or rejected with the reason and the remedy. */
 export const voidServiceDefinition: ServiceDefinition = {
@@ -15,5 +18,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     deadLetterTopicOf(Topics.clearingEvents),
     Topics.voidEvents,
   ],
-  migrations: [CreateMessagingTables1764200000000],
+  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000],
+  configShape: voidServiceConfigShape,
+  modules: (config) => [VoidModule.forRoot(config)],
 };

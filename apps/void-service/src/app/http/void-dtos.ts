@@ -1,0 +1,67 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Remedies, VoidRejectionReasons } from '@pos/contracts';
+
+/** OpenAPI documentation of the wire shapes; validation is done against the contract's JSON Schema. */
+export class CardReferenceBody {
+  @ApiProperty({ example: '000042', pattern: '^[0-9]{6}$', description: 'Original POS batch number' })
+  batchNo!: string;
+  @ApiProperty({ example: '000007', pattern: '^[0-9]{6}$', description: 'Original voucher (trace) number (凭证号)' })
+  voucherNo!: string;
+}
+
+export class SupervisorBody {
+  @ApiProperty({ example: 'OP9' })
+  operatorId!: string;
+  @ApiProperty({ description: 'Supervisor credential (主管密码); checked against its configured hash, never logged or stored', format: 'password' })
+  credential!: string;
+}
+
+export class VoidRequestBody {
+  @ApiPropertyOptional({ description: 'Or the Idempotency-Key header; 8-64 of [A-Za-z0-9._:-]', example: 'void-2026-11-27-0001' })
+  idempotencyKey?: string;
+  @ApiPropertyOptional({ description: 'Must be the authenticated merchant; defaults to it', example: 'M100' })
+  merchantId?: string;
+  @ApiProperty({ example: 'T1' })
+  terminalId!: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'The payment; or outTradeNo, or both' })
+  paymentId?: string;
+  @ApiPropertyOptional({ example: 'ORDER-1', description: "The merchant's order number of the payment" })
+  outTradeNo?: string;
+  @ApiProperty({ example: 1999, description: 'Integer fen; must be the full amount of the payment' })
+  amountFen!: number;
+  @ApiProperty({ example: 'OP1', description: 'The cashier asking for the void' })
+  operatorId!: string;
+  @ApiPropertyOptional({ type: CardReferenceBody, description: 'Card payments: the original batch and voucher numbers' })
+  card?: CardReferenceBody;
+  @ApiPropertyOptional({ type: SupervisorBody, description: 'Card payments: supervisor authorisation' })
+  supervisor?: SupervisorBody;
+}
+
+export class VoidDecisionBody {
+  @ApiProperty({ format: 'uuid' }) voidId!: string;
+  @ApiProperty() idempotencyKey!: string;
+  @ApiProperty() merchantId!: string;
+  @ApiProperty() terminalId!: string;
+  @ApiProperty({ enum: ['ACCEPTED', 'REJECTED'] }) decision!: string;
+  @ApiPropertyOptional({ enum: [...VoidRejectionReasons] }) reason?: string;
+  @ApiProperty({ enum: [...Remedies], description: 'What to do instead, e.g. REFUND' }) remedy!: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'The deadline that applied (batch cutoff or channel window)' }) deadline?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) paymentId?: string;
+  @ApiPropertyOptional() outTradeNo?: string;
+  @ApiPropertyOptional({ enum: ['WECHAT', 'ALIPAY', 'UNIONPAY_CARD'] }) channel?: string;
+  @ApiPropertyOptional() batchId?: string;
+  @ApiProperty({ description: 'Requested amount, integer fen' }) amountFen!: number;
+  @ApiProperty({ format: 'date-time' }) decidedAt!: string;
+  @ApiProperty() message!: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'MODIFIED_REQUEST: the decision that owns the key' }) originalVoidId?: string;
+}
+
+export class VoidDecisionListBody {
+  @ApiProperty({ type: [VoidDecisionBody] }) items!: VoidDecisionBody[];
+  @ApiPropertyOptional({ description: 'Pass as `after` for the next page; absent on the last page' }) next?: string;
+}
+
+export class ErrorBody {
+  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
+  @ApiProperty() message!: string;
+}

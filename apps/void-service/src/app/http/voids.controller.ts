@@ -1,0 +1,169 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Response } from 'express';
+import { DataSource } from 'typeorm';
+import { Topics, VoidRejectionReasons, VoidRequested } from '@pos/contracts';
+import { isBusinessDate } from '@pos/business-calendar';
+import { MessageValidator } from '@pos/messaging';
+import { ApiError, AuthenticatedMerchant, MerchantAuthGuard } from '@pos/service-runtime';
+import { DECISION_COLUMNS, DecisionRow, UnreferencedVoid, viewOf, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
+import { VoidMetrics } from '../observability/void-metrics';
+import { ErrorBody, VoidDecisionBody, VoidDecisionListBody, VoidRequestBody } from './void-dtos';
+
+const MAX_PAGE = 500;
+
+@ApiTags('voids')
+@ApiSecurity('merchant-api-key')
+@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing or unknown X-Api-Key' })
+@UseGuards(MerchantAuthGuard)
+@Controller('v1')
+export class VoidsController {
+  constructor(
+    private readonly decisions: VoidDecisions,
+    private readonly validator: MessageValidator,
+    private readonly metrics: VoidMetrics,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  @Post('voids')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Void (撤销) a payment',
+    description:
+      'Decided synchronously: ACCEPTED, or REJECTED with a reason and the remedy. The same idempotency key always returns the stored decision ' +
+      '(header Idempotent-Replayed: true); the same key with another payload is REJECTED with MODIFIED_REQUEST. Invalid requests are 400 and are not decisions.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Or idempotencyKey in the body' })
+  @ApiOkResponse({ type: VoidDecisionBody })
+  @ApiBadRequestResponse({ type: ErrorBody })
+  async requestVoid(
+    @AuthenticatedMerchant() merchantId: string,
+    @Headers('idempotency-key') headerKey: string | undefined,
+    @Body() body: VoidRequestBody,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<VoidDecisionView> {
+    const started = process.hrtime.bigint();
+    const command = this.commandFrom(merchantId, headerKey, body);
+    let outcome;
+    try {
+      outcome = await this.dataSource.transaction((tx) => this.decisions.decide(tx, command, 'HTTP'));
+    } catch (error) {
+      if (error instanceof UnreferencedVoid) throw new ApiError(HttpStatus.BAD_REQUEST, 'PAYMENT_REFERENCE_REQUIRED', error.message);
+      throw error;
+    }
+    this.metrics.decided(outcome, 'HTTP', started);
+    if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    return outcome.view;
+  }
+
+  @Get('voids/:voidId')
+  @ApiOperation({ summary: 'A void decision by id' })
+  @ApiOkResponse({ type: VoidDecisionBody })
+  async byId(@AuthenticatedMerchant() merchantId: string, @Param('voidId', new ParseUUIDPipe()) voidId: string): Promise<VoidDecisionView> {
+    const [row]: DecisionRow[] = await this.dataSource.query(
+      `SELECT ${DECISION_COLUMNS} FROM void_decisions WHERE void_id = $1 AND merchant_id = $2`,
+      [voidId, merchantId],
+    );
+    if (!row) throw new ApiError(HttpStatus.NOT_FOUND, 'VOID_NOT_FOUND', `no void ${voidId} for this merchant`);
+    return viewOf(row);
+  }
+
+  @Get('payments/:paymentId/voids')
+  @ApiOperation({ summary: "A payment's void history, oldest first (empty for a payment this merchant does not have)" })
+  @ApiOkResponse({ type: VoidDecisionListBody })
+  async history(
+    @AuthenticatedMerchant() merchantId: string,
+    @Param('paymentId', new ParseUUIDPipe()) paymentId: string,
+  ): Promise<{ items: VoidDecisionView[] }> {
+    const rows: DecisionRow[] = await this.dataSource.query(
+      `SELECT ${DECISION_COLUMNS} FROM void_decisions
+       WHERE merchant_id = $1 AND (payment_id = $2 OR (payment_id IS NULL AND requested_payment_id = $2))
+       ORDER BY decided_at, void_id LIMIT ${MAX_PAGE}`,
+      [merchantId, paymentId],
+    );
+    return { items: rows.map(viewOf) };
+  }
+
+  @Get('voids')
+  @ApiOperation({ summary: "The merchant's decisions of one business day (Asia/Shanghai), optionally by reason or decision, in time order" })
+  @ApiQuery({ name: 'date', required: true, example: '2026-11-27' })
+  @ApiQuery({ name: 'reason', required: false, enum: [...VoidRejectionReasons] })
+  @ApiQuery({ name: 'decision', required: false, enum: ['ACCEPTED', 'REJECTED'] })
+  @ApiQuery({ name: 'limit', required: false, example: 100 })
+  @ApiQuery({ name: 'after', required: false, description: 'The `next` of the previous page' })
+  @ApiOkResponse({ type: VoidDecisionListBody })
+  async list(
+    @AuthenticatedMerchant() merchantId: string,
+    @Query('date') date: string | undefined,
+    @Query('reason') reason: string | undefined,
+    @Query('decision') decision: string | undefined,
+    @Query('limit') limitText: string | undefined,
+    @Query('after') after: string | undefined,
+  ): Promise<{ items: VoidDecisionView[]; next?: string }> {
+    if (!isBusinessDate(date)) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DATE', 'date must be a business date YYYY-MM-DD');
+    if (reason !== undefined && !(VoidRejectionReasons as readonly string[]).includes(reason)) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_REASON', `reason must be one of ${VoidRejectionReasons.join(', ')}`);
+    }
+    if (decision !== undefined && decision !== 'ACCEPTED' && decision !== 'REJECTED') {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DECISION', 'decision must be ACCEPTED or REJECTED');
+    }
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_LIMIT', `limit must be an integer from 1 to ${MAX_PAGE}`);
+    }
+    const values: unknown[] = [merchantId, date];
+    const conditions = ['merchant_id = $1', 'decided_date = $2'];
+    if (reason) conditions.push(`reason = $${values.push(reason)}`);
+    if (decision) conditions.push(`decision = $${values.push(decision)}`);
+    if (after !== undefined) {
+      const cursor = parseCursor(after);
+      conditions.push(`(decided_at, void_id) > ($${values.push(cursor.decidedAt)}, $${values.push(cursor.voidId)})`);
+    }
+    const rows: DecisionRow[] = await this.dataSource.query(
+      `SELECT ${DECISION_COLUMNS} FROM void_decisions WHERE ${conditions.join(' AND ')} ORDER BY decided_at, void_id LIMIT ${limit + 1}`,
+      values,
+    );
+    const items = rows.slice(0, limit).map(viewOf);
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return { items, ...(last ? { next: Buffer.from(`${last.decided_at.toISOString()}|${last.void_id}`).toString('base64url') } : {}) };
+  }
+
+  /** Validates against the contract's own JSON Schema, so HTTP and Kafka accept exactly the same requests. */
+  private commandFrom(merchantId: string, headerKey: string | undefined, body: unknown): VoidRequested {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'the body must be a JSON object');
+    }
+    const fields = body as Record<string, unknown>;
+    if (headerKey !== undefined && fields['idempotencyKey'] !== undefined && fields['idempotencyKey'] !== headerKey) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'IDEMPOTENCY_KEY_CONFLICT', 'the Idempotency-Key header and body idempotencyKey differ');
+    }
+    const idempotencyKey = headerKey ?? fields['idempotencyKey'];
+    if (idempotencyKey === undefined) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'IDEMPOTENCY_KEY_REQUIRED', 'an Idempotency-Key header or body idempotencyKey is required');
+    }
+    if (fields['merchantId'] !== undefined && fields['merchantId'] !== merchantId) {
+      throw new ApiError(HttpStatus.FORBIDDEN, 'MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
+    }
+    const command = { ...fields, idempotencyKey, merchantId };
+    const result = this.validator.validate(Topics.voidCommands, 'pos.void.requested', 1, command);
+    if (!result.ok) {
+      const code = /^\/amountFen\b/m.test(result.detail.replace(/; /g, '\n')) ? 'INVALID_AMOUNT' : 'VALIDATION_FAILED';
+      throw new ApiError(HttpStatus.BAD_REQUEST, code, result.detail);
+    }
+    const request = command as VoidRequested;
+    if (!request.paymentId && !request.outTradeNo) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'PAYMENT_REFERENCE_REQUIRED', 'a void must name the payment: paymentId or outTradeNo');
+    }
+    return request;
+  }
+}
+
+function parseCursor(text: string): { decidedAt: Date; voidId: string } {
+  const [at, voidId] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  const decidedAt = new Date(at ?? '');
+  if (Number.isNaN(decidedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(voidId ?? '')) {
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_CURSOR', 'after must be the next value of a previous page');
+  }
+  return { decidedAt, voidId };
+}

@@ -1,0 +1,164 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import {
+  BatchClosing,
+  PaymentCleared,
+  PaymentFailed,
+  PaymentPending,
+  PaymentReversed,
+  PaymentSucceeded,
+  Topics,
+  VoidGateClosed,
+  VoidRequested,
+} from '@pos/contracts';
+import { Clock } from '@pos/business-calendar';
+import { CLOCK, ConsumedEvent, ConsumerGroups, Outbox, PermanentFailure } from '@pos/messaging';
+import { UnreferencedVoid, VoidDecisions } from '../decisions/void-decisions';
+import { VoidMetrics } from '../observability/void-metrics';
+
+export const ConsumerGroupIds = {
+  payments: 'void-service.payments',
+  clearing: 'void-service.clearing',
+  commands: 'void-service.commands',
+} as const;
+
+type PaymentEvent = PaymentSucceeded | PaymentPending | PaymentFailed | PaymentReversed;
+
+/**
+ * What the void service learns from Kafka, each event applied once (inbox) in its own transaction:
+ * payment facts, clearing's batch closings and cleared payments, and void commands from upstream.
+ */
+@Injectable()
+export class VoidConsumers implements OnApplicationBootstrap {
+  private readonly logger = new Logger('VoidConsumers');
+
+  constructor(
+    private readonly groups: ConsumerGroups,
+    private readonly outbox: Outbox,
+    private readonly decisions: VoidDecisions,
+    private readonly metrics: VoidMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all([
+      this.groups.start({
+        groupId: ConsumerGroupIds.payments,
+        topics: [Topics.paymentEvents],
+        handlers: {
+          'pos.payment.pending': (e: ConsumedEvent<PaymentPending>, tx) => this.recordPayment(tx, e.envelope.data, 'PENDING', e.envelope.data.pendingSince),
+          'pos.payment.succeeded': (e: ConsumedEvent<PaymentSucceeded>, tx) =>
+            this.recordPayment(tx, e.envelope.data, 'SUCCEEDED', e.envelope.data.succeededAt),
+          'pos.payment.failed': (e: ConsumedEvent<PaymentFailed>, tx) => this.recordPayment(tx, e.envelope.data, 'FAILED', e.envelope.data.failedAt),
+          'pos.payment.reversed': (e: ConsumedEvent<PaymentReversed>, tx) =>
+            this.recordPayment(tx, e.envelope.data, 'REVERSED', e.envelope.data.reversedAt),
+        },
+      }),
+      this.groups.start({
+        groupId: ConsumerGroupIds.clearing,
+        topics: [Topics.clearingEvents],
+        handlers: {
+          'pos.clearing.batch.closing': (e: ConsumedEvent<BatchClosing>, tx) => this.closeGate(tx, e.envelope.data),
+          'pos.clearing.payment.cleared': (e: ConsumedEvent<PaymentCleared>, tx) => this.recordCleared(tx, e.envelope.data),
+        },
+      }),
+      this.groups.start({
+        groupId: ConsumerGroupIds.commands,
+        topics: [Topics.voidCommands],
+        handlers: { 'pos.void.requested': (e: ConsumedEvent<VoidRequested>, tx) => this.decideCommand(tx, e.envelope.data) },
+      }),
+    ]);
+  }
+
+  /**
+   * Status only moves forward: PENDING → SUCCEEDED | FAILED, and anything → REVERSED (冲正 undoes the
+   * payment). Events arriving late or twice never move it back. The order time is the earliest seen.
+   */
+  private async recordPayment(tx: EntityManager, p: PaymentEvent, status: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'REVERSED', at: string): Promise<void> {
+    const [owner]: { merchant_id: string }[] = await tx.query(`SELECT merchant_id FROM payment_facts WHERE payment_id = $1 FOR UPDATE`, [p.paymentId]);
+    if (owner && owner.merchant_id !== p.merchantId) {
+      throw new PermanentFailure(`payment ${p.paymentId} belongs to another merchant than this event says`);
+    }
+    const precedence = `CASE payment_facts.status WHEN 'PENDING' THEN 0 WHEN 'SUCCEEDED' THEN 1 WHEN 'FAILED' THEN 1 ELSE 2 END`;
+    const incoming = status === 'PENDING' ? 0 : status === 'REVERSED' ? 2 : 1;
+    await tx.query(
+      `INSERT INTO payment_facts (payment_id, merchant_id, terminal_id, channel, amount_fen, out_trade_no, card_batch_no,
+         card_voucher_no, status, order_created_at, succeeded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (payment_id) DO UPDATE SET
+         status = CASE WHEN $12 > ${precedence} THEN EXCLUDED.status ELSE payment_facts.status END,
+         succeeded_at = COALESCE(payment_facts.succeeded_at, EXCLUDED.succeeded_at),
+         order_created_at = LEAST(payment_facts.order_created_at, EXCLUDED.order_created_at),
+         updated_at = now()`,
+      [
+        p.paymentId,
+        p.merchantId,
+        p.terminalId,
+        p.channel,
+        p.amountFen,
+        p.outTradeNo,
+        p.card?.batchNo ?? null,
+        p.card?.voucherNo ?? null,
+        status,
+        new Date(at),
+        status === 'SUCCEEDED' ? new Date(at) : null,
+        incoming,
+      ],
+    );
+  }
+
+  /**
+   * ADR 0002, step 3: under the gate's row lock, so every void accepted before is committed (and
+   * earlier in the outbox) and none can be accepted after. An already closed gate answered before;
+   * its gate-closed event is in the outbox already, so nothing is emitted twice.
+   */
+  private async closeGate(tx: EntityManager, closing: BatchClosing): Promise<void> {
+    await tx.query(
+      `INSERT INTO void_gates (batch_id, merchant_id, channel, closes_at) VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING`,
+      [closing.batchId, closing.merchantId, closing.channel, new Date(closing.cutoffAt)],
+    );
+    const [gate]: { status: string; merchant_id: string }[] = await tx.query(
+      `SELECT status, merchant_id FROM void_gates WHERE batch_id = $1 FOR UPDATE`,
+      [closing.batchId],
+    );
+    if (gate.merchant_id !== closing.merchantId) throw new PermanentFailure(`batch ${closing.batchId} belongs to another merchant`);
+    if (gate.status === 'CLOSED') return;
+    const closedAt = this.clock.now();
+    await tx.query(`UPDATE void_gates SET status = 'CLOSED', close_reason = $2, closed_at = $3 WHERE batch_id = $1`, [
+      closing.batchId,
+      closing.reason,
+      closedAt,
+    ]);
+    const [{ accepted }]: { accepted: number }[] = await tx.query(
+      `SELECT count(*)::int AS accepted FROM void_decisions WHERE batch_id = $1 AND decision = 'ACCEPTED'`,
+      [closing.batchId],
+    );
+    const closed: VoidGateClosed = { batchId: closing.batchId, merchantId: closing.merchantId, closedAt: closedAt.toISOString(), acceptedVoids: accepted };
+    await this.outbox.append(tx, [{ topic: Topics.voidEvents, type: 'pos.void.gate-closed', key: closing.merchantId, subject: closing.batchId, data: closed }]);
+    this.metrics.gateClosed(closing.reason);
+  }
+
+  private async recordCleared(tx: EntityManager, cleared: PaymentCleared): Promise<void> {
+    await tx.query(
+      `INSERT INTO cleared_payments (payment_id, merchant_id, batch_id, cleared_at) VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING`,
+      [cleared.paymentId, cleared.merchantId, cleared.batchId, new Date(cleared.clearedAt)],
+    );
+    const [voided]: { voided_by: string | null }[] = await tx.query(`SELECT voided_by FROM payment_facts WHERE payment_id = $1`, [cleared.paymentId]);
+    if (voided?.voided_by) {
+      // Invariant 1 broken: ADR 0002 says this cannot happen; if it does, someone must look now.
+      this.metrics.invariantViolation();
+      this.logger.error(`payment ${cleared.paymentId} was cleared in ${cleared.batchId} although void ${voided.voided_by} was accepted`);
+    }
+  }
+
+  private async decideCommand(tx: EntityManager, command: VoidRequested): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      const outcome = await this.decisions.decide(tx, command, 'KAFKA');
+      this.metrics.decided(outcome, 'KAFKA', started);
+    } catch (error) {
+      if (error instanceof UnreferencedVoid) throw new PermanentFailure(error.message);
+      throw error;
+    }
+  }
+}

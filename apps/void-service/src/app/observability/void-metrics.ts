@@ -1,0 +1,77 @@
+import { Controller, Get, Header, Injectable } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { DecisionOutcome, DecisionSource } from '../decisions/void-decisions';
+
+/**
+ * Prometheus metrics of this service instance. Its own registry, not prom-client's global one, so
+ * several instances in one process (tests, benchmarks) do not collide.
+ */
+@Injectable()
+export class VoidMetrics {
+  readonly registry = new Registry();
+  private readonly decisions = new Counter({
+    name: 'void_decisions_total',
+    help: 'Void decisions taken (replays of a stored decision not counted), by channel, decision and reason',
+    labelNames: ['channel', 'decision', 'reason', 'source'] as const,
+    registers: [this.registry],
+  });
+  private readonly replays = new Counter({
+    name: 'void_decision_replays_total',
+    help: 'Requests answered with a stored decision (same idempotency key and payload)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'void_decision_duration_seconds',
+    help: 'Time from request in to decision stored with its events in the outbox (committed, for HTTP)',
+    labelNames: ['source'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly gateClosings = new Counter({
+    name: 'void_gates_closed_total',
+    help: 'Batch gates closed on a batch.closing, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly violations = new Counter({
+    name: 'void_invariant_violations_total',
+    help: 'Payments reported cleared although a void of them was accepted (must stay 0)',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  decided(outcome: DecisionOutcome, source: DecisionSource, startedNs: bigint): void {
+    this.latency.observe({ source }, Number(process.hrtime.bigint() - startedNs) / 1e9);
+    if (outcome.replayed) {
+      this.replays.inc({ source });
+      return;
+    }
+    const { view } = outcome;
+    this.decisions.inc({ channel: view.channel ?? 'UNKNOWN', decision: view.decision, reason: view.reason ?? 'NONE', source });
+  }
+
+  gateClosed(reason: string): void {
+    this.gateClosings.inc({ reason });
+  }
+
+  invariantViolation(): void {
+    this.violations.inc();
+  }
+}
+
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: VoidMetrics) {}
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

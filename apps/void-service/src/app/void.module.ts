@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CommonConfig, MerchantAuthGuard } from '@pos/service-runtime';
+import { VoidDecisions } from './decisions/void-decisions';
+import { VoidsController } from './http/voids.controller';
+import { VoidConsumers } from './messaging/void-consumers';
+import { MetricsController, VoidMetrics } from './observability/void-metrics';
+import { voidServiceSettingsFrom } from './void-service.config';
+import { VOID_SETTINGS } from './void-settings.token';
+
+/** The void service proper: decisions over HTTP and Kafka, the batch gates, the read API and metrics. */
+@Module({})
+export class VoidModule {
+  static forRoot(config: CommonConfig & Record<string, unknown>): DynamicModule {
+    return {
+      module: VoidModule,
+      controllers: [VoidsController, MetricsController],
+      providers: [
+        { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
+        VoidDecisions,
+        VoidConsumers,
+        VoidMetrics,
+        MerchantAuthGuard,
+      ],
+    };
+  }
+}

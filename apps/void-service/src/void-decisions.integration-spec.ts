@@ -1,0 +1,448 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { ChannelName, deadLetterTopicOf, Topics } from '@pos/contracts';
+import { parseCutoffSchedule } from '@pos/business-calendar';
+import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
+import { hashApiKey } from '@pos/service-runtime';
+import { BootedService, bootService } from '@pos/service-testing';
+import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
+import { testStack, uniqueName } from '@pos/testing';
+import { voidServiceDefinition } from './app/void-service.definition';
+
+/**
+ * The void service on real Kafka and PostgreSQL. The payment and clearing services are played by
+ * the test: it produces their events onto the service's topics and reads the void events back.
+ */
+const KEYS = { M100: 'key-of-merchant-100', M200: 'key-of-merchant-200', M300: 'key-of-merchant-300' };
+const SUPERVISOR_CREDENTIAL = '246810';
+const schedules = clearingSchedulesFrom({});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface DecisionBody {
+  [field: string]: unknown;
+  voidId: string;
+  merchantId: string;
+  decision: string;
+  reason?: string;
+  remedy: string;
+  paymentId?: string;
+  code?: string;
+}
+interface ListBody {
+  items: DecisionBody[];
+  next?: string;
+  code?: string;
+}
+
+interface Payment {
+  paymentId: string;
+  merchantId: string;
+  terminalId: string;
+  channel: ChannelName;
+  amountFen: number;
+  currency: 'CNY';
+  outTradeNo: string;
+  card?: { batchNo: string; voucherNo: string };
+}
+
+describe('void service on real Kafka and PostgreSQL', () => {
+  const stack = testStack();
+  const prefix = `${uniqueName('voidit')}.`;
+  let service: BootedService;
+  let broker: MessageBroker;
+  let producer: MessageProducer;
+  let observer: MessageConsumer;
+  let db: Client;
+  const voidEvents: InboundMessage[] = [];
+  const deadLetters: InboundMessage[] = [];
+
+  beforeAll(async () => {
+    broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('void-test'), brokers: stack.kafkaBrokers }), prefix);
+    await broker.ensureTopics([Topics.voidEvents, deadLetterTopicOf(Topics.voidCommands)].map((name) => ({ name, partitions: 3 })));
+    // A fresh cluster answers "coordinator loading" to the first group joins for a few seconds.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        observer = await broker.createConsumer({ groupId: uniqueName('observer'), topics: [Topics.voidEvents, deadLetterTopicOf(Topics.voidCommands)], fromBeginning: true });
+        await observer.run(async (message) => {
+          (message.topic === Topics.voidEvents ? voidEvents : deadLetters).push(message);
+        });
+        break;
+      } catch (error) {
+        await observer?.stop().catch(() => undefined);
+        if (attempt >= 30) throw error;
+        await sleep(1_000);
+      }
+    }
+    service = await bootService(voidServiceDefinition, stack, {
+      KAFKA_TOPIC_PREFIX: prefix,
+      MERCHANT_API_KEYS: Object.entries(KEYS).map(([merchant, key]) => `${merchant}:${hashApiKey(key)}`).join(','),
+      SUPERVISOR_CREDENTIALS: `M100/OP9:${hashApiKey(SUPERVISOR_CREDENTIAL)}`,
+    });
+    producer = await broker.createProducer();
+    db = new Client({ connectionString: stack.postgresUrl });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await observer?.stop();
+    await producer?.disconnect();
+    await broker?.close();
+    await db?.end();
+    await service?.close();
+  });
+
+  // ---------- playing the other services ----------
+
+  async function produce(topic: string, type: string, key: string, data: unknown, id = randomUUID()): Promise<string> {
+    await producer.send([encodeEnvelope(topic, { id, type, source: '/test', time: new Date().toISOString(), schemaVersion: 1, key, data })]);
+    return id;
+  }
+
+  let orderSeq = 0;
+  function newPayment(overrides: Partial<Payment> = {}): Payment {
+    orderSeq += 1;
+    return {
+      paymentId: randomUUID(),
+      merchantId: 'M100',
+      terminalId: 'T1',
+      channel: 'WECHAT',
+      amountFen: 1999,
+      currency: 'CNY',
+      outTradeNo: `ORDER-${Date.now()}-${orderSeq}`,
+      ...overrides,
+    };
+  }
+
+  async function paymentSucceeded(p: Payment, succeededAt = new Date()): Promise<void> {
+    await produce(Topics.paymentEvents, 'pos.payment.succeeded', p.merchantId, { ...p, succeededAt: succeededAt.toISOString(), channelTradeNo: `CH-${p.outTradeNo}` });
+    await until(async () => (await paymentStatus(p.paymentId)) === 'SUCCEEDED', `payment ${p.paymentId} known`);
+  }
+
+  async function paymentStatus(paymentId: string): Promise<string | undefined> {
+    const { rows } = await db.query(`SELECT status FROM "${service.schema}".payment_facts WHERE payment_id = $1`, [paymentId]);
+    return rows[0]?.status;
+  }
+
+  function batchOf(p: Payment, succeededAt: Date) {
+    return batchKeyOf({ merchantId: p.merchantId, terminalId: p.terminalId, channel: p.channel, succeededAt, cardBatchNo: p.card?.batchNo }, schedules);
+  }
+
+  async function batchClosing(p: Payment, succeededAt: Date, reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT', id = randomUUID()) {
+    const key = batchOf(p, succeededAt);
+    await produce(
+      Topics.clearingEvents,
+      'pos.clearing.batch.closing',
+      p.merchantId,
+      {
+        batchId: key.batchId,
+        merchantId: key.merchantId,
+        channel: key.channel,
+        ...(key.terminalId ? { terminalId: key.terminalId, batchNo: key.batchNo } : {}),
+        clearingDate: key.clearingDate,
+        reason,
+        cutoffAt: key.window.closesAt.toISOString(),
+      },
+      id,
+    );
+    return key;
+  }
+
+  async function gateStatus(batchId: string): Promise<string | undefined> {
+    const { rows } = await db.query(`SELECT status FROM "${service.schema}".void_gates WHERE batch_id = $1`, [batchId]);
+    return rows[0]?.status;
+  }
+
+  async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(50);
+    }
+  }
+
+  const eventsOf = (type: string, field: string, value: string) =>
+    voidEvents.filter((m) => m.headers['ce_type'] === type && JSON.parse(m.value?.toString() ?? 'null')[field] === value);
+
+  // ---------- the service's HTTP API ----------
+
+  let keySeq = 0;
+  const newKey = () => `it-${Date.now()}-${++keySeq}`;
+
+  async function requestVoid(body: Record<string, unknown>, options: { merchant?: keyof typeof KEYS; key?: string } = {}) {
+    const response = await fetch(`${service.url}/v1/voids`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEYS[options.merchant ?? 'M100'], 'idempotency-key': options.key ?? newKey() },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, replayed: response.headers.get('idempotent-replayed') === 'true', body: (await response.json()) as DecisionBody };
+  }
+
+  const voidOf = (p: Payment, extra: Record<string, unknown> = {}) => ({
+    terminalId: p.terminalId,
+    paymentId: p.paymentId,
+    amountFen: p.amountFen,
+    operatorId: 'OP1',
+    ...extra,
+  });
+
+  /** Waits until the batch of a payment made now is not about to cut off, so "before the cutoff" stays true. */
+  async function clearOfCutoff(channel: ChannelName) {
+    const now = new Date();
+    const closesAt = batchKeyOf({ merchantId: 'M', terminalId: 'T', channel, succeededAt: now, cardBatchNo: '000001' }, schedules).window.closesAt;
+    if (closesAt.getTime() - now.getTime() < 30_000) await sleep(closesAt.getTime() - now.getTime() + 100);
+  }
+
+  // ---------- the race with clearing (ADR 0002) ----------
+
+  it('accepts a void before the cutoff and publishes it before the gate-closed of its batch, on the same partition', async () => {
+    await clearOfCutoff('WECHAT');
+    const paidAt = new Date();
+    // A merchant of its own: closing its WeChat batch of the day must not affect the other tests.
+    const p = newPayment({ merchantId: 'M300' });
+    await paymentSucceeded(p, paidAt);
+
+    const answer = await requestVoid(voidOf(p), { merchant: 'M300' });
+    expect(answer.status).toBe(200);
+    const key = batchOf(p, paidAt);
+    expect(answer.body).toMatchObject({ decision: 'ACCEPTED', remedy: 'NONE', paymentId: p.paymentId, batchId: key.batchId, deadline: key.window.closesAt.toISOString() });
+
+    // Clearing cuts the batch off; a redelivery of the same closing and a second closing change nothing.
+    const closingId = randomUUID();
+    await batchClosing(p, paidAt, 'CUTOFF', closingId);
+    await batchClosing(p, paidAt, 'CUTOFF', closingId);
+    await batchClosing(p, paidAt, 'CUTOFF');
+    await until(() => eventsOf('pos.void.gate-closed', 'batchId', key.batchId).length > 0, 'gate-closed');
+    await until(() => eventsOf('pos.void.confirmed', 'voidId', answer.body.voidId).length > 0, 'confirmed');
+
+    const [accepted] = eventsOf('pos.void.accepted', 'voidId', answer.body.voidId);
+    const [gateClosed] = eventsOf('pos.void.gate-closed', 'batchId', key.batchId);
+    expect(accepted.key).toBe('M300');
+    expect(gateClosed.key).toBe('M300');
+    expect(gateClosed.partition).toBe(accepted.partition);
+    expect(BigInt(gateClosed.offset)).toBeGreaterThan(BigInt(accepted.offset));
+    expect(JSON.parse(gateClosed.value?.toString() ?? 'null')).toMatchObject({ batchId: key.batchId, merchantId: 'M300', acceptedVoids: 1 });
+    expect(JSON.parse(accepted.value?.toString() ?? 'null')).toMatchObject({ paymentId: p.paymentId, amountFen: 1999, batchId: key.batchId, channel: 'WECHAT' });
+    const [confirmed] = eventsOf('pos.void.confirmed', 'voidId', answer.body.voidId);
+    expect(JSON.parse(confirmed.value?.toString() ?? 'null').customerMessage.zh).toContain('¥19.99');
+
+    // Another payment of the same, now closed batch.
+    const sibling = newPayment({ merchantId: 'M300' });
+    await paymentSucceeded(sibling, paidAt);
+    const late = await requestVoid(voidOf(sibling), { merchant: 'M300' });
+    expect(late.body).toMatchObject({ decision: 'REJECTED', reason: 'CUTOFF_PASSED', remedy: 'REFUND', deadline: key.window.closesAt.toISOString() });
+
+    await sleep(1_000);
+    expect(eventsOf('pos.void.gate-closed', 'batchId', key.batchId)).toHaveLength(1);
+  });
+
+  it('rejects a void after the batch cutoff by the clock as CUTOFF_PASSED, even before clearing closed the gate', async () => {
+    const paidAt = new Date(Date.now() - 2 * 24 * 3_600_000);
+    const p = newPayment();
+    await paymentSucceeded(p, paidAt);
+    const answer = await requestVoid(voidOf(p));
+    expect(answer.body).toMatchObject({
+      decision: 'REJECTED',
+      reason: 'CUTOFF_PASSED',
+      remedy: 'REFUND',
+      deadline: batchOf(p, paidAt).window.closesAt.toISOString(),
+    });
+    await until(() => eventsOf('pos.void.rejected', 'voidId', answer.body.voidId).length === 1, 'rejected event');
+  });
+
+  it('rejects a card void after manual terminal settlement (结算) as ALREADY_CLEARED, and checks card rules before it', async () => {
+    await clearOfCutoff('UNIONPAY_CARD');
+    const paidAt = new Date();
+    const card = { batchNo: '000042', voucherNo: '000007' };
+    const p = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-7', card });
+    const q = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-7', card: { batchNo: '000042', voucherNo: '000008' } });
+    await paymentSucceeded(p, paidAt);
+    await paymentSucceeded(q, paidAt);
+    const supervisor = { operatorId: 'OP9', credential: SUPERVISOR_CREDENTIAL };
+
+    expect((await requestVoid(voidOf(p, { card, supervisor: { operatorId: 'OP9', credential: 'wrong-pin' } }))).body).toMatchObject({
+      reason: 'SUPERVISOR_AUTH_REQUIRED',
+      remedy: 'CORRECT_REQUEST',
+    });
+    expect((await requestVoid(voidOf(p, { card }))).body).toMatchObject({ reason: 'SUPERVISOR_AUTH_REQUIRED' });
+    expect((await requestVoid(voidOf(p, { card: { ...card, voucherNo: '000099' }, supervisor }))).body).toMatchObject({ reason: 'CARD_REFERENCE_MISMATCH' });
+    expect((await requestVoid(voidOf(p, { terminalId: 'POS-8', card, supervisor }))).body).toMatchObject({ reason: 'TERMINAL_MISMATCH' });
+    expect((await requestVoid(voidOf(q, { card: q.card, supervisor }))).body).toMatchObject({ decision: 'ACCEPTED' });
+
+    const key = await batchClosing(p, paidAt, 'TERMINAL_SETTLEMENT');
+    await until(async () => (await gateStatus(key.batchId)) === 'CLOSED', 'gate closed');
+    const answer = await requestVoid(voidOf(p, { card, supervisor }));
+    expect(answer.body).toMatchObject({ decision: 'REJECTED', reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
+    await until(() => eventsOf('pos.void.gate-closed', 'batchId', key.batchId).length === 1, 'gate-closed');
+    expect(JSON.parse(eventsOf('pos.void.gate-closed', 'batchId', key.batchId)[0].value?.toString() ?? 'null').acceptedVoids).toBe(1);
+  });
+
+  it('rejects a void of a payment clearing reported cleared as ALREADY_CLEARED', async () => {
+    await clearOfCutoff('WECHAT');
+    const p = newPayment();
+    const paidAt = new Date();
+    await paymentSucceeded(p, paidAt);
+    await produce(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'M100', {
+      paymentId: p.paymentId,
+      merchantId: 'M100',
+      batchId: batchOf(p, paidAt).batchId,
+      amountFen: p.amountFen,
+      clearedAt: new Date().toISOString(),
+    });
+    await until(async () => {
+      const { rows } = await db.query(`SELECT 1 FROM "${service.schema}".cleared_payments WHERE payment_id = $1`, [p.paymentId]);
+      return rows.length === 1;
+    }, 'cleared');
+    expect((await requestVoid(voidOf(p))).body).toMatchObject({ reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
+  });
+
+  // ---------- exactly once ----------
+
+  it('answers retries and concurrent duplicates of one key with one decision and one event; a changed payload is MODIFIED_REQUEST', async () => {
+    await clearOfCutoff('WECHAT');
+    const p = newPayment();
+    await paymentSucceeded(p);
+    const key = newKey();
+    const answers = await Promise.all(Array.from({ length: 12 }, () => requestVoid(voidOf(p), { key })));
+    const voidIds = new Set(answers.map((a) => a.body.voidId));
+    expect(voidIds.size).toBe(1);
+    expect(answers.every((a) => a.status === 200 && a.body.decision === 'ACCEPTED')).toBe(true);
+    expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
+    const again = await requestVoid(voidOf(p), { key });
+    expect(again.body).toEqual(answers[0].body);
+    expect(again.replayed).toBe(true);
+
+    const modified = await requestVoid(voidOf(p, { amountFen: 1000 }), { key });
+    expect(modified.body).toMatchObject({ decision: 'REJECTED', reason: 'MODIFIED_REQUEST', remedy: 'CORRECT_REQUEST', originalVoidId: answers[0].body.voidId });
+    expect(modified.body.voidId).not.toBe(answers[0].body.voidId);
+
+    await until(() => eventsOf('pos.void.accepted', 'voidId', answers[0].body.voidId).length === 1, 'accepted event');
+    await sleep(1_000);
+    expect(eventsOf('pos.void.accepted', 'paymentId', p.paymentId)).toHaveLength(1);
+  });
+
+  it('accepts exactly one of several different voids of one payment at the same instant; the others are ALREADY_VOIDED', async () => {
+    await clearOfCutoff('WECHAT');
+    const p = newPayment();
+    await paymentSucceeded(p);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => requestVoid(voidOf(p, { operatorId: `OP${i}` }))));
+    expect(answers.filter((a) => a.body.decision === 'ACCEPTED')).toHaveLength(1);
+    expect(answers.filter((a) => a.body.reason === 'ALREADY_VOIDED')).toHaveLength(7);
+    const history = (await (await fetch(`${service.url}/v1/payments/${p.paymentId}/voids`, { headers: { 'x-api-key': KEYS.M100 } })).json()) as ListBody;
+    expect(history.items).toHaveLength(8);
+    expect(history.items[0].decision).toBe('ACCEPTED');
+  });
+
+  // ---------- who may see what ----------
+
+  it("refuses another merchant's payment exactly like an unknown one, and hides its decisions", async () => {
+    await clearOfCutoff('WECHAT');
+    const p = newPayment();
+    await paymentSucceeded(p);
+    const foreign = await requestVoid(voidOf(p), { merchant: 'M200' });
+    const unknown = await requestVoid(voidOf(newPayment()), { merchant: 'M200' });
+    expect(foreign.body).toMatchObject({ decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER' });
+    const shape = (body: DecisionBody) => Object.keys(body).sort();
+    expect(shape(foreign.body)).toEqual(shape(unknown.body));
+    expect(foreign.body.channel).toBeUndefined();
+    expect(foreign.body.batchId).toBeUndefined();
+
+    const own = await requestVoid(voidOf(p));
+    expect(own.body.decision).toBe('ACCEPTED');
+    const peek = await fetch(`${service.url}/v1/voids/${own.body.voidId}`, { headers: { 'x-api-key': KEYS.M200 } });
+    expect(peek.status).toBe(404);
+    expect(await peek.json()).toMatchObject({ code: 'VOID_NOT_FOUND' });
+    const mine = await fetch(`${service.url}/v1/voids/${own.body.voidId}`, { headers: { 'x-api-key': KEYS.M100 } });
+    expect(await mine.json()).toEqual(own.body);
+    const mixed = await requestVoid({ ...voidOf(p), merchantId: 'M100' }, { merchant: 'M200' });
+    expect(mixed).toMatchObject({ status: 403, body: { code: 'MERCHANT_MISMATCH' } });
+  });
+
+  it('says why and what next for pending, unknown, failed and partial voids', async () => {
+    const pending = newPayment();
+    await produce(Topics.paymentEvents, 'pos.payment.pending', 'M100', { ...pending, pendingSince: new Date().toISOString() });
+    await until(async () => (await paymentStatus(pending.paymentId)) === 'PENDING', 'pending known');
+    expect((await requestVoid(voidOf(pending))).body).toMatchObject({ reason: 'PAYMENT_PENDING', remedy: 'RETRY_LATER' });
+
+    const failed = newPayment();
+    await produce(Topics.paymentEvents, 'pos.payment.failed', 'M100', { ...failed, failedAt: new Date().toISOString(), reason: 'DECLINED' });
+    await until(async () => (await paymentStatus(failed.paymentId)) === 'FAILED', 'failed known');
+    expect((await requestVoid(voidOf(failed))).body).toMatchObject({ reason: 'PAYMENT_NOT_SUCCEEDED', remedy: 'NONE' });
+
+    expect((await requestVoid(voidOf(newPayment()))).body).toMatchObject({ reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER' });
+
+    await clearOfCutoff('WECHAT');
+    const p = newPayment();
+    await paymentSucceeded(p);
+    expect((await requestVoid(voidOf(p, { amountFen: 999 }))).body).toMatchObject({ reason: 'AMOUNT_MISMATCH', remedy: 'REFUND' });
+    // By the merchant's order number instead of the payment id.
+    expect((await requestVoid({ terminalId: 'T1', outTradeNo: p.outTradeNo, amountFen: 1999, operatorId: 'OP1' })).body).toMatchObject({
+      decision: 'ACCEPTED',
+      paymentId: p.paymentId,
+    });
+  });
+
+  it('refuses invalid requests at the edge with 4xx codes, not decisions', async () => {
+    const p = newPayment();
+    for (const amountFen of [0, -1, 12.5, '100']) {
+      expect(await requestVoid(voidOf(p, { amountFen }))).toMatchObject({ status: 400, body: { code: 'INVALID_AMOUNT' } });
+    }
+    expect(await requestVoid({ terminalId: 'T1', amountFen: 1, operatorId: 'OP1' })).toMatchObject({ status: 400, body: { code: 'PAYMENT_REFERENCE_REQUIRED' } });
+    expect(await requestVoid(voidOf(p, { currency: 'USD' }))).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await requestVoid(voidOf(p), { key: 'short' })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    const noKey = await fetch(`${service.url}/v1/voids`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(voidOf(p)) });
+    expect(noKey.status).toBe(401);
+    const malformed = await fetch(`${service.url}/v1/voids`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEYS.M100, 'idempotency-key': newKey() },
+      body: '{"terminalId": ',
+    });
+    expect(malformed.status).toBe(400);
+    // The code is service-runtime's (MALFORMED_JSON once its filter sees body-parser errors); the shape is the contract.
+    expect(await malformed.json()).toEqual({ code: expect.stringMatching(/^(MALFORMED_JSON|BAD_REQUEST)$/), message: expect.any(String) });
+  });
+
+  // ---------- Kafka intake ----------
+
+  it('decides void commands from Kafka and parks bad ones on the dead-letter topic with the reason', async () => {
+    await clearOfCutoff('WECHAT');
+    const p = newPayment();
+    await paymentSucceeded(p);
+    const good = { idempotencyKey: newKey(), merchantId: 'M100', ...voidOf(p) };
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', { ...good, amountFen: 12.5 });
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', { idempotencyKey: newKey(), merchantId: 'M100', terminalId: 'T1', amountFen: 1999, operatorId: 'OP1' });
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', good);
+    await until(() => eventsOf('pos.void.accepted', 'paymentId', p.paymentId).length === 1, 'accepted from Kafka');
+    await until(() => deadLetters.length >= 2, 'dead letters');
+    expect(deadLetters.map((m) => m.headers['dlq_reason']).sort()).toEqual(['REJECTED_BY_HANDLER', 'SCHEMA_VIOLATION']);
+    expect(deadLetters.find((m) => m.headers['dlq_reason'] === 'SCHEMA_VIOLATION')?.headers['dlq_detail']).toMatch(/amountFen/);
+
+    // The same command over HTTP is a replay of the Kafka decision.
+    const replay = await requestVoid(voidOf(p), { key: good.idempotencyKey });
+    expect(replay.replayed).toBe(true);
+    expect(replay.body.voidId).toBe(JSON.parse(eventsOf('pos.void.accepted', 'paymentId', p.paymentId)[0].value?.toString() ?? 'null').voidId);
+  });
+
+  // ---------- read API, metrics, OpenAPI ----------
+
+  it('lists decisions by merchant, business date and reason, and exposes metrics and the OpenAPI document', async () => {
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    const get = async (path: string, merchant: keyof typeof KEYS = 'M100') =>
+      (await (await fetch(`${service.url}${path}`, { headers: { 'x-api-key': KEYS[merchant] } })).json()) as ListBody;
+    await requestVoid(voidOf(newPayment()));
+    const notFound = await get(`/v1/voids?date=${today}&reason=PAYMENT_NOT_FOUND&limit=1`);
+    expect(notFound.items).toHaveLength(1);
+    expect(notFound.items[0].reason).toBe('PAYMENT_NOT_FOUND');
+    const page2 = await get(`/v1/voids?date=${today}&reason=PAYMENT_NOT_FOUND&limit=1&after=${notFound.next}`);
+    expect(page2.items[0].voidId).not.toBe(notFound.items[0].voidId);
+    expect((await get(`/v1/voids?date=${today}`, 'M200')).items.every((d) => d.merchantId === 'M200')).toBe(true);
+    expect(await get(`/v1/voids?date=2026-02-30`)).toMatchObject({ code: 'INVALID_DATE' });
+
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/void_decisions_total\{channel="UNKNOWN",decision="REJECTED",reason="PAYMENT_NOT_FOUND",source="HTTP"\} \d+/);
+    expect(metrics).toMatch(/void_decision_duration_seconds_bucket/);
+
+    const openapi = (await (await fetch(`${service.url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/voids', '/v1/voids/{voidId}', '/v1/payments/{paymentId}/voids']));
+    expect(parseCutoffSchedule('daily@00:00')).toBeDefined();
+  });
+});

@@ -1,0 +1,4 @@
+export * from './lib/void-rules';
+export * from './lib/void-policy';
+export * from './lib/customer-notice';
+export * from './lib/request-fingerprint';

@@ -1,0 +1,136 @@
+import { nextCutoffAfter } from '@pos/business-calendar';
+import type { BatchCloseReason, ChannelName, Remedy, VoidRejectionReason } from '@pos/contracts';
+import { ChannelVoidRule, VoidRules } from './void-rules';
+
+export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'REVERSED';
+
+export interface CardReference {
+  readonly batchNo: string;
+  readonly voucherNo: string;
+}
+
+/** What the void service knows about a payment, from payments.events.v1 and clearing.events.v1. */
+export interface PaymentFacts {
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly channel: ChannelName;
+  readonly amountFen: number;
+  readonly outTradeNo: string;
+  readonly status: PaymentStatus;
+  /** When the pay call was made, as far as known: the first of pending-since and succeeded-at. */
+  readonly orderCreatedAt: Date;
+  readonly succeededAt?: Date;
+  readonly card?: CardReference;
+  /** The accepted void of this payment, if any. */
+  readonly voidedBy?: string;
+  /** Clearing reported the payment cleared. */
+  readonly cleared: boolean;
+}
+
+/** The void gate of the payment's settlement batch (ADR 0002). */
+export interface GateFacts {
+  readonly batchId: string;
+  readonly status: 'OPEN' | 'CLOSED';
+  readonly closeReason?: BatchCloseReason;
+  /** The batch's cutoff: no void is accepted at or after it, even while the gate is still open. */
+  readonly closesAt: Date;
+}
+
+/** The supervisor credential, already checked by the shell (which never lets the credential go further). */
+export type SupervisorCheck = 'VERIFIED' | 'MISSING' | 'INVALID';
+
+export interface VoidRequestFacts {
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly amountFen: number;
+  readonly card?: CardReference;
+  readonly supervisor: SupervisorCheck;
+}
+
+export type VoidDecision =
+  | { readonly decision: 'ACCEPTED'; readonly remedy: 'NONE'; readonly deadline: Date; readonly message: string }
+  | {
+      readonly decision: 'REJECTED';
+      readonly reason: VoidRejectionReason;
+      readonly remedy: Remedy;
+      readonly deadline?: Date;
+      readonly message: string;
+    };
+
+export const REASON_MESSAGES: Readonly<Record<VoidRejectionReason, string>> = {
+  PAYMENT_NOT_FOUND: 'No such payment is known for this merchant (yet); retry later if it was just paid.',
+  PAYMENT_PENDING: 'The customer is still paying; retry once the payment has completed.',
+  PAYMENT_NOT_SUCCEEDED: 'The payment did not succeed, so there is nothing to void.',
+  ALREADY_VOIDED: 'The payment has already been voided.',
+  ALREADY_CLEARED: 'The payment has been cleared (its batch was settled); refund it instead.',
+  CUTOFF_PASSED: "The payment's batch has cut off; refund it instead.",
+  VOID_WINDOW_EXPIRED: "The channel's void window has expired; refund it instead.",
+  VOID_TOO_EARLY: 'Too soon after the payment for the channel to accept a void; retry shortly.',
+  AMOUNT_MISMATCH: 'A void cancels the full amount; for a partial amount use a refund.',
+  TERMINAL_MISMATCH: 'This channel only accepts a void from the terminal that took the payment.',
+  CARD_REFERENCE_MISMATCH: 'The original batch and voucher numbers do not match the payment.',
+  SUPERVISOR_AUTH_REQUIRED: 'A valid supervisor authorisation is required for this void.',
+  MODIFIED_REQUEST: 'This idempotency key was used before for a different void request.',
+};
+
+function reject(reason: VoidRejectionReason, remedy: Remedy, deadline?: Date): VoidDecision {
+  return { decision: 'REJECTED', reason, remedy, message: REASON_MESSAGES[reason], ...(deadline ? { deadline } : {}) };
+}
+
+/** The end of the channel's own void window for this payment (exclusive). */
+export function voidWindowEndOf(rule: ChannelVoidRule, payment: PaymentFacts): Date {
+  if (rule.window.kind === 'MAX_AGE') return new Date(payment.orderCreatedAt.getTime() + rule.window.maxAgeMs);
+  return nextCutoffAfter(rule.window.schedule, payment.succeededAt ?? payment.orderCreatedAt);
+}
+
+/**
+ * The void policy: a pure function of the payment, its batch gate, the channel rules and the decision
+ * time. Checks run from the facts that no retry can change (existence, state, clearing, time) to the
+ * ones the caller can correct (terminal, amount, card reference, supervisor), so a rejection names
+ * the remedy that actually helps. A payment of another merchant is reported exactly like an unknown
+ * one, so the answer never reveals that it exists.
+ */
+export function decideVoid(
+  request: VoidRequestFacts,
+  payment: PaymentFacts | undefined,
+  gate: GateFacts | undefined,
+  rules: VoidRules,
+  now: Date,
+): VoidDecision {
+  if (!payment || payment.merchantId !== request.merchantId) return reject('PAYMENT_NOT_FOUND', 'RETRY_LATER');
+  if (payment.status === 'PENDING') return reject('PAYMENT_PENDING', 'RETRY_LATER');
+  if (payment.status !== 'SUCCEEDED') return reject('PAYMENT_NOT_SUCCEEDED', 'NONE');
+  if (!gate) throw new Error(`a succeeded payment's void needs the gate of its batch (payment ${payment.paymentId})`);
+
+  const rule = rules[payment.channel];
+  const windowEnd = voidWindowEndOf(rule, payment);
+  const deadline = windowEnd.getTime() < gate.closesAt.getTime() ? windowEnd : gate.closesAt;
+  const at = now.getTime();
+
+  if (payment.voidedBy) return reject('ALREADY_VOIDED', 'NONE', deadline);
+  if (payment.cleared || (gate.status === 'CLOSED' && gate.closeReason === 'TERMINAL_SETTLEMENT')) {
+    return reject('ALREADY_CLEARED', 'REFUND', deadline);
+  }
+  if (gate.status === 'CLOSED' || at >= gate.closesAt.getTime()) return reject('CUTOFF_PASSED', 'REFUND', deadline);
+  if (at >= windowEnd.getTime()) return reject('VOID_WINDOW_EXPIRED', 'REFUND', deadline);
+
+  if (rule.requireOriginalTerminal && request.terminalId !== payment.terminalId) {
+    return reject('TERMINAL_MISMATCH', 'CORRECT_REQUEST', deadline);
+  }
+  if (request.amountFen !== payment.amountFen) {
+    return reject('AMOUNT_MISMATCH', request.amountFen < payment.amountFen ? 'REFUND' : 'CORRECT_REQUEST', deadline);
+  }
+  if (rule.requireCardReference && !sameCardReference(request.card, payment.card)) {
+    return reject('CARD_REFERENCE_MISMATCH', 'CORRECT_REQUEST', deadline);
+  }
+  if (rule.requireSupervisor && request.supervisor !== 'VERIFIED') {
+    return reject('SUPERVISOR_AUTH_REQUIRED', 'CORRECT_REQUEST', deadline);
+  }
+  if (at < payment.orderCreatedAt.getTime() + rule.minAgeMs) return reject('VOID_TOO_EARLY', 'RETRY_LATER', deadline);
+  return { decision: 'ACCEPTED', remedy: 'NONE', deadline, message: 'The void was accepted; the payment will not be cleared.' };
+}
+
+function sameCardReference(requested: CardReference | undefined, original: CardReference | undefined): boolean {
+  return !!requested && !!original && requested.batchNo === original.batchNo && requested.voucherNo === original.voucherNo;
+}

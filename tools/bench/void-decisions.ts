@@ -1,0 +1,232 @@
+/**
+ * Void service benchmark: void decisions per second sustained at a fixed arrival rate (open loop,
+ * latency counted from each request's scheduled start, so a stall is not hidden), and p50/p99 of
+ *   - decision latency: request in → decision and its events committed (the HTTP answer);
+ *   - published latency: request in → its pos.void.accepted acknowledged by Kafka (outbox relay);
+ * then a short closed-loop phase for the maximum rate. Real Kafka and PostgreSQL, loopback only.
+ *
+ *   TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
+ *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/void-decisions.ts [--rate 500] [--seconds 20]
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { Command } from 'commander';
+import { Topics } from '@pos/contracts';
+import { encodeEnvelope, KafkajsBroker, NamespacedBroker } from '@pos/messaging';
+import { hashApiKey } from '@pos/service-runtime';
+import { bootService } from '@pos/service-testing';
+import { startTestStack, uniqueName } from '@pos/testing';
+import { voidServiceDefinition } from '../../apps/void-service/src/app/void-service.definition';
+
+const options = new Command()
+  .option('--rate <n>', 'voids per second offered in the open-loop phase', '500')
+  .option('--seconds <n>', 'length of the open-loop phase', '20')
+  .option('--warmup <n>', 'warm-up requests before measuring', '500')
+  .option('--concurrency <n>', 'requests in flight in the closed-loop phase', '32')
+  .option('--max-seconds <n>', 'length of the closed-loop phase (0 skips it)', '10')
+  .parse()
+  .opts<{ rate: string; seconds: string; warmup: string; concurrency: string; maxSeconds: string }>();
+const RATE = Math.min(Number(options.rate), 5_000);
+const SECONDS = Math.min(Number(options.seconds), 120);
+const WARMUP = Math.min(Number(options.warmup), 5_000);
+const CONCURRENCY = Math.min(Number(options.concurrency), 256);
+const MAX_SECONDS = Math.min(Number(options.maxSeconds), 60);
+const MAX_CLOSED_LOOP_VOIDS = 20_000;
+
+const API_KEY = 'bench-merchant-key';
+const MERCHANTS = Array.from({ length: 20 }, (_, i) => `BENCH-M${i}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (ns: bigint) => Number(ns) / 1e6;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const fmt = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`;
+};
+
+interface BenchPayment {
+  paymentId: string;
+  merchantId: string;
+}
+
+async function main(): Promise<void> {
+  process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
+  const running = await startTestStack();
+  const stack = running.stack;
+  const schema = uniqueName('void_bench');
+  const prefix = `${schema}.`;
+  const keys = MERCHANTS.map((m) => `${m}:${hashApiKey(`${API_KEY}-${m}`)}`).join(',');
+  const service = await bootService(voidServiceDefinition, stack, {
+    DATABASE_SCHEMA: schema,
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_TOPIC_PARTITIONS: '6',
+    MERCHANT_API_KEYS: keys,
+    DATABASE_POOL_SIZE: '20',
+    LOG_LEVEL: 'warn',
+  });
+  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), prefix);
+  const db = new Client({ connectionString: stack.postgresUrl });
+  await db.connect();
+  try {
+    const openLoop = RATE * SECONDS;
+    const closedLoop = MAX_SECONDS > 0 ? MAX_CLOSED_LOOP_VOIDS : 0;
+    const total = WARMUP + openLoop + closedLoop;
+    const payments: BenchPayment[] = [];
+    const producer = await broker.createProducer();
+    const succeededAt = new Date().toISOString();
+    for (let start = 0; start < total; start += 2_000) {
+      const batch = Array.from({ length: Math.min(2_000, total - start) }, (_, i) => {
+        const n = start + i;
+        const p = { paymentId: randomUUID(), merchantId: MERCHANTS[n % MERCHANTS.length] };
+        payments.push(p);
+        return encodeEnvelope(Topics.paymentEvents, {
+          id: randomUUID(),
+          type: 'pos.payment.succeeded',
+          source: '/bench',
+          time: succeededAt,
+          schemaVersion: 1,
+          key: p.merchantId,
+          data: {
+            ...p,
+            terminalId: 'T1',
+            channel: n % 2 ? 'WECHAT' : 'ALIPAY',
+            amountFen: 1 + (n % 100_000),
+            currency: 'CNY',
+            outTradeNo: `BENCH-${n}`,
+            succeededAt,
+            channelTradeNo: `CH-${n}`,
+          },
+        });
+      });
+      await producer.send(batch);
+    }
+    await producer.disconnect();
+    const ingestDeadline = Date.now() + 300_000;
+    for (;;) {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM "${schema}".payment_facts`);
+      if (rows[0].n >= total) break;
+      if (Date.now() > ingestDeadline) throw new Error(`only ${rows[0].n} of ${total} payments ingested`);
+      await sleep(200);
+    }
+    console.log(`${total} payment facts ingested from Kafka`);
+
+    let next = 0;
+    const starts = new Map<string, number>();
+    let errors = 0;
+    const voidOne = async (): Promise<{ voidId: string; latencyMs: number } | undefined> => {
+      const i = next++;
+      const p = payments[i];
+      const amountFen = 1 + (i % 100_000);
+      const t0 = process.hrtime.bigint();
+      const response = await fetch(`${service.url}/v1/voids`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': `${API_KEY}-${p.merchantId}`, 'idempotency-key': `bench-${i}-${schema}` },
+        body: JSON.stringify({ terminalId: 'T1', paymentId: p.paymentId, amountFen, operatorId: 'OP1' }),
+      });
+      const body = (await response.json()) as { voidId?: string; decision?: string };
+      const latencyMs = ms(process.hrtime.bigint() - t0);
+      if (response.status !== 200 || body.decision !== 'ACCEPTED' || !body.voidId) {
+        errors++;
+        return undefined;
+      }
+      return { voidId: body.voidId, latencyMs };
+    };
+    const voidOneCounted = async () => {
+      try {
+        return await voidOne();
+      } catch {
+        errors++;
+        return undefined;
+      }
+    };
+
+    // Warm-up: JIT, connection pools, Kafka producer.
+    for (let i = 0; i < WARMUP; i += 50) await Promise.all(Array.from({ length: Math.min(50, WARMUP - i) }, () => voidOneCounted()));
+
+    console.log(`warm-up: ${WARMUP} voids, ${errors} errors`);
+    errors = 0;
+    // Open loop at RATE/s: each request starts at its scheduled time whatever the others do.
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    const wallStart = Date.now();
+    const inflight: Promise<void>[] = [];
+    for (let k = 0; k < openLoop; k++) {
+      const due = t0 + (k * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      const scheduledWall = wallStart + (k * 1000) / RATE;
+      const late = performance.now() - due;
+      inflight.push(
+        voidOneCounted().then((r) => {
+          if (!r) return;
+          latencies.push(r.latencyMs + Math.max(0, late));
+          starts.set(r.voidId, scheduledWall);
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    const elapsed = (performance.now() - t0) / 1000;
+
+    // Published: when the relay had Kafka's ack for each pos.void.accepted.
+    const published: number[] = [];
+    const publishDeadline = Date.now() + 120_000;
+    for (;;) {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`);
+      if (rows[0].n === 0) break;
+      if (Date.now() > publishDeadline) throw new Error(`${rows[0].n} outbox rows still unpublished`);
+      await sleep(200);
+    }
+    const { rows } = await db.query<{ void_id: string; published_ms: number }>(
+      `SELECT payload->>'voidId' AS void_id, extract(epoch FROM published_at) * 1000 AS published_ms
+       FROM "${schema}".outbox WHERE headers->>'ce_type' = 'pos.void.accepted'`,
+    );
+    for (const row of rows) {
+      const start = starts.get(row.void_id);
+      if (start !== undefined) published.push(Number(row.published_ms) - start);
+    }
+
+    console.log(`open loop: ${openLoop} voids offered at ${RATE}/s over ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(0)} decisions/s sustained, ${errors} errors`);
+    console.log(`  decision latency (request in → stored, answered): ${fmt(latencies)}`);
+    console.log(`  published latency (request in → pos.void.accepted acked by Kafka): ${fmt(published)}  [${published.length} events]`);
+
+    if (closedLoop > 0) {
+      const closedLatencies: number[] = [];
+      const stopAt = performance.now() + MAX_SECONDS * 1000;
+      const started = performance.now();
+      const worker = async () => {
+        while (performance.now() < stopAt && next < payments.length) {
+          const r = await voidOneCounted();
+          if (r) closedLatencies.push(r.latencyMs);
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      const took = (performance.now() - started) / 1000;
+      console.log(`closed loop: ${CONCURRENCY} in flight for ${took.toFixed(1)} s = ${(closedLatencies.length / took).toFixed(0)} decisions/s max; ${fmt(closedLatencies)}`);
+    }
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const accepted = metrics.split('\n').filter((l) => l.startsWith('void_decisions_total{') && l.includes('ACCEPTED'));
+    console.log(`server metrics: ${accepted.join('; ')}`);
+    // The server's own view (transaction only, without HTTP and client queueing), all phases together.
+    const buckets = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('void_decision_duration_seconds_bucket{') && l.includes('source="HTTP"'))
+      .map((l) => `≤${/le="([^"]+)"/.exec(l)?.[1]}s: ${l.split(' ').pop()}`);
+    console.log(`server decision time histogram (cumulative): ${buckets.join(', ')}`);
+  } finally {
+    await db.end();
+    await broker.close();
+    await service.close();
+    await running.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
