@@ -49,7 +49,8 @@ function boundaries({ testsMayUseTesting }) {
   ];
 }
 
-const testFiles = ['**/*.spec.ts', '**/*.integration-spec.ts'];
+// Test support code (harnesses under src/testing) may use the testing libraries too.
+const testFiles = ['**/*.spec.ts', '**/*.integration-spec.ts', '**/src/testing/**/*.ts'];
 
 export default [
   ...nx.configs['flat/base'],

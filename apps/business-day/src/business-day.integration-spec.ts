@@ -5,7 +5,7 @@ import { Progress } from './app/progress';
 import { renderText } from './app/report';
 import { DayRun } from './app/run-day';
 import { StackClient } from './app/stack-client';
-import { SystemUnderTest } from './system-harness';
+import { SystemUnderTest } from './testing/system-harness';
 
 /**
  * The main job end to end: a small business day through the same driver `npm start` runs, against

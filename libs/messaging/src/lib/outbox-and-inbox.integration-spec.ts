@@ -88,7 +88,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
 
     expect(message.key).toBe('M100');
     expect(message.headers).toMatchObject({ ce_id: kept, ce_type: 'pos.payment.succeeded', ce_source: '/messaging-test', ce_specversion: '1.0', ce_schemaversion: '1' });
-    expect(JSON.parse(message.value!.toString())).toEqual(succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'));
+    expect(JSON.parse(String(message.value))).toEqual(succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'));
     const [{ unpublished }] = await dataSource.query(`SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL`);
     expect(unpublished).toBe(0);
   });

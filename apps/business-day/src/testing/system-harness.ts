@@ -2,7 +2,7 @@ import { hashApiKey } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { createHash } from 'node:crypto';
-import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR } from './app/stack-client';
+import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR } from '../app/stack-client';
 
 /**
  * The whole system for a system test: every service as its own process (the production bundle),
