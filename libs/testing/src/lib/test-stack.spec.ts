@@ -13,15 +13,18 @@ describe('uniqueName', () => {
 });
 
 describe('imageFor', () => {
-  const saved = process.env['KAFKA_IMAGE'];
+  const variables = ['KAFKA_IMAGE', 'POSTGRES_IMAGE', 'NODE_IMAGE'] as const;
+  const saved = Object.fromEntries(variables.map((v) => [v, process.env[v]]));
+  beforeEach(() => variables.forEach((v) => delete process.env[v]));
   afterEach(() => {
-    if (saved === undefined) delete process.env['KAFKA_IMAGE'];
-    else process.env['KAFKA_IMAGE'] = saved;
+    for (const v of variables) {
+      if (saved[v] === undefined) delete process.env[v];
+      else process.env[v] = saved[v];
+    }
   });
 
   it('prefers the environment, then the locally built image, then the official one', () => {
     const workspace = mkdtempSync(join(tmpdir(), 'images-'));
-    delete process.env['KAFKA_IMAGE'];
     expect(imageFor('KAFKA_IMAGE', workspace)).toMatch(/^apache\/kafka:4\./);
 
     mkdirSync(join(workspace, '.cache'));
