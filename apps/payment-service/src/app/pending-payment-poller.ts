@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SERVICE_CONFIG } from '@pos/service-runtime';
 import { PaymentConfig } from './payment-config';
 import { Payments } from './payments';
@@ -9,7 +9,7 @@ import { Payments } from './payments';
  * are leased with `FOR UPDATE SKIP LOCKED`.
  */
 @Injectable()
-export class PendingPaymentPoller implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PendingPaymentPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('PendingPaymentPoller');
   private running = false;
   private loop?: Promise<void>;
@@ -26,7 +26,8 @@ export class PendingPaymentPoller implements OnApplicationBootstrap, OnApplicati
     this.loop = this.run();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before the database closes (TypeORM closes it in onApplicationShutdown).
+  async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
     this.wake?.();

@@ -1,4 +1,5 @@
 import {
+  BeforeApplicationShutdown,
   DynamicModule,
   Inject,
   Injectable,
@@ -47,7 +48,7 @@ export interface MessagingModuleAsyncOptions {
 }
 
 @Injectable()
-class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly relay: OutboxRelay;
 
   constructor(
@@ -67,15 +68,19 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplica
     this.relay.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes (TypeORM closes in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.relay.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await this.broker.close();
   }
 }
 
 /** Starts the service's reliable consumers and stops them on shutdown. */
 @Injectable()
-export class ConsumerGroups implements OnApplicationShutdown {
+export class ConsumerGroups implements BeforeApplicationShutdown {
   private readonly running: ReliableConsumer[] = [];
 
   constructor(
@@ -91,7 +96,8 @@ export class ConsumerGroups implements OnApplicationShutdown {
     return consumer;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Consumers stop before the database closes, so no message is applied against a closed pool. */
+  async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.running.splice(0).map((c) => c.stop()));
   }
 }

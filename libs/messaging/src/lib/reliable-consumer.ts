@@ -55,7 +55,7 @@ function isOutage(error: unknown): boolean {
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) return true;
   }
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection timeout|Connection refused|timeout exceeded when trying to connect/i.test(message);
+  return /Connection terminated|connection timeout|Connection refused|timeout exceeded when trying to connect|Driver not Connected/i.test(message);
 }
 
 function isConflict(error: unknown): boolean {
@@ -77,6 +77,8 @@ export class ReliableConsumer {
   private readonly logger: Logger;
   private consumer?: MessageConsumer;
   private deadLetters?: MessageProducer;
+  /** Once set, a failing message is left for redelivery instead of being retried or parked. */
+  private stopping = false;
 
   constructor(
     private readonly broker: MessageBroker,
@@ -94,6 +96,7 @@ export class ReliableConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.consumer?.stop();
     await this.deadLetters?.disconnect();
     this.consumer = undefined;
@@ -122,6 +125,8 @@ export class ReliableConsumer {
         return;
       } catch (error) {
         if (error instanceof PermanentFailure) return this.deadLetter(message, 'REJECTED_BY_HANDLER', error.message);
+        // Shutting down: the offset stays uncommitted and the group's next owner applies it.
+        if (this.stopping) throw error;
         const waitOut = isOutage(error) || isConflict(error);
         if (!waitOut && attempt >= maxAttempts) {
           return this.deadLetter(message, 'RETRIES_EXHAUSTED', `${attempt} attempts: ${String(error)}`);

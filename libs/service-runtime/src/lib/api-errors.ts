@@ -24,6 +24,7 @@ const CODES_BY_STATUS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE',
   429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
 };
 
 /** Every error leaves as `{code, message}`; nothing internal (stack, SQL) reaches the caller. */
@@ -40,8 +41,14 @@ export class ApiErrorFilter implements ExceptionFilter {
     if (error instanceof HttpException) {
       const status = error.getStatus();
       const body = error.getResponse();
-      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-      response.status(status).json({ code: CODES_BY_STATUS[status] ?? `HTTP_${status}`, message: String(message) });
+      const code = CODES_BY_STATUS[status] ?? `HTTP_${status}`;
+      if (typeof body === 'string') {
+        response.status(status).json({ code, message: body });
+        return;
+      }
+      // Keep what the exception carries (e.g. the health check's per-dependency details).
+      const fields = body as Record<string, unknown>;
+      response.status(status).json({ ...fields, code, message: String(fields['message'] ?? error.message) });
       return;
     }
     // Body parser errors carry a status and a type but are not HttpExceptions.

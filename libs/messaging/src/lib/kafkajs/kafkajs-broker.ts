@@ -91,10 +91,16 @@ class KafkajsConsumer implements MessageConsumer {
   ) {}
 
   async run(handler: MessageHandler): Promise<void> {
-    await this.consumer.subscribe({
-      topics: [...this.options.topics],
-      fromBeginning: this.options.fromBeginning ?? true,
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+        break;
+      } catch (error) {
+        // Metadata of just-created topics can lag for a moment; kafkajs marks such errors retriable.
+        if (!(error as { retriable?: boolean }).retriable || attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
     const joined = new Promise<void>((resolve, reject) => {
       const removeJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
         removeJoin();
@@ -190,6 +196,31 @@ export class KafkajsBroker implements MessageBroker {
   }
 
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    await this.createMissingTopics(topics);
+    await this.awaitLeaders(topics.map((t) => t.name));
+  }
+
+  /**
+   * A topic another instance has just created can be listed before its partitions have leaders;
+   * consumers subscribing then fail with "does not host this topic-partition". Wait it out.
+   */
+  private async awaitLeaders(topics: readonly string[], timeoutMs = 60_000): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = await this.connectedAdmin();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+        if (metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`topics without leaders after ${timeoutMs} ms: ${topics.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  private async createMissingTopics(topics: readonly TopicSpec[]): Promise<void> {
     const admin = await this.connectedAdmin();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
