@@ -102,7 +102,7 @@ async function warmUp(brokers: string[], timeoutMs = 90_000): Promise<void> {
   const kafka = new Kafka({ clientId: 'testing-warm-up', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'testing.warm-up', numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: 'testing.warm-up', numPartitions: 1 }], waitForLeaders: false });
   await admin.disconnect();
   const consumer = kafka.consumer({ groupId: 'testing.warm-up' });
   await consumer.connect();

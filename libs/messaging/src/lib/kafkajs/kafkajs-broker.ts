@@ -226,8 +226,10 @@ export class KafkajsBroker implements MessageBroker {
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length === 0) return;
     try {
+      // kafkajs' own waitForLeaders can leave a rejected promise unhandled (a crash on a busy
+      // broker); awaitLeaders does the waiting instead.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
