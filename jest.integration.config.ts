@@ -19,5 +19,8 @@ export default {
   globalSetup: '<rootDir>/libs/testing/src/lib/jest-global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/lib/jest-global-teardown.ts',
   testTimeout: 120_000,
+  // Client libraries (kafkajs, pg pools of stopped services) can leave sockets and timers behind
+  // after the last test; the run must end anyway, and the teardown has already stopped the containers.
+  forceExit: true,
   maxWorkers: 2,
 };
