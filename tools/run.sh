@@ -168,12 +168,20 @@ run_tests() {
   return $status
 }
 
+# npm run ops -- <command>: the operator CLI on the pinned Node, built first when needed.
+ops() {
+  install_packages
+  npx nx build ops-cli --output-style=static >/dev/null
+  exec node dist/apps/ops-cli/main.js "$@"
+}
+
 case "${1:-}" in
   start) shift; start "$@" ;;
+  ops) shift; ops "$@" ;;
   stop) shift; stop "$@" ;;
   test) run_tests ;;
   *)
-    echo "usage: tools/run.sh start|stop [--volumes]|test" >&2
+    echo "usage: tools/run.sh start [day options]|stop [--volumes]|test|ops <command>" >&2
     exit 2
     ;;
 esac
