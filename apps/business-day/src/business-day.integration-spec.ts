@@ -1,10 +1,5 @@
-import { KafkajsBroker, NamespacedBroker } from '@pos/messaging';
-import { testStack } from '@pos/testing';
 import { planDay } from './app/plan';
-import { Progress } from './app/progress';
 import { renderText } from './app/report';
-import { DayRun } from './app/run-day';
-import { StackClient } from './app/stack-client';
 import { SystemUnderTest } from './testing/system-harness';
 
 /**
@@ -22,18 +17,9 @@ describe('a small business day, end to end', () => {
   afterAll(() => system.stop(), 60_000);
 
   it('passes every invariant', async () => {
-    const broker = new NamespacedBroker(new KafkajsBroker({ clientId: 'day-e2e', brokers: testStack().kafkaBrokers }), system.prefix);
+    const broker = system.broker();
     try {
-      const report = await new DayRun(plan, {
-        client: new StackClient(() => ({
-          paymentUrl: system.urls('payment-service'),
-          voidUrl: system.urls('void-service'),
-          clearingUrl: system.urls('clearing-service'),
-        })),
-        broker,
-        progress: new Progress(),
-        reconciliationDir: 'tmp/reconciliation',
-      }).run();
+      const report = await system.dayRun(plan, broker).run();
       const text = renderText(report);
       const failed = report.invariants.filter((i) => !i.passed);
       if (failed.length) console.log(text);

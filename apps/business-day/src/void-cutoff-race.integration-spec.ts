@@ -1,10 +1,5 @@
-import { KafkajsBroker, NamespacedBroker } from '@pos/messaging';
-import { testStack } from '@pos/testing';
 import { planRace } from './app/plan';
-import { Progress } from './app/progress';
 import { renderText } from './app/report';
-import { DayRun } from './app/run-day';
-import { StackClient } from './app/stack-client';
 import { SystemUnderTest } from './testing/system-harness';
 
 /**
@@ -26,17 +21,8 @@ describe('voids racing the cutoff', () => {
   afterAll(() => system.stop(), 60_000);
 
   it('never lets a void and a cutoff both win, through a crash of a void-service instance', async () => {
-    const broker = new NamespacedBroker(new KafkajsBroker({ clientId: 'race', brokers: testStack().kafkaBrokers }), system.prefix);
-    const run = new DayRun(plan, {
-      client: new StackClient(() => ({
-        paymentUrl: system.urls('payment-service'),
-        voidUrl: system.urls('void-service'),
-        clearingUrl: system.urls('clearing-service'),
-      })),
-      broker,
-      progress: new Progress(),
-      reconciliationDir: 'tmp/reconciliation',
-    });
+    const broker = system.broker();
+    const run = system.dayRun(plan, broker);
     // The run waits for its first cutoff, then lasts about three periods: crash in the middle of it.
     const crash = new Promise<void>((resolve, reject) => {
       setTimeout(() => system.crashAndRestart('void-service', 0).then(resolve, reject), Math.abs(plan.start) + 4_000 + 4_000);

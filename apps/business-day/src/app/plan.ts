@@ -113,6 +113,20 @@ function merchantIds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `M${String(i + 1).padStart(3, '0')}`);
 }
 
+/** Where a payment is taken and with what: a card on the card POS, a payment code on a wallet POS. */
+function instrumentOf(
+  random: SeededRandom,
+  channel: Channel,
+  outcomeSuffix: string,
+  batchNo: string,
+  voucherNo: string,
+): Pick<PlannedPayment, 'terminalId' | 'paymentCode' | 'card'> {
+  if (channel === 'UNIONPAY_CARD') {
+    return { terminalId: CARD_TERMINAL, card: { cardRef: `tok_${random.digits(14)}${outcomeSuffix}`, batchNo, voucherNo } };
+  }
+  return { terminalId: random.pick(WALLET_TERMINALS), paymentCode: `${channel === 'WECHAT' ? '13' : '28'}${random.digits(14)}${outcomeSuffix}` };
+}
+
 export function planDay(options: DayOptions): DayPlan {
   const random = new SeededRandom(options.seed);
   const merchants = merchantIds(options.merchants);
@@ -147,19 +161,17 @@ export function planDay(options: DayOptions): DayPlan {
     const suffix = OUTCOME_SUFFIX[outcome];
     const afterSettlement = merchantId === settledMerchant && at >= settlementAt;
     const batchNo = String(afterSettlement ? (cardBatch.get(merchantId) ?? 1) + 1 : (cardBatch.get(merchantId) ?? 1)).padStart(6, '0');
+    const instrument = instrumentOf(random, channel, suffix, batchNo, String(order).padStart(6, '0'));
     const payment: PlannedPayment = {
       kind: 'payment',
       at,
       merchantId,
-      terminalId: channel === 'UNIONPAY_CARD' ? CARD_TERMINAL : random.pick(WALLET_TERMINALS),
       channel,
       amountFen,
       outTradeNo,
       via: random.chance(0.15) ? 'KAFKA' : 'HTTP',
       outcome,
-      ...(channel === 'UNIONPAY_CARD'
-        ? { card: { cardRef: `tok_${random.digits(14)}${suffix}`, batchNo, voucherNo: String(order).padStart(6, '0') } }
-        : { paymentCode: `${channel === 'WECHAT' ? '13' : '28'}${random.digits(14)}${suffix}` }),
+      ...instrument,
     };
     const duplicate = payment.via === 'HTTP' ? random.weighted<PlannedPayment['duplicate'] | 'NONE'>([
       ['NONE', 90],
@@ -272,19 +284,17 @@ export function planRace(options: DayOptions): DayPlan {
       ['UNIONPAY_CARD', 10],
     ]);
     const outTradeNo = `R${options.seed}-${String(i + 1).padStart(5, '0')}`;
+    const instrument = instrumentOf(random, channel, OUTCOME_SUFFIX.SUCCESS, '000001', String(i + 1).padStart(6, '0'));
     const payment: PlannedPayment = {
       kind: 'payment',
       at,
       merchantId,
-      terminalId: channel === 'UNIONPAY_CARD' ? CARD_TERMINAL : random.pick(WALLET_TERMINALS),
       channel,
       amountFen: random.int(1, 99_999),
       outTradeNo,
       via: 'HTTP',
       outcome: 'SUCCESS',
-      ...(channel === 'UNIONPAY_CARD'
-        ? { card: { cardRef: `tok_${random.digits(14)}00`, batchNo: '000001', voucherNo: String(i + 1).padStart(6, '0') } }
-        : { paymentCode: `${channel === 'WECHAT' ? '13' : '28'}${random.digits(14)}00` }),
+      ...instrument,
     };
     steps.push(payment);
     const variant = random.weighted<VoidVariant | 'NONE'>([

@@ -2,7 +2,11 @@ import { hashApiKey } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { createHash } from 'node:crypto';
-import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR } from '../app/stack-client';
+import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
+import { DayPlan } from '../app/plan';
+import { Progress } from '../app/progress';
+import { DayRun } from '../app/run-day';
+import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR, StackClient } from '../app/stack-client';
 
 /**
  * The whole system for a system test: every service as its own process (the production bundle),
@@ -59,6 +63,25 @@ export class SystemUnderTest {
 
   urls(name: ServiceName): string[] {
     return this.instances[name].map((i) => i.url);
+  }
+
+  /** A broker client that sees this system's topics (close it after use). */
+  broker(): MessageBroker {
+    return new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('system-test'), brokers: testStack().kafkaBrokers }), this.prefix);
+  }
+
+  /** The driver `npm start` runs, pointed at this system's instances (round-robin, current ones). */
+  dayRun(plan: DayPlan, broker: MessageBroker): DayRun {
+    return new DayRun(plan, {
+      client: new StackClient(() => ({
+        paymentUrl: this.urls('payment-service'),
+        voidUrl: this.urls('void-service'),
+        clearingUrl: this.urls('clearing-service'),
+      })),
+      broker,
+      progress: new Progress(),
+      reconciliationDir: 'tmp/reconciliation',
+    });
   }
 
   async stop(): Promise<void> {
