@@ -98,7 +98,9 @@ export function renderTimeline(report: DayReport): string {
   for (const cutoff of report.cutoffs) {
     if (cutoff < from || cutoff > to) continue;
     marks.push(`<line x1="${x(cutoff)}" y1="${top - 10}" x2="${x(cutoff)}" y2="${height - 30}" stroke="#c0392b" stroke-dasharray="4 3"/>`);
-    marks.push(`<text x="${x(cutoff) + 3}" y="${top - 14}" font-size="10" fill="#c0392b">cutoff ${new Date(cutoff).toISOString().slice(11, 19)}Z</text>`);
+    // Near the right edge the label goes to the left of its line, so it is not cut off.
+    const label = x(cutoff) > width - 140 ? `x="${x(cutoff) - 3}" text-anchor="end"` : `x="${x(cutoff) + 3}"`;
+    marks.push(`<text ${label} y="${top - 14}" font-size="10" fill="#c0392b">cutoff ${new Date(cutoff).toISOString().slice(11, 19)}Z</text>`);
   }
   for (const event of observation.events) {
     const merchant = String(event.data?.['merchantId'] ?? event.key ?? '');
