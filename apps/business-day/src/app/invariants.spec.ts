@@ -50,6 +50,18 @@ describe('checkInvariants', () => {
     expect(byName(checkInvariants(emptyPlan, observation(consistent, [off])), 'Batch totals')?.passed).toBe(false);
   });
 
+  it('counts a second delivery of the same event once, but a second decision as doubled', () => {
+    const accepted = event('voids.events.v1', 'pos.void.accepted', { paymentId: 'p2', merchantId: 'M001', batchId: 'B1', idempotencyKey: 'k', voidId: 'v1' });
+    const copy = { ...accepted, offset: '1', id: 'e1', headers: { ...accepted.headers, ce_id: 'e1' } };
+    const first = { ...accepted, id: 'e1', headers: { ...accepted.headers, ce_id: 'e1' } };
+    const cleared = event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId: 'p1', batchId: 'B1', amountFen: 500, merchantId: 'M001' });
+    const clearedCopy = { ...cleared, id: 'c1' };
+    const events = [first, copy, { ...clearedCopy }, { ...clearedCopy, offset: '9' }, consistent[2]];
+    expect(checkInvariants(emptyPlan, observation(events, [batch])).filter((r) => !r.passed)).toEqual([]);
+    const second = { ...accepted, id: 'e2', headers: { ...accepted.headers, ce_id: 'e2' }, data: { ...accepted.data, voidId: 'v2' } };
+    expect(byName(checkInvariants(emptyPlan, observation([...events, second], [batch])), 'Every accepted void')?.passed).toBe(false);
+  });
+
   it('fails on a dead letter nobody sent on purpose', () => {
     const stray = event('payments.events.v1.dlq', 'pos.payment.succeeded', {}, { ce_id: 'x', dlq_reason: 'SCHEMA_VIOLATION' });
     expect(byName(checkInvariants(emptyPlan, observation([...consistent, stray], [batch])), 'Dead-letter')?.passed).toBe(false);

@@ -100,13 +100,17 @@ function answersAgree(answers: readonly { status: number; body: Record<string, u
 function decidedOnce(plan: DayPlan, observation: Observation): InvariantResult {
   const problems: string[] = [];
   const decisions = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted', 'pos.void.rejected');
-  const byKey = countBy(decisions, (e) => `${String(field(e, 'merchantId'))}/${String(field(e, 'idempotencyKey'))}`);
+  const keyOf = (e: ObservedEvent) => `${String(field(e, 'merchantId'))}/${String(field(e, 'idempotencyKey'))}`;
+  const byKey = countBy(decisions, keyOf);
   const voids = plan.steps.filter((s): s is PlannedVoid => s.kind === 'void');
   for (const planned of voids) {
     const keys = planned.variant === 'DOUBLE' ? [planned.idempotencyKey, `${planned.idempotencyKey}-b`] : [planned.idempotencyKey];
     for (const key of keys) {
       const n = byKey.get(`${planned.merchantId}/${key}`) ?? 0;
-      if (n !== 1) problems.push(`void ${key} (${planned.variant}) has ${n} decision events`);
+      if (n !== 1) {
+        const seen = decisions.filter((e) => keyOf(e) === `${planned.merchantId}/${key}`).map((e) => `${String(e.type)} ${String(field(e, 'voidId'))}`);
+        problems.push(`void ${key} (${planned.variant}) has ${n} decision events: ${seen.join(', ')}`);
+      }
       const answers = observation.voids.get(key) ?? [];
       if (planned.variant !== 'VIA_KAFKA' && answers.length === 0) problems.push(`void ${key} got no HTTP answer`);
       if (answers.length > 1 && !answersAgree(answers)) problems.push(`void ${key}: retries got different answers`);
@@ -185,7 +189,25 @@ function expectedOutcomes(plan: DayPlan, observation: Observation): InvariantRes
   return result('Voids with a known answer got it (cutoff, settlement, amount, supervisor, merchant)', problems, `${checked} voids checked`);
 }
 
-export function checkInvariants(plan: DayPlan, observation: Observation): InvariantResult[] {
+/**
+ * The same event (same topic and `ce_id`) can be on a topic twice: a relay that published and then
+ * crashed before marking its rows sends them again, and consumers absorb the copy through their
+ * inbox. Effects are counted once per event id, so only a second *decision* or *clearing* with its
+ * own id counts as doubled.
+ */
+export function distinctEvents(events: readonly ObservedEvent[]): ObservedEvent[] {
+  const seen = new Set<string>();
+  return events.filter((event) => {
+    if (!event.id) return true;
+    const key = `${event.topic}/${event.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function checkInvariants(plan: DayPlan, observed: Observation): InvariantResult[] {
+  const observation: Observation = { ...observed, events: distinctEvents(observed.events) };
   return [
     neverBoth(observation),
     voidsExcluded(observation),

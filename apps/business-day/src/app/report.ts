@@ -1,4 +1,4 @@
-import { InvariantResult } from './invariants';
+import { distinctEvents, InvariantResult } from './invariants';
 import { ObservedBatch, Observation } from './observation';
 import { DayPlan } from './plan';
 
@@ -69,6 +69,8 @@ export function renderText(report: DayReport): string {
     '',
     'Settlement batches',
     table(['batch', 'state', 'closed by', 'payments', 'total fen', 'voided n/fen', 'reconciliation file'], batchRows(observation.batches)),
+    '',
+    `Events on the topics: ${observation.events.length}, of which ${observation.events.length - distinctEvents(observation.events).length} were second deliveries of the same event id (absorbed by the consumers' inboxes)`,
     '',
     'Dead-letter topics (every entry is a bad message sent on purpose)',
     deadLetters.length ? table(['topic / reason', 'count'], deadLetters) : '(empty)',
