@@ -4,6 +4,7 @@ import {
   Consumer,
   IHeaders,
   Kafka,
+  KafkaMessage,
   KafkaConfig,
   LogEntry,
   logLevel,
@@ -54,6 +55,19 @@ function kafkajsLogCreator() {
     else if (level === logLevel.WARN) logger.warn(text);
     else if (level === logLevel.INFO) logger.log(text);
     else logger.debug(text);
+  };
+}
+
+/** A kafkajs message as the port hands it to handlers. */
+function inboundOf(topic: string, partition: number, message: KafkaMessage): InboundMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key ? message.key.toString() : null,
+    value: message.value,
+    headers: headersOf(message.headers),
+    timestamp: Number(message.timestamp),
   };
 }
 
@@ -131,15 +145,7 @@ class KafkajsConsumer implements MessageConsumer {
         let sinceCommit = 0;
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
-          await handler({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key ? message.key.toString() : null,
-            value: message.value,
-            headers: headersOf(message.headers),
-            timestamp: Number(message.timestamp),
-          }, { heartbeat });
+          await handler(inboundOf(batch.topic, batch.partition, message), { heartbeat });
           resolveOffset(message.offset);
           pending = message.offset;
           if (++sinceCommit >= COMMIT_EVERY) {
@@ -360,15 +366,7 @@ export class KafkajsBroker implements MessageBroker {
                 if (offset < (next.get(k) ?? 0n)) continue;
                 if (until !== undefined && offset >= until) break;
                 // A failing handler ends the read with its error instead of kafkajs retrying the batch.
-                const failed = await handler({
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  offset: message.offset,
-                  key: message.key ? message.key.toString() : null,
-                  value: message.value,
-                  headers: headersOf(message.headers),
-                  timestamp: Number(message.timestamp),
-                }).then(
+                const failed = await handler(inboundOf(batch.topic, batch.partition, message)).then(
                   () => undefined,
                   (error: unknown) => error ?? new Error('reader handler failed'),
                 );
