@@ -75,7 +75,11 @@ async function forDuration(concurrency: number, durationMs: number, worker: () =
   let done = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) done += await worker();
+      while (performance.now() < deadline) {
+        // Not `done += await worker()`: that reads `done` before the await and loses the other lanes' counts.
+        const units = await worker();
+        done += units;
+      }
     }),
   );
   return { done, ms: performance.now() - start };

@@ -43,6 +43,13 @@ const COLUMNS = `payment_id, merchant_id, terminal_id, channel, amount_fen, curr
   card_batch_no, card_voucher_no, request_hash, status, failure_reason, channel_trade_no, created_at, pending_since,
   succeeded_at, failed_at, reversed_at, business_date::text AS business_date, batch_id, cleared_at, settled_at, voided_at, void_id`;
 
+interface StatusChange {
+  readonly next: PaymentStatus;
+  /** Columns set with the status; names come from this file only, never from input. */
+  readonly set: Record<string, unknown>;
+  readonly event?: Omit<OutboxMessage, 'key' | 'topic' | 'subject'>;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -68,14 +75,20 @@ export class Payments {
     const now = this.clock.now();
     const reference = channelReferenceOf(request);
     // The claim is a single statement: the unique (merchant, out_trade_no) decides which of any
-    // number of concurrent duplicates creates the payment; the others read the winner's row.
+    // number of concurrent duplicates creates the payment; the others read the winner's row. Its
+    // first status change is written by the same statement.
     const inserted: PaymentRow[] = await this.dataSource.query(
-      `INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
-         masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
-         next_query_at, business_date)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'PROCESSING', $13, $13, $14, $15)
-       ON CONFLICT (merchant_id, out_trade_no) DO NOTHING
-       RETURNING ${COLUMNS}`,
+      `WITH claimed AS (
+         INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
+           masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
+           next_query_at, business_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'PROCESSING', $13, $13, $14, $15)
+         ON CONFLICT (merchant_id, out_trade_no) DO NOTHING
+         RETURNING ${COLUMNS}),
+       changed AS (
+         INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
+         SELECT payment_id, NULL, 'PROCESSING', $16::text, $13::timestamptz FROM claimed)
+       SELECT * FROM claimed`,
       [
         randomUUID(),
         request.merchantId,
@@ -92,6 +105,7 @@ export class Payments {
         now,
         new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS),
         businessDateOf(now),
+        `accepted over ${intake}`,
       ],
     );
     if (inserted.length === 0) {
@@ -103,7 +117,6 @@ export class Payments {
       if (existing.request_hash !== hash) return { kind: 'modified', paymentId: existing.payment_id };
       return { kind: 'replayed', payment: viewOf(existing) };
     }
-    await this.recordChange(this.dataSource.manager, inserted[0].payment_id, null, 'PROCESSING', `accepted over ${intake}`, now);
 
     const claimed = inserted[0];
     let outcome: ChannelOutcome;
@@ -114,7 +127,42 @@ export class Payments {
       this.logger.warn(`pay call for ${claimed.payment_id} failed, left for the poller: ${String(error)}`);
       return { kind: 'created', payment: viewOf(claimed) };
     }
-    return { kind: 'created', payment: viewOf(await this.resolve(claimed, outcome)) };
+    return { kind: 'created', payment: viewOf(await this.resolveClaimed(claimed, outcome)) };
+  }
+
+  /**
+   * The channel's answer to a payment just claimed, in one statement that changes the row only if it
+   * is still as claimed; if anything (the poller) got there first, the locked path decides instead.
+   * Same outcome as `resolve`, a fifth of the round trips: this is the intake's hot path.
+   */
+  private async resolveClaimed(claimed: PaymentRow, outcome: ChannelOutcome): Promise<PaymentRow> {
+    const decision = this.decide(claimed, outcome);
+    if (decision.kind === 'stale' || decision.kind === 'reverse') return this.resolve(claimed, outcome);
+    const now = this.clock.now();
+    const change = this.changeFor(claimed, decision, now);
+    const entries = Object.entries(change.set);
+    // $1 payment, $2 new status, $3 now, $4 status as claimed, $5 cause, then the columns, then the event.
+    const values: unknown[] = [claimed.payment_id, change.next, now, claimed.status, decision.kind, ...entries.map(([, value]) => value)];
+    const parts = [
+      `updated AS (
+         UPDATE payments SET status = $2, updated_at = $3${entries.map(([column], i) => `, ${column} = $${i + 6}`).join('')}
+          WHERE payment_id = $1 AND status = $4 RETURNING ${COLUMNS})`,
+    ];
+    if (change.next !== claimed.status) {
+      parts.push(`changed AS (
+         INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
+         SELECT payment_id, $4::text, $2::text, $5::text, $3::timestamptz FROM updated)`);
+    }
+    if (change.event) {
+      const events = this.outbox.insert([{ ...change.event, topic: Topics.paymentEvents, key: claimed.merchant_id, subject: claimed.payment_id }], {
+        firstParameter: values.length + 1,
+        onlyIf: 'EXISTS (SELECT 1 FROM updated)',
+      });
+      parts.push(`events AS (${events.sql})`);
+      values.push(...events.values);
+    }
+    const [updated]: PaymentRow[] = await this.dataSource.query(`WITH ${parts.join(', ')} SELECT * FROM updated`, values);
+    return updated ?? this.resolve(claimed, outcome);
   }
 
   /** Applies a channel answer. A reversal is acknowledged by the channel before it is recorded. */
@@ -146,43 +194,47 @@ export class Payments {
 
   private async apply(tx: EntityManager, row: PaymentRow, decision: Exclude<OutcomeDecision, { kind: 'stale' }>): Promise<PaymentRow> {
     const now = this.clock.now();
-    const at = now.toISOString();
-    const facts = eventFactsOf(row);
-    let next: PaymentStatus;
-    let set: Record<string, unknown>;
-    let event: Omit<OutboxMessage, 'key' | 'topic' | 'subject'> | undefined;
-    switch (decision.kind) {
-      case 'succeed':
-        next = 'SUCCEEDED';
-        set = { succeeded_at: now, business_date: businessDateOf(now), channel_trade_no: decision.channelTradeNo, next_query_at: null };
-        event = { type: 'pos.payment.succeeded', data: { ...facts, succeededAt: at, channelTradeNo: decision.channelTradeNo } };
-        break;
-      case 'fail':
-        next = 'FAILED';
-        set = { failed_at: now, failure_reason: decision.reason, next_query_at: null };
-        event = { type: 'pos.payment.failed', data: { ...facts, failedAt: at, reason: decision.reason } };
-        break;
-      case 'pending':
-        next = 'PENDING';
-        set = { pending_since: now, next_query_at: new Date(now.getTime() + this.config.PAYMENT_PENDING_QUERY_INTERVAL_MS) };
-        event = { type: 'pos.payment.pending', data: { ...facts, pendingSince: at } };
-        break;
-      case 'still-pending':
-        next = 'PENDING';
-        set = { next_query_at: new Date(now.getTime() + this.config.PAYMENT_PENDING_QUERY_INTERVAL_MS) };
-        break;
-      case 'reverse':
-        next = 'REVERSED';
-        set = { reversed_at: now, next_query_at: null };
-        event = { type: 'pos.payment.reversed', data: { ...facts, reversedAt: at, reason: decision.reason } };
-        break;
-    }
-    const updated = await this.update(tx, row.payment_id, next, now, set);
-    if (next !== row.status) await this.recordChange(tx, row.payment_id, row.status, next, decision.kind, now);
-    if (event) {
-      await this.outbox.append(tx, [{ ...event, topic: Topics.paymentEvents, key: row.merchant_id, subject: row.payment_id }]);
+    const change = this.changeFor(row, decision, now);
+    const updated = await this.update(tx, row.payment_id, change.next, now, change.set);
+    if (change.next !== row.status) await this.recordChange(tx, row.payment_id, row.status, change.next, decision.kind, now);
+    if (change.event) {
+      await this.outbox.append(tx, [{ ...change.event, topic: Topics.paymentEvents, key: row.merchant_id, subject: row.payment_id }]);
     }
     return updated;
+  }
+
+  /** What a decision writes: the new status, the columns that come with it, and the event if any. */
+  private changeFor(row: PaymentRow, decision: Exclude<OutcomeDecision, { kind: 'stale' }>, now: Date): StatusChange {
+    const at = now.toISOString();
+    const facts = eventFactsOf(row);
+    switch (decision.kind) {
+      case 'succeed':
+        return {
+          next: 'SUCCEEDED',
+          set: { succeeded_at: now, business_date: businessDateOf(now), channel_trade_no: decision.channelTradeNo, next_query_at: null },
+          event: { type: 'pos.payment.succeeded', data: { ...facts, succeededAt: at, channelTradeNo: decision.channelTradeNo } },
+        };
+      case 'fail':
+        return {
+          next: 'FAILED',
+          set: { failed_at: now, failure_reason: decision.reason, next_query_at: null },
+          event: { type: 'pos.payment.failed', data: { ...facts, failedAt: at, reason: decision.reason } },
+        };
+      case 'pending':
+        return {
+          next: 'PENDING',
+          set: { pending_since: now, next_query_at: new Date(now.getTime() + this.config.PAYMENT_PENDING_QUERY_INTERVAL_MS) },
+          event: { type: 'pos.payment.pending', data: { ...facts, pendingSince: at } },
+        };
+      case 'still-pending':
+        return { next: 'PENDING', set: { next_query_at: new Date(now.getTime() + this.config.PAYMENT_PENDING_QUERY_INTERVAL_MS) } };
+      case 'reverse':
+        return {
+          next: 'REVERSED',
+          set: { reversed_at: now, next_query_at: null },
+          event: { type: 'pos.payment.reversed', data: { ...facts, reversedAt: at, reason: decision.reason } },
+        };
+    }
   }
 
   private async update(tx: EntityManager, paymentId: string, status: PaymentStatus, now: Date, set: Record<string, unknown>): Promise<PaymentRow> {

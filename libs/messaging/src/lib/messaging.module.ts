@@ -54,9 +54,8 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApp
   constructor(
     @Inject(MESSAGE_BROKER) private readonly broker: MessageBroker,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
-    @InjectDataSource() dataSource: DataSource,
   ) {
-    this.relay = new OutboxRelay(dataSource, broker, { databaseUrl: options.databaseUrl, schema: options.schema });
+    this.relay = new OutboxRelay(broker, { databaseUrl: options.databaseUrl, schema: options.schema });
   }
 
   /** Topics exist before any consumer subscribes (consumers start at application bootstrap). */

@@ -81,7 +81,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       }),
     ).rejects.toThrow('business rule failed');
 
-    const relay = new OutboxRelay(dataSource, broker, { databaseUrl: stack.postgresUrl, schema });
+    const relay = new OutboxRelay(broker, { databaseUrl: stack.postgresUrl, schema });
     relay.start();
     const [message] = await collect(broker, Topics.paymentEvents, 1);
     await relay.stop();

@@ -1,10 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Client, Notification } from 'pg';
-import { DataSource } from 'typeorm';
 import { MessageBroker, MessageProducer, OutboundMessage } from './broker.port';
 
 export interface OutboxRelayOptions {
-  /** PostgreSQL URL for the relay's own session (LISTEN and the leader lock live on it). */
+  /** PostgreSQL URL for the relay's own session: the leader lock, LISTEN and the relay's queries live on it. */
   readonly databaseUrl: string;
   readonly schema: string;
   readonly batchSize?: number;
@@ -42,7 +41,6 @@ export class OutboxRelay {
   private producer?: MessageProducer;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly broker: MessageBroker,
     private readonly options: OutboxRelayOptions,
   ) {}
@@ -84,7 +82,13 @@ export class OutboxRelay {
 
   /** Becomes the leader (or waits to), then publishes until stopped or the session breaks. */
   private async lead(): Promise<void> {
-    const session = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-relay' });
+    // Its own connection, not the service's pool: under load the pool is busy with requests, and
+    // the relay waiting in its queue would delay every event.
+    const session = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'outbox-relay',
+      options: `-c search_path=${this.options.schema}`,
+    });
     this.session = session;
     let broken: Error | undefined;
     session.on('error', (error) => {
@@ -111,9 +115,9 @@ export class OutboxRelay {
     while (this.running) {
       if (broken) throw broken;
       this.notified = false;
-      const published = await this.publishBatch(this.producer);
+      const published = await this.publishBatch(session, this.producer);
       if (Date.now() - lastCleanup > 60_000) {
-        await this.deletePublished();
+        await this.deletePublished(session);
         lastCleanup = Date.now();
       }
       if (published < (this.options.batchSize ?? 500) && !this.notified) {
@@ -122,8 +126,8 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(producer: MessageProducer): Promise<number> {
-    const rows: OutboxRow[] = await this.dataSource.query(
+  private async publishBatch(session: Client, producer: MessageProducer): Promise<number> {
+    const { rows } = await session.query<OutboxRow>(
       `SELECT id, topic, message_key, headers, payload FROM outbox
         WHERE published_at IS NULL ORDER BY id LIMIT $1`,
       [this.options.batchSize ?? 500],
@@ -136,14 +140,14 @@ export class OutboxRelay {
       value: JSON.stringify(row.payload),
     }));
     await producer.send(messages);
-    await this.dataSource.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+    await session.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
       rows.map((r) => r.id),
     ]);
     return rows.length;
   }
 
-  private async deletePublished(): Promise<void> {
-    await this.dataSource.query(
+  private async deletePublished(session: Client): Promise<void> {
+    await session.query(
       `DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)`,
       [this.options.retentionHours ?? 24 * 7],
     );

@@ -28,6 +28,23 @@ export class Outbox {
 
   async append(tx: EntityManager, messages: readonly OutboxMessage[]): Promise<string[]> {
     if (messages.length === 0) return [];
+    const insert = this.insert(messages);
+    await tx.query(insert.sql, insert.values);
+    return insert.ids;
+  }
+
+  /**
+   * The same rows as one INSERT statement, for a caller that writes its state change and the
+   * events in a single statement (one round trip): embed `sql` as a CTE, pass `values` from
+   * parameter `$firstParameter` on, and with `onlyIf` (an SQL condition such as
+   * `EXISTS (SELECT 1 FROM updated)`) the rows are written only when it holds.
+   */
+  insert(
+    messages: readonly OutboxMessage[],
+    options: { readonly firstParameter?: number; readonly onlyIf?: string } = {},
+  ): { readonly sql: string; readonly values: unknown[]; readonly ids: string[] } {
+    if (messages.length === 0) throw new Error('an outbox insert needs at least one message');
+    const first = options.firstParameter ?? 1;
     const ids: string[] = [];
     const values: unknown[] = [];
     const rows: string[] = [];
@@ -47,15 +64,16 @@ export class Outbox {
         data: message.data,
         ...(message.subject !== undefined ? { subject: message.subject } : {}),
       });
-      const base = values.length;
-      rows.push(`($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5})`);
+      const p = first + values.length;
+      // Typed, so the rows read the same in a VALUES list of their own (see onlyIf).
+      rows.push(`($${p}::uuid, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, $${p + 4}::jsonb)`);
       values.push(id, message.topic, message.key, JSON.stringify(encoded.headers), JSON.stringify(message.data));
       ids.push(id);
     }
-    await tx.query(
-      `INSERT INTO outbox (event_id, topic, message_key, headers, payload) VALUES ${rows.join(', ')}`,
-      values,
-    );
-    return ids;
+    const columns = 'INSERT INTO outbox (event_id, topic, message_key, headers, payload)';
+    const sql = options.onlyIf
+      ? `${columns} SELECT * FROM (VALUES ${rows.join(', ')}) AS event WHERE ${options.onlyIf}`
+      : `${columns} VALUES ${rows.join(', ')}`;
+    return { sql, values, ids };
   }
 }

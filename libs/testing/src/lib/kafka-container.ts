@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
+import { answers, containerAddress } from './direct-address';
 
 const CLIENT_PORT = 9092;
+/** Listener advertised with the container's own address, for hosts that reach it (see direct-address). */
+const DIRECT_PORT = 9095;
 const START_ENV = '/tmp/kafka-start.env';
 /** Copied after the env file, in the same archive: the env file is complete once this exists. */
 const START_READY = '/tmp/kafka-start.ready';
@@ -29,8 +32,8 @@ export async function startKafka(image: string, labels: Record<string, string> =
       CLUSTER_ID: randomBytes(16).toString('base64url'),
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      KAFKA_LISTENERS: `PLAINTEXT://0.0.0.0:${CLIENT_PORT},BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094,DIRECT://0.0.0.0:${DIRECT_PORT}`,
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT,DIRECT:PLAINTEXT',
       KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
       KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9094',
@@ -48,17 +51,18 @@ export async function startKafka(image: string, labels: Record<string, string> =
     .withWaitStrategy(Wait.forLogMessage(WAITING))
     .start();
 
-  const host = container.getHost();
-  const port = container.getMappedPort(CLIENT_PORT);
+  const published = `${container.getHost()}:${container.getMappedPort(CLIENT_PORT)}`;
+  // Without an address of its own, the DIRECT listener is advertised but never used.
+  const direct = containerAddress(container);
   await container.copyContentToContainer([
     {
-      content: `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${host}:${port},BROKER://localhost:9093\n`,
+      content: `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${published},BROKER://localhost:9093,DIRECT://${direct ?? 'localhost'}:${DIRECT_PORT}\n`,
       target: START_ENV,
     },
     { content: 'ready\n', target: START_READY },
   ]);
-  const brokers = [`${host}:${port}`];
   await waitForReadyLine(container);
+  const brokers = [direct && (await answers(direct, DIRECT_PORT)) ? `${direct}:${DIRECT_PORT}` : published];
   await warmUp(brokers);
   return {
     brokers,

@@ -1,4 +1,7 @@
 import { PostgreSqlContainer, StartedPostgreSqlContainer } from '@testcontainers/postgresql';
+import { answers, containerAddress } from './direct-address';
+
+const PORT = 5432;
 
 export interface StartedPostgres {
   readonly url: string;
@@ -16,10 +19,20 @@ export async function startPostgres(image: string, labels: Record<string, string
     .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'])
     .start();
   return {
-    url: container.getConnectionUri(),
+    url: await preferDirect(container),
     container,
     stop: async () => {
       await container.stop();
     },
   };
+}
+
+/** The container's own address when this host reaches it, else the published port. */
+async function preferDirect(container: StartedPostgreSqlContainer): Promise<string> {
+  const address = containerAddress(container);
+  if (!address || !(await answers(address, PORT))) return container.getConnectionUri();
+  const url = new URL(container.getConnectionUri());
+  url.hostname = address;
+  url.port = String(PORT);
+  return url.toString();
 }

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { ChannelName, Remedy, Topics, VoidAccepted, VoidConfirmed, VoidRejected, VoidRejectionReason, VoidRequested } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
-import { CLOCK, Outbox } from '@pos/messaging';
+import { CLOCK, Outbox, OutboxMessage } from '@pos/messaging';
 import { batchKeyOf } from '@pos/settlement-batches';
 import {
   canonicalVoidRequest,
@@ -261,17 +261,40 @@ export class VoidDecisions {
     const decidedAt = this.clock.now();
     // Facts of a payment are echoed only when it is this merchant's (it is never looked up otherwise).
     const known = payment && payment.merchantId === command.merchantId ? payment : undefined;
-    const reason = decision.decision === 'REJECTED' ? decision.reason : null;
     const accepting = decision.decision === 'ACCEPTED' && known !== undefined;
-    const [row]: DecisionRow[] = await tx.query(
+    const row: DecisionRow = {
+      void_id: voidId,
+      merchant_id: command.merchantId,
+      idempotency_key: command.idempotencyKey,
+      payload_hash: payloadHash,
+      terminal_id: command.terminalId,
+      requested_amount_fen: String(command.amountFen),
+      requested_payment_id: command.paymentId ?? null,
+      requested_out_trade_no: command.outTradeNo ?? null,
+      payment_id: known?.paymentId ?? null,
+      out_trade_no: known?.outTradeNo ?? null,
+      channel: known?.channel ?? null,
+      batch_id: gate?.batchId ?? null,
+      decision: decision.decision,
+      reason: decision.decision === 'REJECTED' ? decision.reason : null,
+      remedy: decision.remedy,
+      message: decision.message,
+      deadline: decision.deadline ?? null,
+      decided_at: decidedAt,
+      original_void_id: originalVoidId ?? null,
+    };
+    const view = viewOf(row);
+    // The decision, the payment's mark and the events: one statement, one round trip.
+    const events = this.outbox.insert(this.eventsOf(view, decision, known, gate), { firstParameter: 25 });
+    await tx.query(
       `WITH decided AS (
        INSERT INTO void_decisions (void_id, merchant_id, idempotency_key, payload_hash, source, terminal_id, operator_id,
          supervisor_operator_id, requested_payment_id, requested_out_trade_no, requested_amount_fen, payment_id, out_trade_no,
          channel, batch_id, decision, reason, remedy, message, deadline, decided_at, decided_date, original_void_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-       RETURNING ${DECISION_COLUMNS}),
-       marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE $24 AND payment_id = $12)
-       SELECT * FROM decided`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)),
+       marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE $24 AND payment_id = $12),
+       events AS (${events.sql})
+       SELECT 1`,
       [
         voidId,
         command.merchantId,
@@ -281,30 +304,34 @@ export class VoidDecisions {
         command.terminalId,
         command.operatorId,
         command.supervisor?.operatorId ?? null,
-        command.paymentId ?? null,
-        command.outTradeNo ?? null,
+        row.requested_payment_id,
+        row.requested_out_trade_no,
         command.amountFen,
-        known?.paymentId ?? null,
-        known?.outTradeNo ?? null,
-        known?.channel ?? null,
-        gate?.batchId ?? null,
-        decision.decision,
-        reason,
-        decision.remedy,
-        decision.message,
-        decision.deadline ?? null,
+        row.payment_id,
+        row.out_trade_no,
+        row.channel,
+        row.batch_id,
+        row.decision,
+        row.reason,
+        row.remedy,
+        row.message,
+        row.deadline,
         decidedAt,
         businessDateOf(decidedAt),
-        originalVoidId ?? null,
+        row.original_void_id,
         accepting,
+        ...events.values,
       ],
     );
-    const view = viewOf(row);
+    return view;
+  }
+
+  private eventsOf(view: VoidDecisionView, decision: VoidDecision, known: PaymentFacts | undefined, gate: GateFacts | undefined): OutboxMessage[] {
     const common = {
-      voidId,
-      idempotencyKey: command.idempotencyKey,
-      merchantId: command.merchantId,
-      terminalId: command.terminalId,
+      voidId: view.voidId,
+      idempotencyKey: view.idempotencyKey,
+      merchantId: view.merchantId,
+      terminalId: view.terminalId,
       decidedAt: view.decidedAt,
       ...(view.deadline ? { deadline: view.deadline } : {}),
     };
@@ -318,19 +345,20 @@ export class VoidDecisions {
         batchId: gate.batchId,
       };
       const confirmed: VoidConfirmed = {
-        voidId,
+        voidId: view.voidId,
         paymentId: known.paymentId,
-        merchantId: command.merchantId,
+        merchantId: view.merchantId,
         channel: known.channel,
         amountFen: known.amountFen,
         confirmedAt: view.decidedAt,
         customerMessage: customerVoidNotice(known),
       };
-      await this.outbox.append(tx, [
-        { topic: Topics.voidEvents, type: 'pos.void.accepted', key: command.merchantId, subject: known.paymentId, data: accepted },
-        { topic: Topics.voidEvents, type: 'pos.void.confirmed', key: command.merchantId, subject: known.paymentId, data: confirmed },
-      ]);
-    } else if (decision.decision === 'REJECTED') {
+      return [
+        { topic: Topics.voidEvents, type: 'pos.void.accepted', key: view.merchantId, subject: known.paymentId, data: accepted },
+        { topic: Topics.voidEvents, type: 'pos.void.confirmed', key: view.merchantId, subject: known.paymentId, data: confirmed },
+      ];
+    }
+    if (decision.decision === 'REJECTED') {
       const rejected: VoidRejected = {
         ...common,
         ...(view.paymentId ? { paymentId: view.paymentId } : {}),
@@ -339,12 +367,10 @@ export class VoidDecisions {
         remedy: decision.remedy,
         message: decision.message,
       };
-      await this.outbox.append(tx, [
-        { topic: Topics.voidEvents, type: 'pos.void.rejected', key: command.merchantId, ...(view.paymentId ? { subject: view.paymentId } : {}), data: rejected },
-      ]);
-    } else {
-      throw new Error('an accepted void needs its payment and gate');
+      return [
+        { topic: Topics.voidEvents, type: 'pos.void.rejected', key: view.merchantId, ...(view.paymentId ? { subject: view.paymentId } : {}), data: rejected },
+      ];
     }
-    return view;
+    throw new Error('an accepted void needs its payment and gate');
   }
 }
