@@ -65,6 +65,8 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': ['error', { allow: ['warn', 'error'] }],
+      // `x += await f()` reads x before the await: concurrent callers lose each other's updates.
+      'require-atomic-updates': 'error',
     },
   },
   {

@@ -136,11 +136,11 @@ class KafkajsConsumer implements MessageConsumer {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         let pending: string | undefined;
         const commit = async () => {
-          if (pending === undefined) return;
-          await this.consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(pending) + 1n).toString() },
-          ]);
+          const offset = pending;
+          if (offset === undefined) return;
           pending = undefined;
+          // If this fails the batch fails, and kafkajs resumes from the last committed offset.
+          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }]);
         };
         let sinceCommit = 0;
         for (const message of batch.messages) {
