@@ -34,6 +34,14 @@ describe('planDay', () => {
     expect(new Set(orders).size).toBe(orders.length);
   });
 
+  it('voids each payment at most once, so every void with an expected answer can get it', () => {
+    // The default day of `npm start` once planned two voids for one payment.
+    for (const sizes of [options, { seed: 20261127, merchants: 4, payments: 240, periodMs: 30_000 }]) {
+      const voided = planDay(sizes).steps.flatMap((s) => (s.kind === 'void' ? [s.payment.outTradeNo] : []));
+      expect(new Set(voided).size).toBe(voided.length);
+    }
+  });
+
   it('gives card payments after the terminal settlement the next POS batch number', () => {
     const plan = planDay(options);
     const settlement = plan.steps.find((s) => s.kind === 'settlement');

@@ -224,11 +224,14 @@ export function planDay(options: DayOptions): DayPlan {
       steps.push(voidOf(payment, payment.at + 2_000, 'VIA_KAFKA'));
     }
   }
+  // The two voids below expect one answer each, so they go to payments no other void touches.
+  const voided = new Set(steps.flatMap((s) => (s.kind === 'void' ? [s.payment] : [])));
+  const unvoided = succeeded.filter((p) => !voided.has(p));
   // DOMAIN.md: a payment seconds after the cutoff belongs to tomorrow; voiding it tonight is allowed.
-  const late = succeeded.find((p) => p.at > 500 && p.at < 4_000 && p.merchantId !== settledMerchant);
+  const late = unvoided.find((p) => p.at > 500 && p.at < 4_000 && p.merchantId !== settledMerchant);
   if (late) steps.push(voidOf(late, late.at + 2_500, 'LATE_PAYMENT_SAME_NIGHT', { expected: { decision: 'ACCEPTED' } }));
   // A card payment of the settled batch: voiding it after the terminal settled must fail.
-  const settledCard = succeeded.find((p) => p.merchantId === settledMerchant && p.channel === 'UNIONPAY_CARD' && p.at > 0 && p.at < settlementAt - 1_000);
+  const settledCard = unvoided.find((p) => p.merchantId === settledMerchant && p.channel === 'UNIONPAY_CARD' && p.at > 0 && p.at < settlementAt - 1_000);
   if (settledCard) {
     steps.push(voidOf(settledCard, settlementAt + 3_000, 'AFTER_SETTLEMENT', { expected: { decision: 'REJECTED', reasons: ['ALREADY_CLEARED'] } }));
   }
