@@ -284,8 +284,34 @@ export class VoidDecisions {
       original_void_id: originalVoidId ?? null,
     };
     const view = viewOf(row);
+    const values: unknown[] = [
+      voidId,
+      command.merchantId,
+      command.idempotencyKey,
+      payloadHash,
+      source,
+      command.terminalId,
+      command.operatorId,
+      command.supervisor?.operatorId ?? null,
+      row.requested_payment_id,
+      row.requested_out_trade_no,
+      command.amountFen,
+      row.payment_id,
+      row.out_trade_no,
+      row.channel,
+      row.batch_id,
+      row.decision,
+      row.reason,
+      row.remedy,
+      row.message,
+      row.deadline,
+      decidedAt,
+      businessDateOf(decidedAt),
+      row.original_void_id,
+      accepting,
+    ];
+    const events = this.outbox.insert(this.eventsOf(view, decision, known, gate), { firstParameter: values.length + 1 });
     // The decision, the payment's mark and the events: one statement, one round trip.
-    const events = this.outbox.insert(this.eventsOf(view, decision, known, gate), { firstParameter: 25 });
     await tx.query(
       `WITH decided AS (
        INSERT INTO void_decisions (void_id, merchant_id, idempotency_key, payload_hash, source, terminal_id, operator_id,
@@ -295,33 +321,7 @@ export class VoidDecisions {
        marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE $24 AND payment_id = $12),
        events AS (${events.sql})
        SELECT 1`,
-      [
-        voidId,
-        command.merchantId,
-        command.idempotencyKey,
-        payloadHash,
-        source,
-        command.terminalId,
-        command.operatorId,
-        command.supervisor?.operatorId ?? null,
-        row.requested_payment_id,
-        row.requested_out_trade_no,
-        command.amountFen,
-        row.payment_id,
-        row.out_trade_no,
-        row.channel,
-        row.batch_id,
-        row.decision,
-        row.reason,
-        row.remedy,
-        row.message,
-        row.deadline,
-        decidedAt,
-        businessDateOf(decidedAt),
-        row.original_void_id,
-        accepting,
-        ...events.values,
-      ],
+      [...values, ...events.values],
     );
     return view;
   }
