@@ -88,6 +88,9 @@ export class OutboxRelay {
       connectionString: this.options.databaseUrl,
       application_name: 'outbox-relay',
       options: `-c search_path=${this.options.schema}`,
+      // A database host that does not answer at all (not even a refusal) must not hold the relay,
+      // nor a shutdown waiting for it, longer than the service's pool would wait.
+      connectionTimeoutMillis: 5_000,
     });
     this.session = session;
     let broken: Error | undefined;
