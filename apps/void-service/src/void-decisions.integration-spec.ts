@@ -295,6 +295,21 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect((await requestVoid(voidOf(p))).body).toMatchObject({ reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
   });
 
+  it('records the batch of a succeeded payment when it learns of it, and gives one recorded without it its batch on the first void', async () => {
+    await clearOfCutoff('ALIPAY');
+    const p = newPayment({ channel: 'ALIPAY' });
+    const paidAt = new Date();
+    await paymentSucceeded(p, paidAt);
+    const batchId = batchOf(p, paidAt).batchId;
+    const recorded = await db.query(`SELECT batch_id FROM "${service.schema}".payment_facts WHERE payment_id = $1`, [p.paymentId]);
+    expect(recorded.rows).toEqual([{ batch_id: batchId }]);
+    // As a row written before batch ids were kept would look.
+    await db.query(`UPDATE "${service.schema}".payment_facts SET batch_id = NULL WHERE payment_id = $1`, [p.paymentId]);
+    expect((await requestVoid(voidOf(p))).body).toMatchObject({ decision: 'ACCEPTED', batchId });
+    const after = await db.query(`SELECT batch_id FROM "${service.schema}".payment_facts WHERE payment_id = $1`, [p.paymentId]);
+    expect(after.rows).toEqual([{ batch_id: batchId }]);
+  });
+
   // ---------- exactly once ----------
 
   it('answers retries and concurrent duplicates of one key with one decision and one event; a changed payload is MODIFIED_REQUEST', async () => {

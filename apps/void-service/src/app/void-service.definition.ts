@@ -2,6 +2,7 @@ import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
+import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
 import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
@@ -18,7 +19,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     deadLetterTopicOf(Topics.clearingEvents),
     Topics.voidEvents,
   ],
-  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000],
+  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000, AddPaymentBatch1764400000000],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],
 };

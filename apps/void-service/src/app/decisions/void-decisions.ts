@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { ChannelName, Remedy, Topics, VoidAccepted, VoidConfirmed, VoidRejected, VoidRejectionReason, VoidRequested } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { CLOCK, Outbox, OutboxMessage } from '@pos/messaging';
-import { batchKeyOf } from '@pos/settlement-batches';
+import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import {
   canonicalVoidRequest,
   customerVoidNotice,
@@ -83,7 +83,11 @@ interface PaymentRow {
   order_created_at: Date;
   succeeded_at: Date | null;
   voided_by: string | null;
+  batch_id: string | null;
   cleared: boolean;
+  gate_status: 'OPEN' | 'CLOSED' | null;
+  gate_close_reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT' | null;
+  gate_closes_at: Date | null;
 }
 
 export const DECISION_COLUMNS = `void_id, merchant_id, idempotency_key, payload_hash, terminal_id, requested_amount_fen,
@@ -134,10 +138,24 @@ function factsOf(row: PaymentRow): PaymentFacts {
 export class UnreferencedVoid extends Error {}
 
 /**
- * The I/O shell around `decideVoid`: one transaction per void that serialises on the idempotency
- * key (advisory lock), then on the payment row, then on the gate row of the payment's batch
- * (ADR 0002), decides with the clock read under those locks, and stores the decision together
- * with its events in the outbox.
+ * How often a void is decided again because the facts it was decided on changed before it was
+ * stored. Each retry needs another void, a closing or a reversal of the same payment to commit in
+ * between, and those only move forward, so a handful is plenty.
+ */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * The I/O shell around `decideVoid`. Two statements, and no transaction around them:
+ *
+ * 1. read the payment, whether it was cleared, and the gate of its batch (ADR 0002);
+ * 2. decide with the clock, then store the decision, the payment's mark and the events in one
+ *    statement. For an acceptance that statement first re-checks, under the payment's row lock and
+ *    the gate's share lock, that the facts it was decided on still hold (payment succeeded and not
+ *    voided, not cleared, gate open); if they do not, the void is decided again on the new facts.
+ *
+ * Exactly once comes from the unique index on (merchant, idempotency key): a key already decided,
+ * or being decided by a concurrent duplicate (the insert waits for it), makes the insert do nothing,
+ * and the stored decision is returned, or MODIFIED_REQUEST if the payload differs.
  */
 @Injectable()
 export class VoidDecisions {
@@ -147,7 +165,13 @@ export class VoidDecisions {
     @Inject(VOID_SETTINGS) private readonly settings: VoidServiceSettings,
   ) {}
 
-  async decide(tx: EntityManager, command: VoidCommand, source: DecisionSource): Promise<DecisionOutcome> {
+  /** The batch a succeeded payment clears in, by the configured channel schedules. */
+  batchOf(payment: { merchantId: string; terminalId: string; channel: ChannelName; succeededAt: Date; cardBatchNo?: string }): BatchKey {
+    return batchKeyOf(payment, this.settings.clearingSchedules);
+  }
+
+  /** `db` is a transaction (Kafka: the consumer's inbox transaction) or the data source's manager (HTTP). */
+  async decide(db: EntityManager, command: VoidCommand, source: DecisionSource): Promise<DecisionOutcome> {
     if (!command.paymentId && !command.outTradeNo) throw new UnreferencedVoid('a void must name the payment: paymentId or outTradeNo');
     const payloadHash = createHash('sha256')
       .update(
@@ -163,92 +187,91 @@ export class VoidDecisions {
         }),
       )
       .digest('hex');
-
-    // Concurrent duplicates wait here for the first to commit, then find its decision below.
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`void:${command.merchantId}:${command.idempotencyKey}`]);
-    const [existing]: DecisionRow[] = await tx.query(
-      `SELECT ${DECISION_COLUMNS} FROM void_decisions
-       WHERE merchant_id = $1 AND idempotency_key = $2 AND reason IS DISTINCT FROM 'MODIFIED_REQUEST'`,
-      [command.merchantId, command.idempotencyKey],
-    );
-    if (existing) {
-      if (existing.payload_hash === payloadHash) return { view: viewOf(existing), replayed: true };
-      return { view: await this.store(tx, command, source, payloadHash, undefined, undefined, this.modified(), existing.void_id), replayed: false };
-    }
-
-    const payment = await this.lockPayment(tx, command);
-    let gate: GateFacts | undefined;
-    if (payment?.status === 'SUCCEEDED' && payment.succeededAt) gate = await this.lockGate(tx, payment);
     const supervisor = checkSupervisor(this.settings.supervisorCredentials, command.merchantId, command.supervisor);
-    const decision = decideVoid(
-      { merchantId: command.merchantId, terminalId: command.terminalId, amountFen: command.amountFen, card: command.card, supervisor },
-      payment,
-      gate,
-      this.settings.voidRules,
-      this.clock.now(),
-    );
-    return { view: await this.store(tx, command, source, payloadHash, payment, gate, decision), replayed: false };
+
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const row = await this.readPayment(db, command);
+      const payment = row ? factsOf(row) : undefined;
+      let gate: GateFacts | undefined;
+      if (row && payment?.status === 'SUCCEEDED' && payment.succeededAt) {
+        const key = this.batchOf({ ...payment, succeededAt: payment.succeededAt, cardBatchNo: payment.card?.batchNo });
+        if (row.batch_id !== key.batchId || row.gate_status === null || row.gate_closes_at === null) {
+          await this.openGate(db, key, payment.paymentId);
+          continue;
+        }
+        // A gate created by an early batch.closing carries clearing's cutoff; the payment's own window never ends later.
+        const closesAt = row.gate_closes_at.getTime() < key.window.closesAt.getTime() ? row.gate_closes_at : key.window.closesAt;
+        gate = { batchId: key.batchId, status: row.gate_status, closesAt, ...(row.gate_close_reason ? { closeReason: row.gate_close_reason } : {}) };
+      }
+      const decision = decideVoid(
+        { merchantId: command.merchantId, terminalId: command.terminalId, amountFen: command.amountFen, card: command.card, supervisor },
+        payment,
+        gate,
+        this.settings.voidRules,
+        this.clock.now(),
+      );
+      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision);
+      if (stored.kind === 'stored') return { view: stored.view, replayed: false };
+      if (stored.kind === 'facts-changed') continue;
+      const [existing]: DecisionRow[] = await db.query(
+        `SELECT ${DECISION_COLUMNS} FROM void_decisions
+         WHERE merchant_id = $1 AND idempotency_key = $2 AND reason IS DISTINCT FROM 'MODIFIED_REQUEST'`,
+        [command.merchantId, command.idempotencyKey],
+      );
+      if (existing.payload_hash === payloadHash) return { view: viewOf(existing), replayed: true };
+      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), existing.void_id);
+      if (modified.kind !== 'stored') throw new Error('a MODIFIED_REQUEST answer owns no key, so it is always stored');
+      return { view: modified.view, replayed: false };
+    }
+    throw new Error(`void ${command.merchantId}/${command.idempotencyKey}: its payment's facts changed under each of ${MAX_ATTEMPTS} attempts`);
   }
 
   private modified(): VoidDecision {
     return { decision: 'REJECTED', reason: 'MODIFIED_REQUEST', remedy: 'CORRECT_REQUEST', message: REASON_MESSAGES.MODIFIED_REQUEST };
   }
 
-  /** Only the merchant's own payments are looked at (and locked): another merchant's is simply not found. */
-  private async lockPayment(tx: EntityManager, command: VoidCommand): Promise<PaymentFacts | undefined> {
-    const conditions = ['merchant_id = $1'];
+  /**
+   * The payment with what the void is decided on: cleared or not, and its batch's gate. Only the
+   * merchant's own payments are looked at: another merchant's is simply not found.
+   */
+  private async readPayment(db: EntityManager, command: VoidCommand): Promise<PaymentRow | undefined> {
+    const conditions = ['p.merchant_id = $1'];
     const values: unknown[] = [command.merchantId];
     if (command.paymentId) {
       values.push(command.paymentId);
-      conditions.push(`payment_id = $${values.length}`);
+      conditions.push(`p.payment_id = $${values.length}`);
     }
     if (command.outTradeNo) {
       values.push(command.outTradeNo);
-      conditions.push(`out_trade_no = $${values.length}`);
+      conditions.push(`p.out_trade_no = $${values.length}`);
     }
     // An out_trade_no reused after a failed attempt names the succeeded payment first.
-    const rows: PaymentRow[] = await tx.query(
-      `SELECT p.*, EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id) AS cleared
-       FROM payment_facts p WHERE ${conditions.join(' AND ')}
-       ORDER BY (status = 'SUCCEEDED') DESC, order_created_at DESC LIMIT 1 FOR UPDATE OF p`,
+    const rows: PaymentRow[] = await db.query(
+      `SELECT p.*, EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id) AS cleared,
+         g.status AS gate_status, g.close_reason AS gate_close_reason, g.closes_at AS gate_closes_at
+       FROM payment_facts p LEFT JOIN void_gates g ON g.batch_id = p.batch_id
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY (p.status = 'SUCCEEDED') DESC, p.order_created_at DESC LIMIT 1`,
       values,
     );
-    return rows[0] ? factsOf(rows[0]) : undefined;
+    return rows[0];
   }
 
-  private async lockGate(tx: EntityManager, payment: PaymentFacts): Promise<GateFacts> {
-    const key = batchKeyOf(
-      {
-        merchantId: payment.merchantId,
-        terminalId: payment.terminalId,
-        channel: payment.channel,
-        succeededAt: payment.succeededAt as Date,
-        cardBatchNo: payment.card?.batchNo,
-      },
-      this.settings.clearingSchedules,
+  /**
+   * The first void of a batch opens its gate; the payment then names that batch (payments recorded
+   * before batch ids were kept get theirs here).
+   */
+  private async openGate(db: EntityManager, key: BatchKey, paymentId: string): Promise<void> {
+    await db.query(
+      `WITH gate AS (
+         INSERT INTO void_gates (batch_id, merchant_id, channel, closes_at) VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING)
+       UPDATE payment_facts SET batch_id = $1, updated_at = now() WHERE payment_id = $5 AND batch_id IS DISTINCT FROM $1`,
+      [key.batchId, key.merchantId, key.channel, key.window.closesAt, paymentId],
     );
-    // FOR SHARE, not FOR UPDATE: voids of one batch do not conflict with each other (each payment row is
-    // locked FOR UPDATE above), but every one of them conflicts with the batch.closing, which takes the
-    // gate FOR UPDATE. So closing waits for every void that holds the gate to commit, and a void that
-    // comes after the closing waits for it and then sees CLOSED: ADR 0002's guarantee, without
-    // serialising a merchant's whole day of voids on one row.
-    const lockGate = `SELECT status, close_reason, closes_at FROM void_gates WHERE batch_id = $1 FOR SHARE`;
-    type GateRow = { status: 'OPEN' | 'CLOSED'; close_reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT' | null; closes_at: Date };
-    let [gate]: GateRow[] = await tx.query(lockGate, [key.batchId]);
-    if (!gate) {
-      await tx.query(
-        `INSERT INTO void_gates (batch_id, merchant_id, channel, closes_at) VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING`,
-        [key.batchId, key.merchantId, key.channel, key.window.closesAt],
-      );
-      [gate] = await tx.query(lockGate, [key.batchId]);
-    }
-    // A gate created by an early batch.closing carries clearing's cutoff; the payment's own window never ends later.
-    const closesAt = gate.closes_at.getTime() < key.window.closesAt.getTime() ? gate.closes_at : key.window.closesAt;
-    return { batchId: key.batchId, status: gate.status, closesAt, ...(gate.close_reason ? { closeReason: gate.close_reason } : {}) };
   }
 
   private async store(
-    tx: EntityManager,
+    db: EntityManager,
     command: VoidCommand,
     source: DecisionSource,
     payloadHash: string,
@@ -256,7 +279,7 @@ export class VoidDecisions {
     gate: GateFacts | undefined,
     decision: VoidDecision,
     originalVoidId?: string,
-  ): Promise<VoidDecisionView> {
+  ): Promise<{ kind: 'stored'; view: VoidDecisionView } | { kind: 'key-taken' } | { kind: 'facts-changed' }> {
     const voidId = randomUUID();
     const decidedAt = this.clock.now();
     // Facts of a payment are echoed only when it is this merchant's (it is never looked up otherwise).
@@ -308,22 +331,44 @@ export class VoidDecisions {
       decidedAt,
       businessDateOf(decidedAt),
       row.original_void_id,
-      accepting,
     ];
-    const events = this.outbox.insert(this.eventsOf(view, decision, known, gate), { firstParameter: values.length + 1 });
+    const events = this.outbox.insert(this.eventsOf(view, decision, known, gate), {
+      firstParameter: values.length + 1,
+      onlyIf: 'EXISTS (SELECT 1 FROM decided)',
+    });
+    // An acceptance holds only while its facts do: the payment (locked) still succeeded, unvoided,
+    // uncleared and in this batch, and the gate (shared with other voids, exclusive to the closing)
+    // still open. A rejection rests on facts that only move forward, so it stands as decided.
+    const guards = accepting
+      ? `payment AS (
+           SELECT p.payment_id FROM payment_facts p
+           WHERE p.payment_id = $12 AND p.status = 'SUCCEEDED' AND p.voided_by IS NULL AND p.batch_id = $15
+             AND NOT EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id)
+           FOR UPDATE OF p),
+         gate AS (SELECT batch_id FROM void_gates WHERE batch_id = $15 AND status = 'OPEN' FOR SHARE),`
+      : '';
+    const mark = accepting ? 'marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE payment_id = $12 AND EXISTS (SELECT 1 FROM decided)),' : '';
+    const holds = accepting ? 'EXISTS (SELECT 1 FROM payment) AND EXISTS (SELECT 1 FROM gate)' : 'true';
     // The decision, the payment's mark and the events: one statement, one round trip.
-    await tx.query(
-      `WITH decided AS (
-       INSERT INTO void_decisions (void_id, merchant_id, idempotency_key, payload_hash, source, terminal_id, operator_id,
-         supervisor_operator_id, requested_payment_id, requested_out_trade_no, requested_amount_fen, payment_id, out_trade_no,
-         channel, batch_id, decision, reason, remedy, message, deadline, decided_at, decided_date, original_void_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)),
-       marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE $24 AND payment_id = $12),
+    const [result]: { holds: boolean; stored: boolean }[] = await db.query(
+      `WITH ${guards}
+       decided AS (
+         INSERT INTO void_decisions (void_id, merchant_id, idempotency_key, payload_hash, source, terminal_id, operator_id,
+           supervisor_operator_id, requested_payment_id, requested_out_trade_no, requested_amount_fen, payment_id, out_trade_no,
+           channel, batch_id, decision, reason, remedy, message, deadline, decided_at, decided_date, original_void_id)
+         SELECT $1::uuid, $2::text, $3::text, $4::char(64), $5::text, $6::text, $7::text, $8::text, $9::uuid, $10::text, $11::bigint,
+           $12::uuid, $13::text, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::timestamptz,
+           $21::timestamptz, $22::date, $23::uuid
+         WHERE ${holds}
+         ON CONFLICT (merchant_id, idempotency_key) WHERE reason IS DISTINCT FROM 'MODIFIED_REQUEST' DO NOTHING
+         RETURNING void_id),
+       ${mark}
        events AS (${events.sql})
-       SELECT 1`,
+       SELECT ${holds} AS holds, EXISTS (SELECT 1 FROM decided) AS stored`,
       [...values, ...events.values],
     );
-    return view;
+    if (result.stored) return { kind: 'stored', view };
+    return result.holds ? { kind: 'key-taken' } : { kind: 'facts-changed' };
   }
 
   private eventsOf(view: VoidDecisionView, decision: VoidDecision, known: PaymentFacts | undefined, gate: GateFacts | undefined): OutboxMessage[] {

@@ -47,7 +47,7 @@ export class VoidsController {
     const command = this.commandFrom(merchantId, headerKey, body);
     let outcome;
     try {
-      outcome = await this.dataSource.transaction((tx) => this.decisions.decide(tx, command, 'HTTP'));
+      outcome = await this.decisions.decide(this.dataSource.manager, command, 'HTTP');
     } catch (error) {
       if (error instanceof UnreferencedVoid) throw new ApiError(HttpStatus.BAD_REQUEST, 'PAYMENT_REFERENCE_REQUIRED', error.message);
       throw error;

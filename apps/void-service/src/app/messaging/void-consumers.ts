@@ -81,13 +81,16 @@ export class VoidConsumers implements OnApplicationBootstrap {
     }
     const precedence = `CASE payment_facts.status WHEN 'PENDING' THEN 0 WHEN 'SUCCEEDED' THEN 1 WHEN 'FAILED' THEN 1 ELSE 2 END`;
     const incoming = status === 'PENDING' ? 0 : status === 'REVERSED' ? 2 : 1;
+    const succeededAt = status === 'SUCCEEDED' ? new Date(at) : undefined;
+    const batch = succeededAt ? this.decisions.batchOf({ ...p, succeededAt, cardBatchNo: p.card?.batchNo }) : undefined;
     await tx.query(
       `INSERT INTO payment_facts (payment_id, merchant_id, terminal_id, channel, amount_fen, out_trade_no, card_batch_no,
-         card_voucher_no, status, order_created_at, succeeded_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         card_voucher_no, status, order_created_at, succeeded_at, batch_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
        ON CONFLICT (payment_id) DO UPDATE SET
          status = CASE WHEN $12 > ${precedence} THEN EXCLUDED.status ELSE payment_facts.status END,
          succeeded_at = COALESCE(payment_facts.succeeded_at, EXCLUDED.succeeded_at),
+         batch_id = COALESCE(payment_facts.batch_id, EXCLUDED.batch_id),
          order_created_at = LEAST(payment_facts.order_created_at, EXCLUDED.order_created_at),
          updated_at = now()`,
       [
@@ -101,8 +104,9 @@ export class VoidConsumers implements OnApplicationBootstrap {
         p.card?.voucherNo ?? null,
         status,
         new Date(at),
-        status === 'SUCCEEDED' ? new Date(at) : null,
+        succeededAt ?? null,
         incoming,
+        batch?.batchId ?? null,
       ],
     );
   }
