@@ -8,7 +8,8 @@
  * Phases, each bounded in time, loopback only:
  *   1. raw PostgreSQL: see 2; then raw Kafka: the same pos.payment.succeeded events produced straight through KafkajsBroker
  *      (idempotent producer, acks=all), in batches like the outbox relay's;
- *   2. raw PostgreSQL: the same payment row and its outbox row inserted in one transaction each;
+ *   2. raw PostgreSQL: the same payment row and its outbox row inserted in one transaction each
+ *      (prepared statements, like the service's);
  *   3. the service: POST /v1/payments with autocannon (every request a new outTradeNo), then the
  *      time until every accepted payment's event is on payments.events.v1.
  */
@@ -16,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { Topics } from '@pos/contracts';
 import { formatShanghai } from '@pos/business-calendar';
 import { CreateMessagingTables1764200000000, encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
-import { createDataSource, runMigrations } from '@pos/persistence';
+import { createDataSource, queryPrepared, runMigrations } from '@pos/persistence';
 import { hashApiKey } from '@pos/service-runtime';
 import { bootService } from '@pos/service-testing';
 import { startTestStack, uniqueName } from '@pos/testing';
@@ -122,15 +123,17 @@ async function rawPostgres(postgresUrl: string): Promise<number> {
     const request = paymentRequest();
     const event = succeededEvent();
     const now = new Date();
+    // Prepared statements, as the service's hot statements are (queryPrepared), so both sides pay the same per statement.
     await dataSource.transaction(async (tx) => {
-      await tx.query(
+      await queryPrepared(
+        tx,
         `INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
            request_hash, intake, status, created_at, updated_at, succeeded_at, business_date, channel_trade_no)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'HTTP', 'SUCCEEDED', $10, $10, $10, $11, $12)`,
         [event.paymentId, request.merchantId, request.terminalId, request.channel, request.amountFen, request.currency,
           request.outTradeNo, '**************0000', 'f'.repeat(64), now, now.toISOString().slice(0, 10), event.channelTradeNo],
       );
-      await tx.query(`INSERT INTO outbox (event_id, topic, message_key, headers, payload) VALUES ($1, $2, $3, $4, $5)`, [
+      await queryPrepared(tx, `INSERT INTO outbox (event_id, topic, message_key, headers, payload) VALUES ($1, $2, $3, $4, $5)`, [
         randomUUID(), Topics.paymentEvents, 'M100', JSON.stringify({ ce_type: 'pos.payment.succeeded' }), JSON.stringify(event),
       ]);
     });

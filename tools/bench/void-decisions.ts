@@ -3,20 +3,21 @@
  * latency counted from each request's scheduled start, so a stall is not hidden), and p50/p99 of
  *   - decision latency: request in → decision and its events committed (the HTTP answer);
  *   - published latency: request in → its pos.void.accepted acknowledged by Kafka (outbox relay);
- * then a short closed-loop phase for the maximum rate. Real Kafka and PostgreSQL, loopback only.
+ * then a short closed-loop phase for the maximum rate. Real Kafka and PostgreSQL, loopback only;
+ * the service runs as its own process from its production bundle (build it first).
  *
- *   TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
+ *   npx nx build void-service && TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
  *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/void-decisions.ts [--rate 500] [--seconds 20]
  */
 import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { Client } from 'pg';
 import { Command } from 'commander';
 import { Topics } from '@pos/contracts';
 import { encodeEnvelope, KafkajsBroker, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
-import { bootService } from '@pos/service-testing';
+import { spawnService } from '@pos/service-testing';
 import { startTestStack, uniqueName } from '@pos/testing';
-import { voidServiceDefinition } from '../../apps/void-service/src/app/void-service.definition';
 
 const options = new Command()
   .option('--rate <n>', 'voids per second offered in the open-loop phase', '500')
@@ -47,6 +48,25 @@ const fmt = (values: number[]) => {
   return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`;
 };
 
+/**
+ * The load generator: plain node:http on a bounded pool of keep-alive connections, the lightest
+ * client at hand, so that it takes as little as possible of the CPU the stack shares with it.
+ * Requests beyond the pool wait for a connection, and their latency counts that wait.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: Number(process.env['BENCH_SOCKETS'] ?? 64) });
+function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 interface BenchPayment {
   paymentId: string;
   merchantId: string;
@@ -59,8 +79,14 @@ async function main(): Promise<void> {
   const schema = uniqueName('void_bench');
   const prefix = `${schema}.`;
   const keys = MERCHANTS.map((m) => `${m}:${hashApiKey(`${API_KEY}-${m}`)}`).join(',');
-  const service = await bootService(voidServiceDefinition, stack, {
+  // The service runs as its own process from its production bundle, as it does in a container.
+  const service = await spawnService('void-service', {
+    DATABASE_URL: stack.postgresUrl,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    KAFKA_CLIENT_ID: schema,
     DATABASE_SCHEMA: schema,
+    // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
+    ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_TOPIC_PARTITIONS: '6',
     MERCHANT_API_KEYS: keys,
@@ -121,12 +147,11 @@ async function main(): Promise<void> {
       const p = payments[i];
       const amountFen = 1 + (i % 100_000);
       const t0 = process.hrtime.bigint();
-      const response = await fetch(`${service.url}/v1/voids`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': `${API_KEY}-${p.merchantId}`, 'idempotency-key': `bench-${i}-${schema}` },
-        body: JSON.stringify({ terminalId: 'T1', paymentId: p.paymentId, amountFen, operatorId: 'OP1' }),
+      const response = await post(`${service.url}/v1/voids`, JSON.stringify({ terminalId: 'T1', paymentId: p.paymentId, amountFen, operatorId: 'OP1' }), {
+        'x-api-key': `${API_KEY}-${p.merchantId}`,
+        'idempotency-key': `bench-${i}-${schema}`,
       });
-      const body = (await response.json()) as { voidId?: string; decision?: string };
+      const body = JSON.parse(response.body) as { voidId?: string; decision?: string };
       const latencyMs = ms(process.hrtime.bigint() - t0);
       if (response.status !== 200 || body.decision !== 'ACCEPTED' || !body.voidId) {
         errors++;
@@ -218,7 +243,7 @@ async function main(): Promise<void> {
   } finally {
     await db.end();
     await broker.close();
-    await service.close();
+    await service.stop();
     await running.stop();
   }
 }

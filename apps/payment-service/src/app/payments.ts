@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { PaymentCleared, BatchSettled, Topics, VoidAccepted } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { CLOCK, Outbox, OutboxMessage, PermanentFailure } from '@pos/messaging';
+import { queryPrepared } from '@pos/persistence';
 import { SERVICE_CONFIG } from '@pos/service-runtime';
 import {
   ChannelGateway,
@@ -77,7 +78,8 @@ export class Payments {
     // The claim is a single statement: the unique (merchant, out_trade_no) decides which of any
     // number of concurrent duplicates creates the payment; the others read the winner's row. Its
     // first status change is written by the same statement.
-    const inserted: PaymentRow[] = await this.dataSource.query(
+    const inserted = await queryPrepared<PaymentRow>(
+      this.dataSource.manager,
       `WITH claimed AS (
          INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
            masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
@@ -238,7 +240,7 @@ export class Payments {
       parts.push(`events AS (${events.sql})`);
       values.push(...events.values);
     }
-    const [written]: PaymentRow[] = await db.query(`WITH ${parts.join(', ')} SELECT * FROM updated`, values);
+    const [written] = await queryPrepared<PaymentRow>(db, `WITH ${parts.join(', ')} SELECT * FROM updated`, values);
     return written;
   }
 

@@ -9,6 +9,12 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Safety net in case a notification is missed; the relay normally wakes on NOTIFY. */
   readonly pollIntervalMs?: number;
+  /**
+   * Under steady load, how long the relay lets rows gather after a partial batch before it reads
+   * the next (default 5 ms): fewer, larger batches for a few milliseconds more to Kafka. An idle
+   * relay woken by a notification reads at once.
+   */
+  readonly lingerMs?: number;
   /** Published rows older than this are deleted. */
   readonly retentionHours?: number;
 }
@@ -123,18 +129,20 @@ export class OutboxRelay {
         await this.deletePublished(session);
         lastCleanup = Date.now();
       }
-      if (published < (this.options.batchSize ?? 500) && !this.notified) {
-        await this.idle(this.options.pollIntervalMs ?? 1_000);
+      if (published < (this.options.batchSize ?? 500)) {
+        if (!this.notified) await this.idle(this.options.pollIntervalMs ?? 1_000);
+        else if (published > 0) await sleep(this.options.lingerMs ?? 5);
       }
     }
   }
 
   private async publishBatch(session: Client, producer: MessageProducer): Promise<number> {
-    const { rows } = await session.query<OutboxRow>(
-      `SELECT id, topic, message_key, headers, payload FROM outbox
-        WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-      [this.options.batchSize ?? 500],
-    );
+    // Named: prepared once on this session, not parsed and planned for every batch.
+    const { rows } = await session.query<OutboxRow>({
+      name: 'outbox-next-batch',
+      text: `SELECT id, topic, message_key, headers, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+      values: [this.options.batchSize ?? 500],
+    });
     if (rows.length === 0) return 0;
     const messages: OutboundMessage[] = rows.map((row) => ({
       topic: row.topic,
@@ -143,9 +151,11 @@ export class OutboxRelay {
       value: JSON.stringify(row.payload),
     }));
     await producer.send(messages);
-    await session.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
-      rows.map((r) => r.id),
-    ]);
+    await session.query({
+      name: 'outbox-mark-published',
+      text: `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`,
+      values: [rows.map((r) => r.id)],
+    });
     return rows.length;
   }
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { DeadLetterReason, deadLetterTopicOf, EventEnvelope, TopicName } from '@pos/contracts';
+import { queryPrepared } from '@pos/persistence';
 import { HandlerContext, InboundMessage, MessageBroker, MessageConsumer, MessageProducer } from './broker.port';
 import { decodeEnvelope } from './envelope-codec';
 import { MessageValidator } from './message-validator';
@@ -142,7 +143,8 @@ export class ReliableConsumer {
   /** One transaction: claim the event in the inbox, apply it. */
   private applyOnce(event: ConsumedEvent, hash: string, handler: EventHandler): Promise<'applied' | 'duplicate' | 'modified'> {
     return this.dataSource.transaction(async (tx) => {
-      const inserted: unknown[] = await tx.query(
+      const inserted = await queryPrepared(
+        tx,
         `INSERT INTO inbox (consumer_group, event_id, payload_hash, topic, partition, "offset")
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING event_id`,
         [this.options.groupId, event.envelope.id, hash, event.topic, event.partition, event.offset],

@@ -4,6 +4,7 @@ import { EntityManager } from 'typeorm';
 import { ChannelName, Remedy, Topics, VoidAccepted, VoidConfirmed, VoidRejected, VoidRejectionReason, VoidRequested } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { CLOCK, Outbox, OutboxMessage } from '@pos/messaging';
+import { queryPrepared } from '@pos/persistence';
 import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import {
   canonicalVoidRequest,
@@ -213,7 +214,8 @@ export class VoidDecisions {
       const stored = await this.store(db, command, source, payloadHash, payment, gate, decision);
       if (stored.kind === 'stored') return { view: stored.view, replayed: false };
       if (stored.kind === 'facts-changed') continue;
-      const [existing]: DecisionRow[] = await db.query(
+      const [existing] = await queryPrepared<DecisionRow>(
+        db,
         `SELECT ${DECISION_COLUMNS} FROM void_decisions
          WHERE merchant_id = $1 AND idempotency_key = $2 AND reason IS DISTINCT FROM 'MODIFIED_REQUEST'`,
         [command.merchantId, command.idempotencyKey],
@@ -246,8 +248,11 @@ export class VoidDecisions {
       conditions.push(`p.out_trade_no = $${values.length}`);
     }
     // An out_trade_no reused after a failed attempt names the succeeded payment first.
-    const rows: PaymentRow[] = await db.query(
-      `SELECT p.*, EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id) AS cleared,
+    const rows = await queryPrepared<PaymentRow>(
+      db,
+      `SELECT p.payment_id, p.merchant_id, p.terminal_id, p.channel, p.amount_fen, p.out_trade_no, p.card_batch_no, p.card_voucher_no,
+         p.status, p.order_created_at, p.succeeded_at, p.voided_by, p.batch_id,
+         EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id) AS cleared,
          g.status AS gate_status, g.close_reason AS gate_close_reason, g.closes_at AS gate_closes_at
        FROM payment_facts p LEFT JOIN void_gates g ON g.batch_id = p.batch_id
        WHERE ${conditions.join(' AND ')}
@@ -350,7 +355,8 @@ export class VoidDecisions {
     const mark = accepting ? 'marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE payment_id = $12 AND EXISTS (SELECT 1 FROM decided)),' : '';
     const holds = accepting ? 'EXISTS (SELECT 1 FROM payment) AND EXISTS (SELECT 1 FROM gate)' : 'true';
     // The decision, the payment's mark and the events: one statement, one round trip.
-    const [result]: { holds: boolean; stored: boolean }[] = await db.query(
+    const [result] = await queryPrepared<{ holds: boolean; stored: boolean }>(
+      db,
       `WITH ${guards}
        decided AS (
          INSERT INTO void_decisions (void_id, merchant_id, idempotency_key, payload_hash, source, terminal_id, operator_id,
