@@ -16,12 +16,11 @@
 import { randomUUID } from 'node:crypto';
 import { Topics } from '@pos/contracts';
 import { formatShanghai } from '@pos/business-calendar';
-import { CreateMessagingTables1764200000000, encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
+import { encodeEnvelope, KafkajsBroker, MessageBroker, messagingMigrations, NamespacedBroker } from '@pos/messaging';
 import { createDataSource, queryPrepared, runMigrations } from '@pos/persistence';
 import { hashApiKey } from '@pos/service-runtime';
-import { bootService } from '@pos/service-testing';
+import { spawnService } from '@pos/service-testing';
 import { startTestStack, uniqueName } from '@pos/testing';
-import { paymentServiceDefinition } from '../../apps/payment-service/src/app/payment-service.definition';
 import { CreatePaymentTables1764300000000 } from '../../apps/payment-service/src/app/payment-tables.migration';
 
 // autocannon ships no types; this is the part of its API used here.
@@ -114,7 +113,7 @@ async function rawKafka(brokers: string[]): Promise<number> {
 async function rawPostgres(postgresUrl: string): Promise<number> {
   const dataSource = createDataSource(
     { url: postgresUrl, schema: uniqueName('bench_raw') },
-    { applicationName: 'bench-raw', migrations: [CreateMessagingTables1764200000000, CreatePaymentTables1764300000000], poolSize: 10 },
+    { applicationName: 'bench-raw', migrations: [...messagingMigrations, CreatePaymentTables1764300000000], poolSize: 10 },
   );
   await dataSource.initialize();
   await runMigrations(dataSource);
@@ -149,12 +148,19 @@ async function eventsOnTopic(broker: MessageBroker): Promise<number> {
 }
 
 async function service(stack: { kafkaBrokers: string[]; postgresUrl: string }) {
-  const booted = await bootService(paymentServiceDefinition, stack, {
+  // The service runs as its own process from its production bundle, as it does in a container.
+  const schema = uniqueName('payment_bench');
+  const booted = await spawnService('payment-service', {
+    DATABASE_URL: stack.postgresUrl,
+    DATABASE_SCHEMA: schema,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    KAFKA_CLIENT_ID: schema,
+    KAFKA_TOPIC_PREFIX: `${schema}.`,
     MERCHANT_API_KEYS: `M100:${hashApiKey(API_KEY)}`,
     LOG_LEVEL: 'error',
     KAFKA_TOPIC_PARTITIONS: '6',
   });
-  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('bench-observer'), brokers: stack.kafkaBrokers }), `${booted.schema}.`);
+  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('bench-observer'), brokers: stack.kafkaBrokers }), `${schema}.`);
   try {
     // Warm-up: connections, JIT, the relay's producer.
     for (let i = 0; i < 50; i++) {
@@ -195,7 +201,7 @@ async function service(stack: { kafkaBrokers: string[]; postgresUrl: string }) {
     };
   } finally {
     await broker.close();
-    await booted.close();
+    await booted.stop();
   }
 }
 

@@ -5,7 +5,7 @@ import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { createDataSource, runMigrations } from '@pos/persistence';
 import {
   ConsumedEvent,
-  CreateMessagingTables1764200000000,
+  messagingMigrations,
   KafkajsBroker,
   MessageBroker,
   MessageValidator,
@@ -34,7 +34,7 @@ describe('a producer built from the AsyncAPI document alone (kcat)', () => {
   beforeAll(async () => {
     const schema = uniqueName('upstream');
     prefix = `${schema}.`;
-    dataSource = createDataSource({ url: stack.postgresUrl, schema }, { applicationName: 'upstream-test', migrations: [CreateMessagingTables1764200000000] });
+    dataSource = createDataSource({ url: stack.postgresUrl, schema }, { applicationName: 'upstream-test', migrations: messagingMigrations });
     await dataSource.initialize();
     await runMigrations(dataSource);
     broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), prefix);

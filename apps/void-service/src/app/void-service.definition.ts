@@ -1,5 +1,5 @@
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000 } from '@pos/messaging';
+import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
@@ -19,7 +19,8 @@ export const voidServiceDefinition: ServiceDefinition = {
     deadLetterTopicOf(Topics.clearingEvents),
     Topics.voidEvents,
   ],
-  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000, AddPaymentBatch1764400000000],
+  // In the order they run (by their timestamps).
+  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000, AddPaymentBatch1764400000000, DropOutboxNotify1764500000000],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],
 };

@@ -23,8 +23,7 @@ export class CreateMessagingTables1764200000000 implements MigrationInterface {
         published_at timestamptz
       )`);
     await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL`);
-    // The relay LISTENs on a channel named after the schema, so it publishes as soon as a
-    // transaction that wrote to the outbox commits (NOTIFY is delivered on commit).
+    // Dropped by DropOutboxNotify1764500000000 below; kept so that this migration stays as it ran.
     await queryRunner.query(`
       CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -53,3 +52,29 @@ export class CreateMessagingTables1764200000000 implements MigrationInterface {
     await queryRunner.query(`DROP FUNCTION outbox_notify()`);
   }
 }
+
+/**
+ * The outbox loses its NOTIFY trigger: the relay polls instead (see OutboxRelay). A NOTIFY takes a
+ * database-wide lock at the commit of every transaction that wrote to the outbox.
+ */
+export class DropOutboxNotify1764500000000 implements MigrationInterface {
+  name = 'DropOutboxNotify1764500000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TRIGGER outbox_notify ON outbox`);
+    await queryRunner.query(`DROP FUNCTION outbox_notify()`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
+        RETURN NULL;
+      END $$`);
+    await queryRunner.query(`CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()`);
+  }
+}
+
+/** The messaging tables' migrations, in order, for every service's list. */
+export const messagingMigrations = [CreateMessagingTables1764200000000, DropOutboxNotify1764500000000];

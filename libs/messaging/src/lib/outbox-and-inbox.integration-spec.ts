@@ -7,7 +7,7 @@ import { InboundMessage, MessageBroker } from './broker.port';
 import { encodeEnvelope } from './envelope-codec';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
 import { MessageValidator } from './message-validator';
-import { CreateMessagingTables1764200000000 } from './messaging-tables.migration';
+import { messagingMigrations } from './messaging-tables.migration';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -53,7 +53,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     schema = uniqueName('messaging');
     dataSource = createDataSource(
       { url: stack.postgresUrl, schema },
-      { applicationName: 'messaging-test', migrations: [CreateMessagingTables1764200000000] },
+      { applicationName: 'messaging-test', migrations: messagingMigrations },
     );
     await dataSource.initialize();
     await runMigrations(dataSource);

@@ -1,4 +1,4 @@
-import { CreateMessagingTables1764200000000 } from '@pos/messaging';
+import { messagingMigrations } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { imageFor, startPostgres, testStack } from '@pos/testing';
 import { bootService } from './boot-service';
@@ -6,7 +6,7 @@ import { bootService } from './boot-service';
 const definition: ServiceDefinition = {
   identity: { name: 'health-probe-service', version: 'test' },
   topics: [],
-  migrations: [CreateMessagingTables1764200000000],
+  migrations: messagingMigrations,
 };
 
 describe('readiness when the database goes away', () => {
