@@ -1,7 +1,7 @@
 /**
  * Payment service throughput on this machine, next to the raw limits measured in the same run.
  *
- *   TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
+ *   npx nx build payment-service && TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
  *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/payment-throughput.ts
  *
  * Settings (env): BENCH_PHASE_SECONDS (default 15), BENCH_CONNECTIONS (HTTP, default 32).
@@ -10,8 +10,9 @@
  *      (idempotent producer, acks=all), in batches like the outbox relay's;
  *   2. raw PostgreSQL: the same payment row and its outbox row inserted in one transaction each
  *      (prepared statements, like the service's);
- *   3. the service: POST /v1/payments with autocannon (every request a new outTradeNo), then the
- *      time until every accepted payment's event is on payments.events.v1.
+ *   3. the service, in its own process from its production bundle (build it first): POST /v1/payments
+ *      with autocannon (every request a new outTradeNo), then the time until every accepted
+ *      payment's event is on payments.events.v1.
  */
 import { randomUUID } from 'node:crypto';
 import { Topics } from '@pos/contracts';
