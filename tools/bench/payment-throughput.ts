@@ -20,8 +20,8 @@ import { formatShanghai } from '@pos/business-calendar';
 import { encodeEnvelope, KafkajsBroker, MessageBroker, messagingMigrations, NamespacedBroker } from '@pos/messaging';
 import { createDataSource, queryPrepared, runMigrations } from '@pos/persistence';
 import { hashApiKey } from '@pos/service-runtime';
-import { spawnService } from '@pos/service-testing';
-import { startTestStack, uniqueName } from '@pos/testing';
+import { spawnService, stackEnv } from '@pos/service-testing';
+import { startTestStack, TestStack, uniqueName } from '@pos/testing';
 import { CreatePaymentTables1764300000000 } from '../../apps/payment-service/src/app/payment-tables.migration';
 
 // autocannon ships no types; this is the part of its API used here.
@@ -148,15 +148,12 @@ async function eventsOnTopic(broker: MessageBroker): Promise<number> {
   return (offsets?.partitions ?? []).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
 }
 
-async function service(stack: { kafkaBrokers: string[]; postgresUrl: string }) {
+async function service(stack: TestStack) {
   // The service runs as its own process from its production bundle, as it does in a container.
   const schema = uniqueName('payment_bench');
   const booted = await spawnService('payment-service', {
-    DATABASE_URL: stack.postgresUrl,
-    DATABASE_SCHEMA: schema,
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    ...stackEnv(stack, schema),
     KAFKA_CLIENT_ID: schema,
-    KAFKA_TOPIC_PREFIX: `${schema}.`,
     MERCHANT_API_KEYS: `M100:${hashApiKey(API_KEY)}`,
     LOG_LEVEL: 'error',
     KAFKA_TOPIC_PARTITIONS: '6',

@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { Topics } from '@pos/contracts';
 import { encodeEnvelope, KafkajsBroker, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
-import { spawnService } from '@pos/service-testing';
+import { spawnService, stackEnv } from '@pos/service-testing';
 import { startTestStack, uniqueName } from '@pos/testing';
 
 const options = new Command()
@@ -81,13 +81,10 @@ async function main(): Promise<void> {
   const keys = MERCHANTS.map((m) => `${m}:${hashApiKey(`${API_KEY}-${m}`)}`).join(',');
   // The service runs as its own process from its production bundle, as it does in a container.
   const service = await spawnService('void-service', {
-    DATABASE_URL: stack.postgresUrl,
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    ...stackEnv(stack, schema, prefix),
     KAFKA_CLIENT_ID: schema,
-    DATABASE_SCHEMA: schema,
     // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
     ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
-    KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_TOPIC_PARTITIONS: '6',
     MERCHANT_API_KEYS: keys,
     DATABASE_POOL_SIZE: '20',

@@ -1,5 +1,5 @@
 import { hashApiKey } from '@pos/service-runtime';
-import { ServiceName, spawnService, SpawnedService } from '@pos/service-testing';
+import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { createHash } from 'node:crypto';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
@@ -31,10 +31,7 @@ export class SystemUnderTest {
     const stack = testStack();
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     return {
-      DATABASE_URL: stack.postgresUrl,
-      DATABASE_SCHEMA: this.schemas[name],
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: this.prefix,
+      ...stackEnv(stack, this.schemas[name], this.prefix),
       KAFKA_TOPIC_PARTITIONS: '3',
       CUTOFF_SCHEDULE_WECHAT: this.cutoffSchedule,
       CUTOFF_SCHEDULE_ALIPAY: this.cutoffSchedule,

@@ -1,5 +1,15 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The outbox's NOTIFY trigger, as the first migration created it (and the second's down restores it). */
+const CREATE_OUTBOX_NOTIFY = [
+  `CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
+     RETURN NULL;
+   END $$`,
+  `CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()`,
+];
+
 /**
  * The tables behind exactly-once delivery, in every service's schema:
  * - `outbox`: events written in the same transaction as the state change they announce; the relay
@@ -24,15 +34,7 @@ export class CreateMessagingTables1764200000000 implements MigrationInterface {
       )`);
     await queryRunner.query(`CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL`);
     // Dropped by DropOutboxNotify1764500000000 below; kept so that this migration stays as it ran.
-    await queryRunner.query(`
-      CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
-        RETURN NULL;
-      END $$`);
-    await queryRunner.query(`
-      CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
-      FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()`);
+    for (const statement of CREATE_OUTBOX_NOTIFY) await queryRunner.query(statement);
     await queryRunner.query(`
       CREATE TABLE inbox (
         consumer_group text        NOT NULL,
@@ -66,15 +68,12 @@ export class DropOutboxNotify1764500000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
-      CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
-        RETURN NULL;
-      END $$`);
-    await queryRunner.query(`CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()`);
+    for (const statement of CREATE_OUTBOX_NOTIFY) await queryRunner.query(statement);
   }
 }
 
-/** The messaging tables' migrations, in order, for every service's list. */
+/**
+ * The messaging tables alone, for a data source that has no other tables (tests, benchmarks). A
+ * service lists both migrations itself, in timestamp order among its own.
+ */
 export const messagingMigrations = [CreateMessagingTables1764200000000, DropOutboxNotify1764500000000];

@@ -121,7 +121,7 @@ export class OutboxRelay {
     // to the outbox, which halved the commit rate the services can reach (measured in the README).
     while (this.running) {
       if (broken) throw broken;
-      const published = await this.publishBatch(session, this.producer);
+      const published = await this.publishBatch(session, this.producer, batchSize);
       if (Date.now() - lastCleanup > 60_000) {
         await this.deletePublished(session);
         lastCleanup = Date.now();
@@ -137,12 +137,12 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(session: Client, producer: MessageProducer): Promise<number> {
+  private async publishBatch(session: Client, producer: MessageProducer, batchSize: number): Promise<number> {
     // Named: prepared once on this session, not parsed and planned for every batch.
     const { rows } = await session.query<OutboxRow>({
       name: 'outbox-next-batch',
       text: `SELECT id, topic, message_key, headers, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-      values: [this.options.batchSize ?? 500],
+      values: [batchSize],
     });
     if (rows.length === 0) return 0;
     const messages: OutboundMessage[] = rows.map((row) => ({

@@ -11,6 +11,19 @@ export interface BootedService {
 }
 
 /**
+ * The variables that point a service at the test stack: its database schema, and its topics under
+ * `topicPrefix` (by default the schema's name, so that each service sees its own topics).
+ */
+export function stackEnv(stack: TestStack, schema: string, topicPrefix = `${schema}.`): Record<string, string> {
+  return {
+    DATABASE_URL: stack.postgresUrl,
+    DATABASE_SCHEMA: schema,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+  };
+}
+
+/**
  * Runs a service in this process against the test stack, on a free port and its own fresh schema,
  * exactly as `main.ts` runs it (same configuration parsing, migrations and modules).
  */
@@ -23,12 +36,9 @@ export async function bootService(
   const app = await runService(definition, {
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
-    DATABASE_URL: stack.postgresUrl,
-    DATABASE_SCHEMA: schema,
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    ...stackEnv(stack, schema),
     KAFKA_CLIENT_ID: uniqueName(definition.identity.name),
     KAFKA_TOPIC_PARTITIONS: '3',
-    KAFKA_TOPIC_PREFIX: `${schema}.`,
     LOG_LEVEL: 'warn',
     ...env,
   });
