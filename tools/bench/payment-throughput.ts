@@ -4,7 +4,8 @@
  *   npx nx build payment-service && TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
  *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/payment-throughput.ts
  *
- * Settings (env): BENCH_PHASE_SECONDS (default 15), BENCH_CONNECTIONS (HTTP, default 32).
+ * Settings (env): BENCH_PHASE_SECONDS (default 15), BENCH_CONNECTIONS (HTTP, default 32),
+ * BENCH_SERVICE_NODE_OPTIONS (NODE_OPTIONS for the service, e.g. --cpu-prof to profile it).
  * Phases, each bounded in time, loopback only:
  *   1. raw PostgreSQL: see 2; then raw Kafka: the same pos.payment.succeeded events produced straight through KafkajsBroker
  *      (idempotent producer, acks=all), in batches like the outbox relay's;
@@ -157,6 +158,8 @@ async function service(stack: TestStack) {
     MERCHANT_API_KEYS: `M100:${hashApiKey(API_KEY)}`,
     LOG_LEVEL: 'error',
     KAFKA_TOPIC_PARTITIONS: '6',
+    // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
+    ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
   });
   const broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('bench-observer'), brokers: stack.kafkaBrokers }), `${schema}.`);
   try {

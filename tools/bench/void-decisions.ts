@@ -138,7 +138,11 @@ async function main(): Promise<void> {
 
     let next = 0;
     const starts = new Map<string, number>();
-    let errors = 0;
+    // Every request that did not end in an ACCEPTED decision, counted by what it got instead.
+    const errors = new Map<string, number>();
+    const countError = (kind: string) => errors.set(kind, (errors.get(kind) ?? 0) + 1);
+    const errorCount = () => [...errors.values()].reduce((a, b) => a + b, 0);
+    const describeErrors = () => (errors.size === 0 ? '0 errors' : `${errorCount()} errors (${[...errors].map(([k, n]) => `${k} ×${n}`).join(', ')})`);
     const voidOne = async (): Promise<{ voidId: string; latencyMs: number } | undefined> => {
       const i = next++;
       const p = payments[i];
@@ -148,10 +152,16 @@ async function main(): Promise<void> {
         'x-api-key': `${API_KEY}-${p.merchantId}`,
         'idempotency-key': `bench-${i}-${schema}`,
       });
-      const body = JSON.parse(response.body) as { voidId?: string; decision?: string };
       const latencyMs = ms(process.hrtime.bigint() - t0);
+      let body: { voidId?: string; decision?: string; reason?: string; code?: string };
+      try {
+        body = JSON.parse(response.body) as typeof body;
+      } catch {
+        countError(`HTTP ${response.status} non-JSON body`);
+        return undefined;
+      }
       if (response.status !== 200 || body.decision !== 'ACCEPTED' || !body.voidId) {
-        errors++;
+        countError(`HTTP ${response.status} ${body.code ?? body.reason ?? body.decision ?? ''}`.trim());
         return undefined;
       }
       return { voidId: body.voidId, latencyMs };
@@ -159,8 +169,8 @@ async function main(): Promise<void> {
     const voidOneCounted = async () => {
       try {
         return await voidOne();
-      } catch {
-        errors++;
+      } catch (error) {
+        countError(error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}` : String(error));
         return undefined;
       }
     };
@@ -168,8 +178,8 @@ async function main(): Promise<void> {
     // Warm-up: JIT, connection pools, Kafka producer.
     for (let i = 0; i < WARMUP; i += 50) await Promise.all(Array.from({ length: Math.min(50, WARMUP - i) }, () => voidOneCounted()));
 
-    console.log(`warm-up: ${WARMUP} voids, ${errors} errors`);
-    errors = 0;
+    console.log(`warm-up: ${WARMUP} voids, ${describeErrors()}`);
+    errors.clear();
     // Open loop at RATE/s: each request starts at its scheduled time whatever the others do.
     const latencies: number[] = [];
     const t0 = performance.now();
@@ -210,7 +220,8 @@ async function main(): Promise<void> {
       if (start !== undefined) published.push(Number(row.published_ms) - start);
     }
 
-    console.log(`open loop: ${openLoop} voids offered at ${RATE}/s over ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(0)} decisions/s sustained, ${errors} errors`);
+    console.log(`open loop: ${openLoop} voids offered at ${RATE}/s over ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(0)} decisions/s sustained, ${describeErrors()}`);
+    errors.clear();
     console.log(`  decision latency (request in → stored, answered): ${fmt(latencies)}`);
     console.log(`  published latency (request in → pos.void.accepted acked by Kafka): ${fmt(published)}  [${published.length} events]`);
 
@@ -226,7 +237,7 @@ async function main(): Promise<void> {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       const took = (performance.now() - started) / 1000;
-      console.log(`closed loop: ${CONCURRENCY} in flight for ${took.toFixed(1)} s = ${(closedLatencies.length / took).toFixed(0)} decisions/s max; ${fmt(closedLatencies)}`);
+      console.log(`closed loop: ${CONCURRENCY} in flight for ${took.toFixed(1)} s = ${(closedLatencies.length / took).toFixed(0)} decisions/s max, ${describeErrors()}; ${fmt(closedLatencies)}`);
     }
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     const accepted = metrics.split('\n').filter((l) => l.startsWith('void_decisions_total{') && l.includes('ACCEPTED'));
@@ -237,6 +248,14 @@ async function main(): Promise<void> {
       .filter((l) => l.startsWith('void_decision_duration_seconds_bucket{') && l.includes('source="HTTP"'))
       .map((l) => `≤${/le="([^"]+)"/.exec(l)?.[1]}s: ${l.split(' ').pop()}`);
     console.log(`server decision time histogram (cumulative): ${buckets.join(', ')}`);
+    // Stalls of the service's own event loop (garbage collection, long synchronous work), all phases together.
+    const gauge = (name: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? Number.NaN);
+    const gcLines = metrics.split('\n').filter((l) => /^nodejs_gc_duration_seconds_(sum|count)\{/.test(l));
+    const gc = (kind: string, what: 'sum' | 'count') => Number(gcLines.find((l) => l.includes(`_${what}{`) && l.includes(`kind="${kind}"`))?.split(' ').pop() ?? 0);
+    console.log(
+      `server event loop: lag p99 ${(gauge('nodejs_eventloop_lag_p99_seconds') * 1000).toFixed(1)} ms, max ${(gauge('nodejs_eventloop_lag_max_seconds') * 1000).toFixed(1)} ms; ` +
+        `GC ${['minor', 'major', 'incremental'].map((k) => `${k} ${gc(k, 'count')}× ${(gc(k, 'sum') * 1000).toFixed(0)} ms`).join(', ')}`,
+    );
   } finally {
     await db.end();
     await broker.close();

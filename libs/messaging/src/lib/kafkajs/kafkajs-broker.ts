@@ -29,6 +29,7 @@ import {
   TopicOffsets,
   TopicSpec,
 } from '../broker.port';
+import { whileLeadersMove } from './while-leaders-move';
 
 function saslOptions(sasl: BrokerConnection['sasl']): SASLOptions | undefined {
   if (!sasl) return undefined;
@@ -272,7 +273,7 @@ export class KafkajsBroker implements MessageBroker {
     return Promise.all(
       topics.map(async (topic) => ({
         topic,
-        partitions: (await admin.fetchTopicOffsets(topic))
+        partitions: (await whileLeadersMove(() => admin.fetchTopicOffsets(topic)))
           .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
           .sort((a, b) => a.partition - b.partition),
       })),
@@ -281,7 +282,9 @@ export class KafkajsBroker implements MessageBroker {
 
   async offsetsAtTime(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]> {
     const admin = await this.connectedAdmin();
-    const [atTime, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), admin.fetchTopicOffsets(topic)]);
+    const [atTime, ends] = await whileLeadersMove(() =>
+      Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), admin.fetchTopicOffsets(topic)]),
+    );
     const endOf = new Map(ends.map((p) => [p.partition, p.high]));
     // The broker answers -1 for a partition with nothing at or after the time: reading starts at its end.
     return atTime
