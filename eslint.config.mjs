@@ -5,7 +5,7 @@ import nx from '@nx/eslint-plugin';
  * domain libraries import nothing that does I/O, contracts stay framework-free, and only tests
  * may import the testing library.
  */
-const ioPackages = ['kafkajs', 'pg', 'typeorm', '@nestjs/*', 'testcontainers', '@testcontainers/*', 'nestjs-pino', 'pino*'];
+const ioPackages = ['kafkajs', 'pg', 'typeorm', '@nestjs/*', 'testcontainers', '@testcontainers/*', 'pino*'];
 
 function boundaries({ testsMayUseTesting }) {
   const testing = testsMayUseTesting ? ['type:testing'] : [];

@@ -2,10 +2,9 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { ApiErrorFilter } from './api-errors';
 import { API_KEY_HEADER } from './merchant-auth';
-import { ServiceIdentity } from './logging';
+import { accessLog, createServiceLogger, JsonLogger, LogLevel, ServiceIdentity } from './logging';
 
 export interface Listen {
   readonly host: string;
@@ -32,16 +31,19 @@ function malformedBodyAnswer(
 const BODY_LIMIT = '64kb';
 
 /**
- * Creates the HTTP application with the JSON logger, `{code, message}` errors, the OpenAPI document
- * at /v1/openapi.json (UI at /v1/docs) and graceful shutdown, and listens.
+ * Creates the HTTP application with the JSON logger (and the access log at level info),
+ * `{code, message}` errors, the OpenAPI document at /v1/openapi.json (UI at /v1/docs) and graceful
+ * shutdown, and listens.
  */
-export async function startService(module: unknown, identity: ServiceIdentity, listen: Listen): Promise<INestApplication> {
+export async function startService(module: unknown, identity: ServiceIdentity, listen: Listen, logLevel: LogLevel): Promise<INestApplication> {
+  const logger = createServiceLogger(identity, logLevel);
   // Only the JSON parser: every API takes JSON, and a parser that is not there costs no request anything.
   const app = await NestFactory.create<NestExpressApplication>(module as Parameters<typeof NestFactory.create>[0], {
-    bufferLogs: true,
+    logger: new JsonLogger(logger),
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  const requests = accessLog(logger);
+  if (requests) app.use(requests);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   // No ETag (a hash of every response body that no client of these APIs uses) and no framework banner.
   app.disable('etag');

@@ -1,37 +1,120 @@
-import { DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerService } from '@nestjs/common';
+import pino, { Level, Logger as Pino } from 'pino';
 
 export interface ServiceIdentity {
   readonly name: string;
   readonly version: string;
 }
 
-/**
- * Anything that can authenticate or identify a customer is redacted wherever it appears in a log
- * line: API keys, authorization headers, supervisor credentials, payment codes and card data.
- */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers.cookie',
-  '*.apiKey',
-  '*.password',
-  '*.supervisorPassword',
-  '*.supervisorCredential',
-  '*.paymentCode',
-  '*.authCode',
-  '*.cardNumber',
-  '*.pan',
-];
+export type LogLevel = Level | 'silent';
 
-/** JSON logs with the service name and version on every line; health probes are not logged. */
-export function loggingModule(service: ServiceIdentity, level: string): DynamicModule {
-  return LoggerModule.forRoot({
-    pinoHttp: {
-      level,
-      base: { service: service.name, version: service.version },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-    },
-  });
+const SECRET_FIELDS = ['apiKey', 'password', 'supervisorPassword', 'supervisorCredential', 'paymentCode', 'authCode', 'cardNumber', 'pan'];
+const SECRET_HEADERS = ['authorization', '["x-api-key"]', 'cookie'];
+
+/**
+ * Anything that can authenticate or identify a customer is redacted wherever it appears in a
+ * logged object, up to three levels deep: API keys, authorization headers, supervisor credentials,
+ * payment codes and card data.
+ */
+export const REDACTED_PATHS = ['', '*.', '*.*.'].flatMap((prefix) => [
+  ...SECRET_FIELDS.map((field) => `${prefix}${field}`),
+  ...SECRET_HEADERS.map((header) => `${prefix}headers${header.startsWith('[') ? '' : '.'}${header}`),
+]);
+
+/** The service's JSON logger: one line per entry, with the service's name and version on each. */
+export function createServiceLogger(identity: ServiceIdentity, level: LogLevel, destination?: pino.DestinationStream): Pino {
+  const options = {
+    level,
+    base: { service: identity.name, version: identity.version },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/**
+ * Nest's logger interface on the service's JSON logger. Nest calls `log(message, context)` and
+ * `error(message, stack, context)`; the context (the class that logs) becomes a field of the line.
+ */
+export class JsonLogger implements LoggerService {
+  constructor(private readonly logger: Pino) {}
+
+  log(message: unknown, ...optional: unknown[]): void {
+    this.write('info', message, optional);
+  }
+
+  error(message: unknown, ...optional: unknown[]): void {
+    this.write('error', message, optional);
+  }
+
+  warn(message: unknown, ...optional: unknown[]): void {
+    this.write('warn', message, optional);
+  }
+
+  debug(message: unknown, ...optional: unknown[]): void {
+    this.write('debug', message, optional);
+  }
+
+  verbose(message: unknown, ...optional: unknown[]): void {
+    this.write('trace', message, optional);
+  }
+
+  fatal(message: unknown, ...optional: unknown[]): void {
+    this.write('fatal', message, optional);
+  }
+
+  private write(level: Level, message: unknown, optional: unknown[]): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const fields: Record<string, unknown> = {};
+    const rest = [...optional];
+    // Nest appends the logger's context last; for errors, a stack trace may come before it.
+    if (rest.length > 0 && typeof rest[rest.length - 1] === 'string') fields['context'] = rest.pop();
+    if (level === 'error' && typeof rest[0] === 'string' && rest[0]) fields['stack'] = rest.shift();
+    if (message instanceof Error) {
+      fields['err'] = message;
+      this.logger[level](fields, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      this.logger[level]({ ...fields, ...(message as Record<string, unknown>) });
+    } else {
+      this.logger[level](fields, String(message));
+    }
+  }
+}
+
+interface LoggedRequest {
+  readonly method?: string;
+  readonly originalUrl?: string;
+  readonly url?: string;
+}
+
+interface LoggedResponse {
+  readonly statusCode: number;
+  once(event: 'finish', listener: () => void): unknown;
+}
+
+/**
+ * Express middleware for the access log: one `info` line per answered request with its method,
+ * path, status and duration, nothing from headers or body. Health probes are not logged. When the
+ * level is above `info` it is not installed at all, so a request costs nothing for it.
+ */
+export function accessLog(logger: Pino): ((request: LoggedRequest, response: LoggedResponse, next: () => void) => void) | undefined {
+  if (!logger.isLevelEnabled('info')) return undefined;
+  return (request, response, next) => {
+    const url = request.originalUrl ?? request.url ?? '';
+    if (url.startsWith('/health')) {
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    response.once('finish', () => {
+      logger.info(
+        {
+          req: { method: request.method, url },
+          res: { statusCode: response.statusCode },
+          responseTime: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
+        },
+        'request completed',
+      );
+    });
+    next();
+  };
 }

@@ -23,5 +23,5 @@ export async function runService(
   return startService(ServiceModule.forRoot(definition, config), definition.identity, {
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
-  });
+  }, config.LOG_LEVEL);
 }

@@ -4,7 +4,7 @@ import { MessagingModule } from '@pos/messaging';
 import { DatabaseModule } from '@pos/persistence';
 import { CommonConfig } from './config';
 import { HealthModule } from './health.controller';
-import { loggingModule, ServiceIdentity } from './logging';
+import { ServiceIdentity } from './logging';
 
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 
@@ -24,7 +24,7 @@ export interface ServiceDefinition {
 }
 
 /**
- * The root module every service shares: validated configuration, JSON logging, its PostgreSQL
+ * The root module every service shares: validated configuration, its PostgreSQL
  * schema migrated at boot, Kafka, and health checks. A service adds its own modules on top.
  */
 @Module({})
@@ -33,7 +33,6 @@ export class ServiceModule {
     return {
       module: ServiceModule,
       imports: [
-        loggingModule(definition.identity, config.LOG_LEVEL),
         DatabaseModule.forRootAsync({
           useFactory: () => ({
             connection: { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA },

@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { accessLog, createServiceLogger, JsonLogger } from './logging';
+
+const identity = { name: 'test-service', version: '1.2.3' };
+
+/** A logger writing to memory, and the lines it wrote, parsed. */
+function capture(level: 'info' | 'warn' = 'info') {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+      done();
+    },
+  });
+  return { logger: createServiceLogger(identity, level, sink), lines };
+}
+
+class FakeResponse extends EventEmitter {
+  statusCode = 201;
+}
+
+describe('JsonLogger', () => {
+  it('writes Nest log calls as JSON lines with the service, the context and the level', () => {
+    const { logger, lines } = capture();
+    new JsonLogger(logger).log('relay started', 'OutboxRelay');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 30, service: 'test-service', version: '1.2.3', context: 'OutboxRelay', msg: 'relay started' }),
+    ]);
+  });
+
+  it('keeps the stack trace of an error apart from its context', () => {
+    const { logger, lines } = capture();
+    new JsonLogger(logger).error('write failed', 'Error: boom\n    at here', 'Payments');
+    expect(lines[0]).toEqual(expect.objectContaining({ level: 50, context: 'Payments', stack: 'Error: boom\n    at here', msg: 'write failed' }));
+  });
+
+  it('redacts payment codes, credentials and API keys in logged objects', () => {
+    const { logger, lines } = capture();
+    new JsonLogger(logger).warn(
+      {
+        request: { paymentCode: '134567890123456789', supervisorCredential: 'S3cret', headers: { 'x-api-key': 'key-1' }, card: { cardNumber: '6222020000000000' } },
+        apiKey: 'key-2',
+      },
+      'Voids',
+    );
+    const text = JSON.stringify(lines);
+    for (const secret of ['134567890123456789', 'S3cret', 'key-1', 'key-2', '6222020000000000']) expect(text).not.toContain(secret);
+    expect(text).toContain('[redacted]');
+  });
+
+  it('does nothing for levels below the configured one', () => {
+    const { logger, lines } = capture('warn');
+    const json = new JsonLogger(logger);
+    json.log('not written');
+    json.debug('not written');
+    json.warn('written');
+    expect(lines.map((l) => l['msg'])).toEqual(['written']);
+  });
+});
+
+describe('accessLog', () => {
+  it('logs method, path, status and duration of each answered request, nothing from headers or body', () => {
+    const { logger, lines } = capture();
+    const middleware = accessLog(logger);
+    const response = new FakeResponse();
+    let passedOn = false;
+    middleware?.(
+      { method: 'POST', originalUrl: '/v1/payments', headers: { 'x-api-key': 'key-1' }, body: { paymentCode: '134567890123456789' } } as never,
+      response,
+      () => (passedOn = true),
+    );
+    expect(passedOn).toBe(true);
+    expect(lines).toHaveLength(0);
+    response.emit('finish');
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'request completed', req: { method: 'POST', url: '/v1/payments' }, res: { statusCode: 201 }, responseTime: expect.any(Number) }),
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/key-1|134567890123456789/);
+  });
+
+  it('does not log health probes', () => {
+    const { logger, lines } = capture();
+    const response = new FakeResponse();
+    accessLog(logger)?.({ method: 'GET', originalUrl: '/health/ready' }, response, () => undefined);
+    response.emit('finish');
+    expect(lines).toHaveLength(0);
+  });
+
+  it('is not installed when the level is above info', () => {
+    expect(accessLog(capture('warn').logger)).toBeUndefined();
+  });
+});
