@@ -2,3 +2,4 @@ export * from './lib/data-source';
 export * from './lib/migrations';
 export * from './lib/database.module';
 export * from './lib/prepared-query';
+export * from './lib/statement-batcher';

@@ -2,6 +2,11 @@ import { ChannelName, PaymentFailureReason } from '@pos/contracts';
 import { formatShanghai } from '@pos/business-calendar';
 import { ChannelOrderRef, PaymentStatus } from '@pos/payment-domain';
 
+/** Every column, with the date as text: node-pg would turn a `date` into a local-time Date. */
+export const COLUMNS = `payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
+  card_batch_no, card_voucher_no, request_hash, status, failure_reason, channel_trade_no, created_at, pending_since,
+  succeeded_at, failed_at, reversed_at, business_date::text AS business_date, batch_id, cleared_at, settled_at, voided_at, void_id`;
+
 /** A row of `payments` as PostgreSQL returns it (bigint as text, dates as Date). */
 export interface PaymentRow {
   payment_id: string;

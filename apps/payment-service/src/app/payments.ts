@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { PaymentCleared, BatchSettled, Topics, VoidAccepted } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { CLOCK, Outbox, OutboxMessage, PermanentFailure } from '@pos/messaging';
-import { queryPrepared } from '@pos/persistence';
+import { queryPrepared, StatementBatcher } from '@pos/persistence';
 import { SERVICE_CONFIG } from '@pos/service-runtime';
 import {
   ChannelGateway,
@@ -21,8 +21,9 @@ import {
   PaymentStatus,
 } from '@pos/payment-domain';
 import { CHANNEL_GATEWAY } from './channel-gateway.provider';
+import { Claim, claimPayments, recordSuccesses, Success } from './intake-statements';
 import { PaymentConfig } from './payment-config';
-import { eventFactsOf, orderRefOf, PaymentRow, PaymentView, viewOf } from './payment-record';
+import { COLUMNS, eventFactsOf, orderRefOf, PaymentRow, PaymentView, viewOf } from './payment-record';
 
 export type Intake = 'HTTP' | 'KAFKA';
 
@@ -39,10 +40,6 @@ export interface PaymentQuery {
   readonly after?: { readonly createdAt: string; readonly paymentId: string };
 }
 
-/** Every column, with the date as text: node-pg would turn a `date` into a local-time Date. */
-const COLUMNS = `payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
-  card_batch_no, card_voucher_no, request_hash, status, failure_reason, channel_trade_no, created_at, pending_since,
-  succeeded_at, failed_at, reversed_at, business_date::text AS business_date, batch_id, cleared_at, settled_at, voided_at, void_id`;
 
 interface StatusChange {
   readonly next: PaymentStatus;
@@ -63,13 +60,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class Payments {
   private readonly logger = new Logger('Payments');
 
+  private readonly claims: StatementBatcher<Claim, PaymentRow | undefined>;
+  private readonly successes: StatementBatcher<Success, PaymentRow | undefined>;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: Outbox,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(CHANNEL_GATEWAY) private readonly gateway: ChannelGateway,
     @Inject(SERVICE_CONFIG) private readonly config: PaymentConfig,
-  ) {}
+  ) {
+    this.claims = new StatementBatcher((claims) => claimPayments(this.dataSource.manager, claims));
+    this.successes = new StatementBatcher((successes) => recordSuccesses(this.dataSource.manager, successes));
+  }
 
   async accept(request: PaymentRequest, intake: Intake): Promise<AcceptResult> {
     const hash = fingerprintOf(request);
@@ -77,40 +80,27 @@ export class Payments {
     const reference = channelReferenceOf(request);
     // The claim is a single statement: the unique (merchant, out_trade_no) decides which of any
     // number of concurrent duplicates creates the payment; the others read the winner's row. Its
-    // first status change is written by the same statement.
-    const inserted = await queryPrepared<PaymentRow>(
-      this.dataSource.manager,
-      `WITH claimed AS (
-         INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
-           masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
-           next_query_at, business_date)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'PROCESSING', $13, $13, $14, $15)
-         ON CONFLICT (merchant_id, out_trade_no) DO NOTHING
-         RETURNING ${COLUMNS}),
-       changed AS (
-         INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
-         SELECT payment_id, NULL, 'PROCESSING', $16::text, $13::timestamptz FROM claimed)
-       SELECT * FROM claimed`,
-      [
-        randomUUID(),
-        request.merchantId,
-        request.terminalId,
-        request.channel,
-        request.amountFen,
-        request.currency,
-        request.outTradeNo,
-        maskReference(reference),
-        request.card?.batchNo ?? null,
-        request.card?.voucherNo ?? null,
-        hash,
-        intake,
-        now,
-        new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS),
-        businessDateOf(now),
-        `accepted over ${intake}`,
-      ],
-    );
-    if (inserted.length === 0) {
+    // first status change is written by the same statement, shared with the other requests of the
+    // moment (see intake-statements.ts).
+    const claimed = await this.claims.submit({
+      paymentId: randomUUID(),
+      merchantId: request.merchantId,
+      terminalId: request.terminalId,
+      channel: request.channel,
+      amountFen: request.amountFen,
+      currency: request.currency,
+      outTradeNo: request.outTradeNo,
+      maskedReference: maskReference(reference),
+      cardBatchNo: request.card?.batchNo ?? null,
+      cardVoucherNo: request.card?.voucherNo ?? null,
+      requestHash: hash,
+      intake,
+      now,
+      nextQueryAt: new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS),
+      businessDate: businessDateOf(now),
+      cause: `accepted over ${intake}`,
+    });
+    if (!claimed) {
       const [existing]: PaymentRow[] = await this.dataSource.query(
         `SELECT ${COLUMNS} FROM payments WHERE merchant_id = $1 AND out_trade_no = $2`,
         [request.merchantId, request.outTradeNo],
@@ -120,7 +110,6 @@ export class Payments {
       return { kind: 'replayed', payment: viewOf(existing) };
     }
 
-    const claimed = inserted[0];
     let outcome: ChannelOutcome;
     try {
       outcome = await this.gateway.pay({ ...orderRefOf(claimed), reference });
@@ -135,13 +124,25 @@ export class Payments {
   /**
    * The channel's answer to a payment just claimed, written without a transaction: the statement
    * changes the row only while it is still as claimed. If anything (the poller) got there first,
-   * the locked path decides instead. This is the intake's hot path: one round trip.
+   * the locked path decides instead. This is the intake's hot path: one round trip, and a success
+   * (the usual answer) shares it with the other successes of the moment.
    */
   private async resolveClaimed(claimed: PaymentRow, outcome: ChannelOutcome): Promise<PaymentRow> {
     const decision = this.decide(claimed, outcome);
     if (decision.kind === 'stale' || decision.kind === 'reverse') return this.resolve(claimed, outcome);
     const now = this.clock.now();
-    const written = await this.write(this.dataSource.manager, claimed, this.changeFor(claimed, decision, now), decision.kind, now);
+    const change = this.changeFor(claimed, decision, now);
+    const written =
+      decision.kind === 'succeed' && change.event
+        ? await this.successes.submit({
+            paymentId: claimed.payment_id,
+            now,
+            businessDate: businessDateOf(now),
+            channelTradeNo: decision.channelTradeNo,
+            cause: decision.kind,
+            event: this.outbox.encode([{ ...change.event, topic: Topics.paymentEvents, key: claimed.merchant_id, subject: claimed.payment_id }])[0],
+          })
+        : await this.write(this.dataSource.manager, claimed, change, decision.kind, now);
     return written ?? this.resolve(claimed, outcome);
   }
 

@@ -15,6 +15,15 @@ export interface OutboxMessage {
   readonly data: unknown;
 }
 
+/** An outbox row to insert: headers and payload are JSON text for jsonb columns. */
+export interface OutboxEntry {
+  readonly eventId: string;
+  readonly topic: string;
+  readonly key: string;
+  readonly headers: string;
+  readonly payload: string;
+}
+
 /**
  * Appends events to the outbox inside the caller's transaction: the state change and the events
  * announcing it commit together or not at all. Payloads are checked against their schema first.
@@ -45,17 +54,35 @@ export class Outbox {
   ): { readonly sql: string; readonly values: unknown[]; readonly ids: string[] } {
     if (messages.length === 0) throw new Error('an outbox insert needs at least one message');
     const first = options.firstParameter ?? 1;
-    const ids: string[] = [];
     const values: unknown[] = [];
     const rows: string[] = [];
+    const encoded = this.encode(messages);
+    for (const row of encoded) {
+      const p = first + values.length;
+      // Typed, so the rows read the same in a VALUES list of their own (see onlyIf).
+      rows.push(`($${p}::uuid, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, $${p + 4}::jsonb)`);
+      values.push(row.eventId, row.topic, row.key, row.headers, row.payload);
+    }
+    const columns = 'INSERT INTO outbox (event_id, topic, message_key, headers, payload)';
+    const sql = options.onlyIf
+      ? `${columns} SELECT * FROM (VALUES ${rows.join(', ')}) AS event WHERE ${options.onlyIf}`
+      : `${columns} VALUES ${rows.join(', ')}`;
+    return { sql, values, ids: encoded.map((row) => row.eventId) };
+  }
+
+  /**
+   * The outbox rows of these messages, validated and with their CloudEvents headers, for a caller
+   * that inserts them itself (e.g. many payments' events in one statement, from arrays).
+   */
+  encode(messages: readonly OutboxMessage[]): OutboxEntry[] {
     const time = this.clock.now().toISOString();
-    for (const message of messages) {
+    return messages.map((message) => {
       const contract = contractFor(message.topic, message.type);
       if (!contract) throw new Error(`${message.type} is not a message of ${message.topic}`);
       this.validator.assertValid(message.topic, message.type, message.data);
-      const id = randomUUID();
+      const eventId = randomUUID();
       const encoded = encodeEnvelope(message.topic, {
-        id,
+        id: eventId,
         type: message.type,
         source: this.source,
         time,
@@ -64,16 +91,7 @@ export class Outbox {
         data: message.data,
         ...(message.subject !== undefined ? { subject: message.subject } : {}),
       });
-      const p = first + values.length;
-      // Typed, so the rows read the same in a VALUES list of their own (see onlyIf).
-      rows.push(`($${p}::uuid, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, $${p + 4}::jsonb)`);
-      values.push(id, message.topic, message.key, JSON.stringify(encoded.headers), JSON.stringify(message.data));
-      ids.push(id);
-    }
-    const columns = 'INSERT INTO outbox (event_id, topic, message_key, headers, payload)';
-    const sql = options.onlyIf
-      ? `${columns} SELECT * FROM (VALUES ${rows.join(', ')}) AS event WHERE ${options.onlyIf}`
-      : `${columns} VALUES ${rows.join(', ')}`;
-    return { sql, values, ids };
+      return { eventId, topic: message.topic, key: message.key, headers: JSON.stringify(encoded.headers), payload: JSON.stringify(message.data) };
+    });
   }
 }
