@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Command } from 'commander';
 import { Topics } from '@pos/contracts';
@@ -181,7 +182,12 @@ async function main(): Promise<void> {
     console.log(`warm-up: ${WARMUP} voids, ${describeErrors()}`);
     errors.clear();
     // Open loop at RATE/s: each request starts at its scheduled time whatever the others do.
+    // The load generator's own stalls delay sending and reading alike; they are reported, not hidden.
+    const generatorLag = monitorEventLoopDelay({ resolution: 5 });
+    generatorLag.enable();
     const latencies: number[] = [];
+    // The slowest decision of each second of the phase: shows whether the tail is spread or a few stalls.
+    const slowestBySecond: number[] = Array.from({ length: SECONDS }, () => 0);
     const t0 = performance.now();
     const wallStart = Date.now();
     const inflight: Promise<void>[] = [];
@@ -194,13 +200,17 @@ async function main(): Promise<void> {
       inflight.push(
         voidOneCounted().then((r) => {
           if (!r) return;
-          latencies.push(r.latencyMs + Math.max(0, late));
+          const latency = r.latencyMs + Math.max(0, late);
+          latencies.push(latency);
+          const second = Math.min(SECONDS - 1, Math.floor(k / RATE));
+          slowestBySecond[second] = Math.max(slowestBySecond[second], latency);
           starts.set(r.voidId, scheduledWall);
         }),
       );
     }
     await Promise.all(inflight);
     const elapsed = (performance.now() - t0) / 1000;
+    generatorLag.disable();
 
     // Published: when the relay had Kafka's ack for each pos.void.accepted.
     const published: number[] = [];
@@ -223,6 +233,11 @@ async function main(): Promise<void> {
     console.log(`open loop: ${openLoop} voids offered at ${RATE}/s over ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(0)} decisions/s sustained, ${describeErrors()}`);
     errors.clear();
     console.log(`  decision latency (request in → stored, answered): ${fmt(latencies)}`);
+    const stalls = slowestBySecond.map((max, second) => ({ second, max })).filter((s) => s.max > 50);
+    console.log(
+      `  seconds of the phase with a decision over 50 ms: ${stalls.length === 0 ? 'none' : stalls.map((s) => `${s.second + 1}s (${s.max.toFixed(0)} ms)`).join(', ')}; ` +
+        `load generator's own event-loop lag: p99 ${(generatorLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(generatorLag.max / 1e6).toFixed(1)} ms`,
+    );
     console.log(`  published latency (request in → pos.void.accepted acked by Kafka): ${fmt(published)}  [${published.length} events]`);
 
     if (closedLoop > 0) {
