@@ -48,6 +48,11 @@ interface StatusChange {
   readonly event?: Omit<OutboxMessage, 'key' | 'topic' | 'subject'>;
 }
 
+/** A payment's event as the outbox takes it: keyed by merchant (batch order), the payment as subject. */
+function eventOf(row: PaymentRow, event: NonNullable<StatusChange['event']>): OutboxMessage {
+  return { ...event, topic: Topics.paymentEvents, key: row.merchant_id, subject: row.payment_id };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -140,7 +145,7 @@ export class Payments {
             businessDate: businessDateOf(now),
             channelTradeNo: decision.channelTradeNo,
             cause: decision.kind,
-            event: this.outbox.encode([{ ...change.event, topic: Topics.paymentEvents, key: claimed.merchant_id, subject: claimed.payment_id }])[0],
+            event: this.outbox.encode([eventOf(claimed, change.event)])[0],
           })
         : await this.write(this.dataSource.manager, claimed, change, decision.kind, now);
     return written ?? this.resolve(claimed, outcome);
@@ -234,7 +239,7 @@ export class Payments {
          SELECT payment_id, $4::text, $2::text, $5::text, $3::timestamptz FROM updated)`);
     }
     if (change.event) {
-      const events = this.outbox.insert([{ ...change.event, topic: Topics.paymentEvents, key: row.merchant_id, subject: row.payment_id }], {
+      const events = this.outbox.insert([eventOf(row, change.event)], {
         firstParameter: values.length + 1,
         onlyIf: 'EXISTS (SELECT 1 FROM updated)',
       });
