@@ -93,6 +93,39 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     expect(unpublished).toBe(0);
   });
 
+  it('deletes published rows past their retention, a chunk at a time, and keeps recent ones', async () => {
+    // A week and a day of history: more expired rows than one cleanup statement deletes.
+    await dataSource.query(
+      `INSERT INTO outbox (event_id, topic, message_key, headers, payload, created_at, published_at)
+       SELECT gen_random_uuid(), $1, 'M100', '{}', '{}', now() - interval '8 days', now() - interval '8 days' FROM generate_series(1, 2500)`,
+      [Topics.paymentEvents],
+    );
+    await dataSource.query(
+      `INSERT INTO outbox (event_id, topic, message_key, headers, payload, created_at, published_at)
+       SELECT gen_random_uuid(), $1, 'M100', '{}', '{}', now() - interval '1 hour', now() - interval '1 hour' FROM generate_series(1, 10)`,
+      [Topics.paymentEvents],
+    );
+    const outbox = new Outbox('/messaging-test', validator, systemClock);
+    const [pending] = await dataSource.transaction((tx) =>
+      outbox.append(tx, [{ topic: Topics.paymentEvents, type: 'pos.payment.succeeded', key: 'M100', data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11') }]),
+    );
+
+    const relay = new OutboxRelay(broker, { databaseUrl: stack.postgresUrl, schema, cleanupChunk: 1_000 });
+    relay.start();
+    const [message] = await collect(broker, Topics.paymentEvents, 1);
+    const remaining = async () => (await dataSource.query(`SELECT count(*)::int AS n FROM outbox`))[0].n as number;
+    const deadline = Date.now() + 20_000;
+    while ((await remaining()) > 11 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await relay.stop();
+
+    expect(message.headers['ce_id']).toBe(pending);
+    const rows: { recent: boolean; published: boolean }[] = await dataSource.query(
+      `SELECT published_at > now() - interval '2 hours' AS recent, published_at IS NOT NULL AS published FROM outbox`,
+    );
+    expect(rows).toHaveLength(11);
+    expect(rows.every((row) => row.recent && row.published)).toBe(true);
+  });
+
   it('refuses to write a payload that breaks its own schema', async () => {
     const outbox = new Outbox('/messaging-test', validator, systemClock);
     await expect(

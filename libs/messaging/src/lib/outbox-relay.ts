@@ -19,9 +19,18 @@ export interface OutboxRelayOptions {
    * and an event written after a quiet spell waits at most this long.
    */
   readonly pollIntervalMs?: number;
-  /** Published rows older than this are deleted. */
+  /** Published rows older than this are deleted (default a week). */
   readonly retentionHours?: number;
+  /**
+   * The most published rows one cleanup statement deletes (default 1,000), oldest first. Cleanup
+   * runs between batches on the relay's session, so one statement is also the longest it holds
+   * publication back; a full chunk is followed by another after the next batch.
+   */
+  readonly cleanupChunk?: number;
 }
+
+/** How often the relay looks for published rows past their retention, once it has caught up. */
+const CLEANUP_INTERVAL_MS = 60_000;
 
 interface OutboxRow {
   id: string;
@@ -91,7 +100,15 @@ export class OutboxRelay {
     const session = new Client({
       connectionString: this.options.databaseUrl,
       application_name: 'outbox-relay',
-      options: `-c search_path=${this.options.schema}`,
+      // How the relay reads stays cheap as the outbox grows (published rows stay for
+      // `retentionHours`), whatever the table's statistics say:
+      // - custom plans only: a generic plan made while the outbox was nearly empty scans the whole
+      //   table at every batch, until an analyze of the table happens to replace it;
+      // - no bitmap scans: the index of unpublished rows still holds an entry for every row
+      //   published since the last vacuum. A plain index scan marks those entries dead as it
+      //   passes, so the next read skips them; a bitmap scan visits every one of them again at
+      //   every batch (measured: 6 ms per read after 20,000 events, against 0.2 ms).
+      options: `-c search_path=${this.options.schema} -c plan_cache_mode=force_custom_plan -c enable_bitmapscan=off`,
       // A database host that does not answer at all (not even a refusal) must not hold the relay,
       // nor a shutdown waiting for it, longer than the service's pool would wait.
       connectionTimeoutMillis: 5_000,
@@ -115,16 +132,17 @@ export class OutboxRelay {
     this.producer ??= await this.broker.createProducer();
     const batchSize = this.options.batchSize ?? 500;
     const linger = this.options.lingerMs ?? 5;
+    const cleanupChunk = this.options.cleanupChunk ?? 1_000;
     let wait = linger;
-    let lastCleanup = 0;
+    let cleanupDue = 0;
     // Polling, not LISTEN/NOTIFY: a NOTIFY takes a database-wide lock at every commit that wrote
     // to the outbox, which halved the commit rate the services can reach (measured in the README).
     while (this.running) {
       if (broken) throw broken;
       const published = await this.publishBatch(session, this.producer, batchSize);
-      if (Date.now() - lastCleanup > 60_000) {
-        await this.deletePublished(session);
-        lastCleanup = Date.now();
+      if (Date.now() >= cleanupDue) {
+        const deleted = await this.deletePublished(session, cleanupChunk);
+        cleanupDue = deleted < cleanupChunk ? Date.now() + CLEANUP_INTERVAL_MS : 0;
       }
       if (published >= batchSize) continue;
       if (published > 0) {
@@ -138,7 +156,7 @@ export class OutboxRelay {
   }
 
   private async publishBatch(session: Client, producer: MessageProducer, batchSize: number): Promise<number> {
-    // Named: prepared once on this session, not parsed and planned for every batch.
+    // Named: parsed once on this session; planned at each batch (see plan_cache_mode above).
     const { rows } = await session.query<OutboxRow>({
       name: 'outbox-next-batch',
       text: `SELECT id, topic, message_key, headers, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
@@ -160,11 +178,22 @@ export class OutboxRelay {
     return rows.length;
   }
 
-  private async deletePublished(session: Client): Promise<void> {
-    await session.query(
-      `DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)`,
-      [this.options.retentionHours ?? 24 * 7],
-    );
+  /**
+   * Deletes published rows past their retention among the oldest `chunk` rows, walking the primary
+   * key from its start: the work is bounded by the chunk, not by the size of the retained history
+   * (a plain `DELETE … WHERE published_at < …` reads the whole table, a week of events, with
+   * publication held back meanwhile). Rows are about as old as their ids, so the oldest ids hold
+   * what has expired; an unpublished row is never deleted.
+   */
+  private async deletePublished(session: Client, chunk: number): Promise<number> {
+    const { rowCount } = await session.query({
+      name: 'outbox-delete-expired',
+      text: `DELETE FROM outbox WHERE id IN (
+               SELECT id FROM (SELECT id, published_at FROM outbox ORDER BY id LIMIT $2) AS oldest
+               WHERE published_at < now() - make_interval(hours => $1))`,
+      values: [this.options.retentionHours ?? 24 * 7, chunk],
+    });
+    return rowCount ?? 0;
   }
 
   private idle(ms: number): Promise<void> {
