@@ -94,15 +94,13 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
   });
 
   it('deletes published rows past their retention, a chunk at a time, and keeps recent ones', async () => {
-    // A week and a day of history: more expired rows than one cleanup statement deletes.
+    // Published history: 2,500 rows a week and a day old (more than one cleanup statement
+    // deletes), then 10 from an hour ago, in that id order.
     await dataSource.query(
       `INSERT INTO outbox (event_id, topic, message_key, headers, payload, created_at, published_at)
-       SELECT gen_random_uuid(), $1, 'M100', '{}', '{}', now() - interval '8 days', now() - interval '8 days' FROM generate_series(1, 2500)`,
-      [Topics.paymentEvents],
-    );
-    await dataSource.query(
-      `INSERT INTO outbox (event_id, topic, message_key, headers, payload, created_at, published_at)
-       SELECT gen_random_uuid(), $1, 'M100', '{}', '{}', now() - interval '1 hour', now() - interval '1 hour' FROM generate_series(1, 10)`,
+       SELECT gen_random_uuid(), $1, 'M100', '{}', '{}', now() - history.age, now() - history.age
+       FROM (VALUES (1, 2500, interval '8 days'), (2, 10, interval '1 hour')) AS history (part, n, age), generate_series(1, history.n)
+       ORDER BY history.part`,
       [Topics.paymentEvents],
     );
     const outbox = new Outbox('/messaging-test', validator, systemClock);
