@@ -14,6 +14,13 @@ export interface DataSourceParts {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   readonly migrations?: MixedList<Function | string>;
   readonly poolSize?: number;
+  /**
+   * How long an idle pooled connection is kept before it is closed; 0 (the default) keeps it.
+   * Closing idle connections makes the next burst open new ones (a backend process, password
+   * authentication, every prepared statement parsed and planned again) exactly when the service
+   * is busiest: measured as the worst stall of the void benchmark (README, "Void decisions").
+   */
+  readonly poolIdleTimeoutMs?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -44,6 +51,8 @@ export function dataSourceOptions(connection: DatabaseConnection, parts: DataSou
     logging: ['error', 'warn'],
     extra: {
       max: parts.poolSize ?? 10,
+      // pg-pool reads 0 as "never close an idle connection" (its own default closes them after 10 s).
+      idleTimeoutMillis: parts.poolIdleTimeoutMs ?? 0,
       options: `-c search_path=${connection.schema}`,
       connectionTimeoutMillis: 5_000,
     },

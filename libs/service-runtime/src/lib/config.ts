@@ -10,6 +10,8 @@ export const commonConfigShape = {
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** 0 keeps idle pooled connections open (see DataSourceParts.poolIdleTimeoutMs). */
+  DATABASE_POOL_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
   KAFKA_BROKERS: z
     .string()
     .min(1)

@@ -41,6 +41,7 @@ export class ServiceModule {
               migrations: [...definition.migrations],
               entities: [...(definition.entities ?? [])],
               poolSize: config.DATABASE_POOL_SIZE,
+              poolIdleTimeoutMs: config.DATABASE_POOL_IDLE_TIMEOUT_MS,
             },
           }),
         }),

@@ -20,6 +20,24 @@ export interface StartedKafka {
 }
 
 /**
+ * The image's broker defaults, with the JIT stopped at its first tier (C1). A test broker lives for
+ * minutes on a machine it shares with the whole stack: the optimising compiler (C2) was still
+ * compiling in bursts after a 3,000-void warm-up, half of the broker's CPU over the void
+ * benchmark's measured phase, taking a whole core for half a second at a time; with C1 alone the
+ * broker used half the CPU over that phase (README, "Void decisions").
+ */
+const JVM_OPTIONS = [
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-XX:MaxInlineLevel=15',
+  '-XX:TieredStopAtLevel=1',
+  '-Djava.awt.headless=true',
+].join(' ');
+
+/**
  * A single-node KRaft broker. Clients outside Docker must be told the host's mapped port, which is
  * only known once the container runs: the container waits for a file with the advertised
  * listener, which is copied in after start.
@@ -43,6 +61,7 @@ export async function startKafka(image: string, labels: Record<string, string> =
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
       KAFKA_HEAP_OPTS: '-Xmx512m -Xms512m',
+      KAFKA_JVM_PERFORMANCE_OPTS: JVM_OPTIONS,
     })
     .withEntrypoint(['sh', '-c'])
     .withCommand([
