@@ -24,7 +24,8 @@ export interface StartedKafka {
  * minutes on a machine it shares with the whole stack: the optimising compiler (C2) was still
  * compiling in bursts after a 3,000-void warm-up, half of the broker's CPU over the void
  * benchmark's measured phase, taking a whole core for half a second at a time; with C1 alone the
- * broker used half the CPU over that phase (README, "Void decisions").
+ * broker used half the CPU over that phase (README, "Void decisions"). Its raw throughput (14,700
+ * events/s in the payment bench on a slow day) is far above what tests and benches send.
  */
 const JVM_OPTIONS = [
   '-server',
