@@ -13,9 +13,10 @@ const HEADER_END = Buffer.from('\r\n\r\n');
  * least parsing that is still exact (status line, Content-Length, body).
  *
  * The load generator shares the machine's two cores with the stack it measures, so what it spends
- * is taken from the service: node:http's client took about a quarter of a core at 500 requests/s,
- * this one about a third of that (README, "Void decisions"). Answers must carry Content-Length, as
- * the services' JSON answers do; anything else fails the request rather than being misread.
+ * is taken from the service: with node:http's client the bench process took about a quarter of a
+ * core at 500 requests/s, with this one about half as much (README, "Void decisions"). Answers
+ * must carry Content-Length, as the services' JSON answers do; anything else fails the request
+ * rather than being misread.
  */
 export class RawHttpClient {
   private readonly idle: Connection[] = [];
