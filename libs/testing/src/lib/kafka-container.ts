@@ -20,23 +20,14 @@ export interface StartedKafka {
 }
 
 /**
- * The image's broker defaults, with the JIT stopped at its first tier (C1). A test broker lives for
- * minutes on a machine it shares with the whole stack: the optimising compiler (C2) was still
- * compiling in bursts after a 3,000-void warm-up, half of the broker's CPU over the void
+ * Added to the image's broker JVM options: the JIT stops at its first tier (C1). A test broker
+ * lives for minutes on a machine it shares with the whole stack: the optimising compiler (C2) was
+ * still compiling in bursts after a 3,000-void warm-up, half of the broker's CPU over the void
  * benchmark's measured phase, taking a whole core for half a second at a time; with C1 alone the
  * broker used half the CPU over that phase (README, "Void decisions"). Its raw throughput (14,700
  * events/s in the payment bench on a slow day) is far above what tests and benches send.
  */
-const JVM_OPTIONS = [
-  '-server',
-  '-XX:+UseG1GC',
-  '-XX:MaxGCPauseMillis=20',
-  '-XX:InitiatingHeapOccupancyPercent=35',
-  '-XX:+ExplicitGCInvokesConcurrent',
-  '-XX:MaxInlineLevel=15',
-  '-XX:TieredStopAtLevel=1',
-  '-Djava.awt.headless=true',
-].join(' ');
+const JIT_FIRST_TIER_ONLY = '-XX:TieredStopAtLevel=1';
 
 /**
  * A single-node KRaft broker. Clients outside Docker must be told the host's mapped port, which is
@@ -62,7 +53,8 @@ export async function startKafka(image: string, labels: Record<string, string> =
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
       KAFKA_HEAP_OPTS: '-Xmx512m -Xms512m',
-      KAFKA_JVM_PERFORMANCE_OPTS: JVM_OPTIONS,
+      // Appended after the image's performance options, so the image keeps its other defaults.
+      KAFKA_OPTS: JIT_FIRST_TIER_ONLY,
     })
     .withEntrypoint(['sh', '-c'])
     .withCommand([
