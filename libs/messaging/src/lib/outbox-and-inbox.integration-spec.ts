@@ -93,6 +93,41 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     expect(unpublished).toBe(0);
   });
 
+  it('publishes a backlog of several batches once each, in id order, stamped with the time of the ack', async () => {
+    const outbox = new Outbox('/messaging-test', validator, systemClock);
+    const paymentIds = Array.from({ length: 7 }, (_, i) => `3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d2${i}`);
+    const eventIds: string[] = [];
+    for (const paymentId of paymentIds) {
+      const [id] = await dataSource.transaction((tx) =>
+        outbox.append(tx, [{ topic: Topics.paymentEvents, type: 'pos.payment.succeeded', key: 'M100', data: succeeded(paymentId) }]),
+      );
+      eventIds.push(id);
+    }
+
+    // Batches of 3: each read marks the batch before it and must leave those rows out.
+    const before = new Date();
+    const relay = new OutboxRelay(broker, { databaseUrl: stack.postgresUrl, schema, batchSize: 3 });
+    relay.start();
+    const messages = await collect(broker, Topics.paymentEvents, 7);
+    await relay.stop();
+    const after = new Date();
+
+    expect(messages.map((m) => m.headers['ce_id'])).toEqual(eventIds);
+    const [offsets] = await broker.topicOffsets([Topics.paymentEvents]);
+    const onTopic = offsets.partitions.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    expect(onTopic).toBe(7);
+    const [{ unpublished }] = await dataSource.query(`SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL`);
+    expect(unpublished).toBe(0);
+    const rows: { published_at: Date }[] = await dataSource.query(`SELECT published_at FROM outbox ORDER BY id`);
+    const times = rows.map((row) => row.published_at.getTime());
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(before.getTime());
+    expect(Math.max(...times)).toBeLessThanOrEqual(after.getTime());
+    // Three batches, three acknowledgements in order: the rows of a batch share its time.
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(new Set(times.slice(0, 3)).size).toBe(1);
+    expect(new Set(times.slice(3, 6)).size).toBe(1);
+  });
+
   it('deletes published rows past their retention, a chunk at a time, and keeps recent ones', async () => {
     // Published history: 2,500 rows a week and a day old (more than one cleanup statement
     // deletes), then 10 from an hour ago, in that id order.

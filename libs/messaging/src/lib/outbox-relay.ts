@@ -33,6 +33,12 @@ export interface OutboxRelayOptions {
 /** How often the relay looks for published rows past their retention, once it has caught up. */
 const CLEANUP_INTERVAL_MS = 60_000;
 
+/** A batch Kafka has acknowledged: its rows' ids and the time of the ack. */
+interface Acknowledged {
+  readonly ids: string[];
+  readonly at: Date;
+}
+
 interface OutboxRow {
   id: string;
   topic: string;
@@ -130,23 +136,28 @@ export class OutboxRelay {
       if (broken) throw broken;
     }
     if (!this.running) return;
-    this.producer ??= await this.broker.createProducer();
+    const producer = (this.producer ??= await this.broker.createProducer());
     const batchSize = this.options.batchSize ?? 500;
     const linger = this.options.lingerMs ?? 1;
     const cleanupChunk = this.options.cleanupChunk ?? 1_000;
     let wait = linger;
     let cleanupDue = 0;
+    // The batch Kafka acknowledged last, not yet marked: the next read marks it (one round trip per
+    // batch instead of two). A crash before that republishes it, as a crash between the ack and a
+    // separate mark would; consumers absorb the repeat through their inbox.
+    let acknowledged: Acknowledged | undefined;
     // Polling, not LISTEN/NOTIFY: a NOTIFY takes a database-wide lock at every commit that wrote
     // to the outbox, which halved the commit rate the services can reach (measured in the README).
     while (this.running) {
       if (broken) throw broken;
-      const published = await this.publishBatch(session, this.producer, batchSize);
+      const rows = await this.nextBatch(session, batchSize, acknowledged);
+      acknowledged = rows.length > 0 ? await this.publish(producer, rows) : undefined;
       if (Date.now() >= cleanupDue) {
         const deleted = await this.deletePublished(session, cleanupChunk);
         cleanupDue = deleted < cleanupChunk ? Date.now() + CLEANUP_INTERVAL_MS : 0;
       }
-      if (published >= batchSize) continue;
-      if (published > 0) {
+      if (rows.length >= batchSize) continue;
+      if (rows.length > 0) {
         wait = linger;
         await this.idle(linger);
       } else {
@@ -154,16 +165,27 @@ export class OutboxRelay {
         wait = Math.min(wait * 2, this.options.pollIntervalMs ?? 50);
       }
     }
+    if (acknowledged && !broken) await this.markPublished(session, acknowledged);
   }
 
-  private async publishBatch(session: Client, producer: MessageProducer, batchSize: number): Promise<number> {
+  /**
+   * Marks the batch acknowledged last (if any) and reads the next, in one statement. The read sees
+   * the outbox as it was before the mark, so it leaves the acknowledged rows out by their ids.
+   */
+  private async nextBatch(session: Client, batchSize: number, acknowledged: Acknowledged | undefined): Promise<OutboxRow[]> {
     // Named: parsed once on this session; planned at each batch (see plan_cache_mode above).
     const { rows } = await session.query<OutboxRow>({
-      name: 'outbox-next-batch',
-      text: `SELECT id, topic, message_key, headers, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-      values: [batchSize],
+      name: 'outbox-mark-and-read',
+      text: `WITH marked AS (UPDATE outbox SET published_at = $3 WHERE id = ANY($2::bigint[]))
+             SELECT id, topic, message_key, headers, payload FROM outbox
+             WHERE published_at IS NULL AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1`,
+      values: [batchSize, acknowledged?.ids ?? [], acknowledged?.at ?? null],
     });
-    if (rows.length === 0) return 0;
+    return rows;
+  }
+
+  /** Sends a batch and returns it as acknowledged, stamped with the time of Kafka's ack. */
+  private async publish(producer: MessageProducer, rows: OutboxRow[]): Promise<Acknowledged> {
     const messages: OutboundMessage[] = rows.map((row) => ({
       topic: row.topic,
       key: row.message_key,
@@ -171,12 +193,12 @@ export class OutboxRelay {
       value: JSON.stringify(row.payload),
     }));
     await producer.send(messages);
-    await session.query({
-      name: 'outbox-mark-published',
-      text: `UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`,
-      values: [rows.map((r) => r.id)],
-    });
-    return rows.length;
+    // The rows were published when Kafka had them, by the service's clock, not when they are marked.
+    return { ids: rows.map((row) => row.id), at: new Date() };
+  }
+
+  private async markPublished(session: Client, acknowledged: Acknowledged): Promise<void> {
+    await session.query(`UPDATE outbox SET published_at = $2 WHERE id = ANY($1::bigint[])`, [acknowledged.ids, acknowledged.at]);
   }
 
   /**
