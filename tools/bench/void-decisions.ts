@@ -10,6 +10,7 @@
  *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/void-decisions.ts [--rate 500] [--seconds 20]
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Command } from 'commander';
@@ -52,6 +53,14 @@ const fmt = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`;
 };
+
+/** The machine's CPU time so far, in clock ticks (Linux /proc/stat): busy, stolen by the hypervisor, all. */
+function cpuTicks(): { busy: number; steal: number; total: number } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+}
 
 interface BenchPayment {
   paymentId: string;
@@ -190,6 +199,7 @@ async function bench(stack: TestStack): Promise<void> {
     const wallStart = Date.now();
     const measuredFrom = scheduleStart + (WARMUP * 1000) / RATE;
     const inflight: Promise<void>[] = [];
+    let cpuAtPhaseStart: ReturnType<typeof cpuTicks>;
     for (let k = 0; k < WARMUP + openLoop; k++) {
       const due = scheduleStart + (k * 1000) / RATE;
       const wait = due - performance.now();
@@ -199,7 +209,10 @@ async function bench(stack: TestStack): Promise<void> {
         inflight.push(voidOneCounted(warmupErrors).then(() => undefined));
         continue;
       }
-      if (k === WARMUP) generatorLag.enable();
+      if (k === WARMUP) {
+        generatorLag.enable();
+        cpuAtPhaseStart = cpuTicks();
+      }
       const measured = k - WARMUP;
       const scheduledWall = wallStart + (k * 1000) / RATE;
       inflight.push(
@@ -214,6 +227,7 @@ async function bench(stack: TestStack): Promise<void> {
       );
     }
     await Promise.all(inflight);
+    const cpuAtPhaseEnd = cpuTicks();
     console.log(`warm-up: ${WARMUP} voids at ${RATE}/s, ${describeErrors(warmupErrors)}`);
     const elapsed = (performance.now() - measuredFrom) / 1000;
     generatorLag.disable();
@@ -237,6 +251,16 @@ async function bench(stack: TestStack): Promise<void> {
     }
 
     const phaseStart = new Date(wallStart + (WARMUP * 1000) / RATE);
+    // The relay's cadence over the phase: each batch it sent shares one published_at (its ack).
+    const { rows: relayed } = await db.query<{ events: number; batches: number; longest_gap_ms: number }>(
+      `WITH phase AS (SELECT published_at FROM "${schema}".outbox
+                      WHERE created_at >= $1 AND created_at < $1::timestamptz + make_interval(secs => $2)),
+            acks AS (SELECT DISTINCT published_at FROM phase),
+            gaps AS (SELECT published_at - lag(published_at) OVER (ORDER BY published_at) AS gap FROM acks)
+       SELECT (SELECT count(*) FROM phase)::int AS events, (SELECT count(*) FROM acks)::int AS batches,
+              (SELECT extract(epoch FROM max(gap)) * 1000 FROM gaps)::float8 AS longest_gap_ms`,
+      [phaseStart, SECONDS],
+    );
     console.log(
       `open loop: ${openLoop} voids offered at ${RATE}/s over ${elapsed.toFixed(1)} s from ${phaseStart.toISOString()} = ${(latencies.length / elapsed).toFixed(0)} decisions/s sustained, ${describeErrors()}`,
     );
@@ -248,6 +272,19 @@ async function bench(stack: TestStack): Promise<void> {
         `load generator's own event-loop lag: p99 ${(generatorLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(generatorLag.max / 1e6).toFixed(1)} ms`,
     );
     console.log(`  published latency (request in → pos.void.accepted acked by Kafka): ${fmt(published)}  [${published.length} events]`);
+    const { events, batches, longest_gap_ms } = relayed[0];
+    console.log(
+      `  relay: ${events} events in ${batches} batches = ${(batches / SECONDS).toFixed(0)} batches/s, ${(events / Math.max(batches, 1)).toFixed(1)} events per batch, ` +
+        `longest time between two acks ${Number(longest_gap_ms).toFixed(0)} ms`,
+    );
+    if (cpuAtPhaseStart && cpuAtPhaseEnd) {
+      // Steal: time the hypervisor gave this VM's CPUs to others while they had work (0 on bare metal).
+      const total = cpuAtPhaseEnd.total - cpuAtPhaseStart.total;
+      const share = (ticks: number) => `${((100 * ticks) / total).toFixed(1)} %`;
+      console.log(
+        `  machine CPU over the phase (all cores): busy ${share(cpuAtPhaseEnd.busy - cpuAtPhaseStart.busy)}, stolen by the hypervisor ${share(cpuAtPhaseEnd.steal - cpuAtPhaseStart.steal)}`,
+      );
+    }
 
     if (closedLoop > 0) {
       const closedLatencies: number[] = [];
