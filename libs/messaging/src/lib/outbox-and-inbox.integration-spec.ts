@@ -128,6 +128,24 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     expect(new Set(times.slice(3, 6)).size).toBe(1);
   });
 
+  it('marks the last batch it published when it stops, though no read came after it', async () => {
+    const outbox = new Outbox('/messaging-test', validator, systemClock);
+    await dataSource.transaction((tx) =>
+      outbox.append(tx, [{ topic: Topics.paymentEvents, type: 'pos.payment.succeeded', key: 'M100', data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d31') }]),
+    );
+
+    // A linger far longer than the test: after its one batch the relay reads nothing more until it stops.
+    const relay = new OutboxRelay(broker, { databaseUrl: stack.postgresUrl, schema, lingerMs: 600_000 });
+    relay.start();
+    await collect(broker, Topics.paymentEvents, 1);
+    const [pending] = await dataSource.query(`SELECT published_at FROM outbox`);
+    expect(pending.published_at).toBeNull();
+    await relay.stop();
+
+    const [marked] = await dataSource.query(`SELECT published_at FROM outbox`);
+    expect(marked.published_at).toBeInstanceOf(Date);
+  });
+
   it('deletes published rows past their retention, a chunk at a time, and keeps recent ones', async () => {
     // Published history: 2,500 rows a week and a day old (more than one cleanup statement
     // deletes), then 10 from an hour ago, in that id order.

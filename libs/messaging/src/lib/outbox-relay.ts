@@ -165,7 +165,8 @@ export class OutboxRelay {
         wait = Math.min(wait * 2, this.options.pollIntervalMs ?? 50);
       }
     }
-    if (acknowledged && !broken) await this.markPublished(session, acknowledged);
+    // Stopped: a read of no rows marks the last acknowledged batch.
+    if (acknowledged && !broken) await this.nextBatch(session, 0, acknowledged);
   }
 
   /**
@@ -195,10 +196,6 @@ export class OutboxRelay {
     await producer.send(messages);
     // The rows were published when Kafka had them, by the service's clock, not when they are marked.
     return { ids: rows.map((row) => row.id), at: new Date() };
-  }
-
-  private async markPublished(session: Client, acknowledged: Acknowledged): Promise<void> {
-    await session.query(`UPDATE outbox SET published_at = $2 WHERE id = ANY($1::bigint[])`, [acknowledged.ids, acknowledged.at]);
   }
 
   /**
