@@ -13,12 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { Topics } from '@pos/contracts';
-import { encodeEnvelope, KafkajsBroker, NamespacedBroker } from '@pos/messaging';
+import { encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
 import { spawnService, stackEnv } from '@pos/service-testing';
 import { startTestStack, TestStack, uniqueName } from '@pos/testing';
+import { cpuByPart, describeCpu } from './process-cpu';
 import { RawHttpClient } from './raw-http-client';
 
 const options = new Command()
@@ -31,18 +32,35 @@ const options = new Command()
   .option('--warmup <n>', 'requests at the offered rate before the measured phase', '12000')
   .option('--concurrency <n>', 'requests in flight in the closed-loop phase', '32')
   .option('--max-seconds <n>', 'length of the closed-loop phase (0 skips it)', '10')
+  .option('--pool-size <n>', "connections in the void service's PostgreSQL pool", '20')
+  .addOption(
+    new Option('--stack <parts>', "whole: the payment and clearing services run beside the void service and consume its events, as in production; void: the void service alone")
+      .choices(['whole', 'void'])
+      .default('whole'),
+  )
   .parse()
-  .opts<{ rate: string; seconds: string; warmup: string; concurrency: string; maxSeconds: string }>();
+  .opts<{ rate: string; seconds: string; warmup: string; concurrency: string; maxSeconds: string; poolSize: string; stack: 'whole' | 'void' }>();
 const RATE = Math.min(Number(options.rate), 5_000);
 const SECONDS = Math.min(Number(options.seconds), 120);
 const WARMUP = Math.min(Number(options.warmup), 30_000);
 const CONCURRENCY = Math.min(Number(options.concurrency), 256);
 const MAX_SECONDS = Math.min(Number(options.maxSeconds), 60);
+const POOL_SIZE = Math.min(Math.max(Number(options.poolSize), 1), 100);
 const MAX_CLOSED_LOOP_VOIDS = 20_000;
 
 const API_KEY = 'bench-merchant-key';
 const MERCHANTS = Array.from({ length: 20 }, (_, i) => `BENCH-M${i}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const channelOf = (n: number) => (n % 2 ? 'WECHAT' : 'ALIPAY');
+const amountOf = (n: number) => 1 + (n % 100_000);
+
+async function waitFor(done: () => Promise<boolean>, timeoutMs: number, failure: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await sleep(200);
+  }
+}
 const ms = (ns: bigint) => Number(ns) / 1e6;
 
 function percentile(sorted: number[], p: number): number {
@@ -77,21 +95,97 @@ async function main(): Promise<void> {
   }
 }
 
+/** Creates the payments through the payment service's API, as terminals do, `lanes` at a time. */
+async function paymentsThroughService(url: string, total: number, lanes = 32): Promise<BenchPayment[]> {
+  const client = new RawHttpClient(url, lanes);
+  const payments: BenchPayment[] = new Array<BenchPayment>(total);
+  let next = 0;
+  const lane = async () => {
+    for (let n = next++; n < total; n = next++) {
+      const merchantId = MERCHANTS[n % MERCHANTS.length];
+      const channel = channelOf(n);
+      // The simulator answers SUCCESS to a code ending in 00; WeChat codes start 10-15, Alipay's 25-30.
+      const paymentCode = `${channel === 'WECHAT' ? '13' : '28'}${String(n).padStart(14, '0')}00`;
+      const body = { merchantId, terminalId: 'T1', channel, amountFen: amountOf(n), currency: 'CNY', outTradeNo: `BENCH-${n}`, paymentCode };
+      const response = await client.postJson('/v1/payments', JSON.stringify(body), { 'x-api-key': `${API_KEY}-${merchantId}` });
+      const answer = JSON.parse(response.body) as { paymentId?: string; status?: string };
+      if (response.status !== 201 || answer.status !== 'SUCCEEDED' || !answer.paymentId) {
+        throw new Error(`payment ${n}: HTTP ${response.status} ${response.body}`);
+      }
+      payments[n] = { paymentId: answer.paymentId, merchantId };
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: lanes }, lane));
+  } finally {
+    client.close();
+  }
+  return payments;
+}
+
+/** Publishes the payments' pos.payment.succeeded events straight to Kafka, for the void service alone. */
+async function paymentsThroughKafka(broker: MessageBroker, total: number): Promise<BenchPayment[]> {
+  const payments: BenchPayment[] = [];
+  const producer = await broker.createProducer();
+  const succeededAt = new Date().toISOString();
+  for (let start = 0; start < total; start += 2_000) {
+    const batch = Array.from({ length: Math.min(2_000, total - start) }, (_, i) => {
+      const n = start + i;
+      const p = { paymentId: randomUUID(), merchantId: MERCHANTS[n % MERCHANTS.length] };
+      payments.push(p);
+      return encodeEnvelope(Topics.paymentEvents, {
+        id: randomUUID(),
+        type: 'pos.payment.succeeded',
+        source: '/bench',
+        time: succeededAt,
+        schemaVersion: 1,
+        key: p.merchantId,
+        data: {
+          ...p,
+          terminalId: 'T1',
+          channel: channelOf(n),
+          amountFen: amountOf(n),
+          currency: 'CNY',
+          outTradeNo: `BENCH-${n}`,
+          succeededAt,
+          channelTradeNo: `CH-${n}`,
+        },
+      });
+    });
+    await producer.send(batch);
+  }
+  await producer.disconnect();
+  return payments;
+}
+
 async function bench(stack: TestStack): Promise<void> {
   const schema = uniqueName('void_bench');
   const prefix = `${schema}.`;
+  const whole = options.stack === 'whole';
+  const schemas = whole ? [schema, `${schema}_payment`, `${schema}_clearing`] : [schema];
   const keys = MERCHANTS.map((m) => `${m}:${hashApiKey(`${API_KEY}-${m}`)}`).join(',');
-  // The service runs as its own process from its production bundle, as it does in a container.
-  const service = await spawnService('void-service', {
-    ...stackEnv(stack, schema, prefix),
-    KAFKA_CLIENT_ID: schema,
-    // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
-    ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
+  const envOf = (serviceSchema: string) => ({
+    ...stackEnv(stack, serviceSchema, prefix),
+    KAFKA_CLIENT_ID: serviceSchema,
     KAFKA_TOPIC_PARTITIONS: '6',
     MERCHANT_API_KEYS: keys,
-    DATABASE_POOL_SIZE: '20',
     LOG_LEVEL: 'warn',
   });
+  // Each service runs as its own process from its production bundle, as it does in a container.
+  const service = await spawnService('void-service', {
+    ...envOf(schema),
+    // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
+    ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+  });
+  const neighbours = whole
+    ? await Promise.all([
+        spawnService('payment-service', envOf(`${schema}_payment`)),
+        spawnService('clearing-service', { ...envOf(`${schema}_clearing`), RECONCILIATION_DIR: `tmp/reconciliation/${schema}` }),
+      ])
+    : [];
+  const processes: Record<string, number> = { 'void service': service.pid, 'load generator': process.pid };
+  for (const neighbour of neighbours) processes[neighbour.name.replace('-', ' ')] = neighbour.pid;
   const broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), prefix);
   const db = new Client({ connectionString: stack.postgresUrl });
   await db.connect();
@@ -99,49 +193,24 @@ async function bench(stack: TestStack): Promise<void> {
     const openLoop = RATE * SECONDS;
     const closedLoop = MAX_SECONDS > 0 ? MAX_CLOSED_LOOP_VOIDS : 0;
     const total = WARMUP + openLoop + closedLoop;
-    const payments: BenchPayment[] = [];
-    const producer = await broker.createProducer();
-    const succeededAt = new Date().toISOString();
-    for (let start = 0; start < total; start += 2_000) {
-      const batch = Array.from({ length: Math.min(2_000, total - start) }, (_, i) => {
-        const n = start + i;
-        const p = { paymentId: randomUUID(), merchantId: MERCHANTS[n % MERCHANTS.length] };
-        payments.push(p);
-        return encodeEnvelope(Topics.paymentEvents, {
-          id: randomUUID(),
-          type: 'pos.payment.succeeded',
-          source: '/bench',
-          time: succeededAt,
-          schemaVersion: 1,
-          key: p.merchantId,
-          data: {
-            ...p,
-            terminalId: 'T1',
-            channel: n % 2 ? 'WECHAT' : 'ALIPAY',
-            amountFen: 1 + (n % 100_000),
-            currency: 'CNY',
-            outTradeNo: `BENCH-${n}`,
-            succeededAt,
-            channelTradeNo: `CH-${n}`,
-          },
-        });
-      });
-      await producer.send(batch);
-    }
-    await producer.disconnect();
-    const ingestDeadline = Date.now() + 300_000;
-    for (;;) {
-      const { rows } = await db.query(`SELECT count(*)::int AS n FROM "${schema}".payment_facts`);
-      if (rows[0].n >= total) break;
-      if (Date.now() > ingestDeadline) throw new Error(`only ${rows[0].n} of ${total} payments ingested`);
-      await sleep(200);
-    }
-    console.log(`${total} payment facts ingested from Kafka`);
+    const preloadStart = performance.now();
+    const payments = whole ? await paymentsThroughService(neighbours[0].url, total) : await paymentsThroughKafka(broker, total);
+    const created = (performance.now() - preloadStart) / 1000;
+    // Every payment must be in the void service's facts (and in a clearing batch) before voids start.
+    const count = (sql: string) => db.query<{ n: number }>(sql).then(({ rows }) => rows[0].n);
+    const ingested = [`SELECT count(*)::int AS n FROM "${schema}".payment_facts`];
+    if (whole) ingested.push(`SELECT count(*)::int AS n FROM "${schema}_clearing".batch_payments`);
+    for (const sql of ingested) await waitFor(() => count(sql).then((n) => n >= total), 600_000, `${sql}: fewer than ${total} payments`);
+    console.log(
+      whole
+        ? `${total} payments made through the payment service in ${created.toFixed(1)} s, in the void service's facts and clearing's batches after ${((performance.now() - preloadStart) / 1000).toFixed(1)} s`
+        : `${total} payment facts ingested from Kafka`,
+    );
     // As pgbench does before a run: vacuum and analyze what the preload just wrote, so the first
     // autovacuum and analyze of the freshly loaded tables do not land inside the measured phase
     // (they did, as one stall of 200-260 ms that alone decided the p99).
-    const { rows: tables } = await db.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = $1`, [schema]);
-    for (const { tablename } of tables) await db.query(`VACUUM ANALYZE "${schema}"."${tablename}"`);
+    const { rows: tables } = await db.query<{ schemaname: string; tablename: string }>(`SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY($1)`, [schemas]);
+    for (const { schemaname, tablename } of tables) await db.query(`VACUUM ANALYZE "${schemaname}"."${tablename}"`);
 
     // The load generator's client: requests beyond its connections wait for one, and their latency counts that wait.
     const client = new RawHttpClient(service.url, Number(process.env['BENCH_SOCKETS'] ?? 64));
@@ -155,7 +224,7 @@ async function bench(stack: TestStack): Promise<void> {
     const voidOne = async (countError: (kind: string) => void): Promise<{ voidId: string; latencyMs: number } | undefined> => {
       const i = next++;
       const p = payments[i];
-      const amountFen = 1 + (i % 100_000);
+      const amountFen = amountOf(i);
       const t0 = process.hrtime.bigint();
       const response = await client.postJson('/v1/voids', JSON.stringify({ terminalId: 'T1', paymentId: p.paymentId, amountFen, operatorId: 'OP1' }), {
         'x-api-key': `${API_KEY}-${p.merchantId}`,
@@ -200,6 +269,8 @@ async function bench(stack: TestStack): Promise<void> {
     const measuredFrom = scheduleStart + (WARMUP * 1000) / RATE;
     const inflight: Promise<void>[] = [];
     let cpuAtPhaseStart: ReturnType<typeof cpuTicks>;
+    let partsAtPhaseStart: ReturnType<typeof cpuByPart>;
+    let phaseStartedAt = 0;
     for (let k = 0; k < WARMUP + openLoop; k++) {
       const due = scheduleStart + (k * 1000) / RATE;
       const wait = due - performance.now();
@@ -212,6 +283,8 @@ async function bench(stack: TestStack): Promise<void> {
       if (k === WARMUP) {
         generatorLag.enable();
         cpuAtPhaseStart = cpuTicks();
+        partsAtPhaseStart = cpuByPart(processes);
+        phaseStartedAt = performance.now();
       }
       const measured = k - WARMUP;
       const scheduledWall = wallStart + (k * 1000) / RATE;
@@ -228,6 +301,8 @@ async function bench(stack: TestStack): Promise<void> {
     }
     await Promise.all(inflight);
     const cpuAtPhaseEnd = cpuTicks();
+    const partsAtPhaseEnd = cpuByPart(processes);
+    const phaseSeconds = (performance.now() - phaseStartedAt) / 1000;
     console.log(`warm-up: ${WARMUP} voids at ${RATE}/s, ${describeErrors(warmupErrors)}`);
     const elapsed = (performance.now() - measuredFrom) / 1000;
     generatorLag.disable();
@@ -285,6 +360,22 @@ async function bench(stack: TestStack): Promise<void> {
         `  machine CPU over the phase (all cores): busy ${share(cpuAtPhaseEnd.busy - cpuAtPhaseStart.busy)}, stolen by the hypervisor ${share(cpuAtPhaseEnd.steal - cpuAtPhaseStart.steal)}`,
       );
     }
+    if (partsAtPhaseStart && partsAtPhaseEnd) {
+      console.log(`  CPU over the phase by process, % of one core: ${describeCpu(partsAtPhaseStart, partsAtPhaseEnd, phaseSeconds)}`);
+    }
+    if (whole) {
+      // The rest of the stack's work for each acceptance: the payment marked VOIDED, the payment excluded from its batch.
+      const acceptedSoFar = await count(`SELECT count(*)::int AS n FROM "${schema}".void_decisions WHERE decision = 'ACCEPTED'`);
+      const phaseEnded = performance.now();
+      await waitFor(
+        async () =>
+          (await count(`SELECT count(*)::int AS n FROM "${schema}_payment".payments WHERE status = 'VOIDED'`)) >= acceptedSoFar &&
+          (await count(`SELECT count(*)::int AS n FROM "${schema}_clearing".voided_payments`)) >= acceptedSoFar,
+        300_000,
+        `the payment and clearing services did not apply ${acceptedSoFar} accepted voids`,
+      );
+      console.log(`  the payment service had marked and clearing had excluded all ${acceptedSoFar} accepted voids ${((performance.now() - phaseEnded) / 1000).toFixed(1)} s after the last answer`);
+    }
 
     if (closedLoop > 0) {
       const closedLatencies: number[] = [];
@@ -321,7 +412,7 @@ async function bench(stack: TestStack): Promise<void> {
   } finally {
     await db.end();
     await broker.close();
-    await service.stop();
+    await Promise.all([service, ...neighbours].map((s) => s.stop()));
   }
 }
 

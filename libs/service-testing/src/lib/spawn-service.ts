@@ -8,6 +8,8 @@ export type ServiceName = 'payment-service' | 'clearing-service' | 'void-service
 export interface SpawnedService {
   readonly name: ServiceName;
   readonly url: string;
+  /** The service's process id, for a benchmark's CPU accounting. */
+  readonly pid: number;
   /** Graceful stop (SIGTERM), as an orchestrator does. */
   stop(): Promise<void>;
   /** A crash: SIGKILL, no shutdown hooks, in-flight work lost. */
@@ -64,9 +66,11 @@ export async function spawnService(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
+  if (child.pid === undefined) throw new Error(`${name} could not be started with ${process.execPath}`);
   const service: SpawnedService = {
     name,
     url,
+    pid: child.pid,
     output: () => lines.slice(-40).join('\n'),
     stop: async () => {
       child.kill('SIGTERM');
