@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, VoidGateClosed } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
-import { CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure } from '@pos/messaging';
+import { CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure, GATHERED_BATCHES } from '@pos/messaging';
 import { BatchLedger } from './batch-ledger';
 
 export const ClearingConsumerGroups = {
@@ -26,6 +26,9 @@ export class ClearingConsumers implements OnApplicationBootstrap {
       this.groups.start({
         groupId: ClearingConsumerGroups.payments,
         topics: [Topics.paymentEvents],
+        // Every effect of the payment and void handlers is in the transaction, and a batch closes
+        // only once its gate-closed event is applied: their events may wait and share transactions.
+        ...GATHERED_BATCHES,
         handlers: {
           'pos.payment.succeeded': (event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager) => this.paymentSucceeded(event, tx),
         },
@@ -33,6 +36,7 @@ export class ClearingConsumers implements OnApplicationBootstrap {
       this.groups.start({
         groupId: ClearingConsumerGroups.voids,
         topics: [Topics.voidEvents],
+        ...GATHERED_BATCHES,
         handlers: {
           'pos.void.accepted': (event: ConsumedEvent<VoidAccepted>, tx: EntityManager) => this.ledger.recordVoid(tx, event.envelope.data),
           'pos.void.gate-closed': async (event: ConsumedEvent<VoidGateClosed>, tx: EntityManager) => {

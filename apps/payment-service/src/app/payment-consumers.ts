@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { BatchSettled, PaymentCleared, PaymentRequested, Topics, VoidAccepted } from '@pos/contracts';
-import { ConsumedEvent, ConsumerGroups, PermanentFailure, ReliableConsumerOptions } from '@pos/messaging';
+import { ConsumedEvent, ConsumerGroups, PermanentFailure, ReliableConsumerOptions, GATHERED_BATCHES } from '@pos/messaging';
 import { fen } from '@pos/money';
 import { validatePaymentRequest } from '@pos/payment-domain';
 import { SERVICE_CONFIG } from '@pos/service-runtime';
@@ -48,6 +48,9 @@ export class PaymentConsumers implements OnApplicationBootstrap {
     await this.join({
       groupId: FACTS_GROUP,
       topics: [Topics.voidEvents, Topics.clearingEvents],
+      // Every effect of these handlers is in the transaction, and nothing waits on them in the
+      // moment: their events may wait and share transactions.
+      ...GATHERED_BATCHES,
       handlers: {
         'pos.void.accepted': (event: ConsumedEvent<VoidAccepted>, tx) => this.payments.applyVoidAccepted(tx, event.envelope.data),
         'pos.clearing.payment.cleared': (event: ConsumedEvent<PaymentCleared>, tx) => this.payments.applyCleared(tx, event.envelope.data),

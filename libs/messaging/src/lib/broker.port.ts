@@ -40,16 +40,30 @@ export interface HandlerContext {
  */
 export type MessageHandler = (message: InboundMessage, context: HandlerContext) => Promise<void>;
 
+/**
+ * Called with consecutive messages of one partition, in offset order. Their offsets are committed
+ * only after the returned promise resolves; a rejection stops the partition and they are all
+ * delivered again.
+ */
+export type BatchHandler = (messages: readonly InboundMessage[], context: HandlerContext) => Promise<void>;
+
 export interface ConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly string[];
   /** Where a group with no committed offset starts; defaults to the earliest message. */
   readonly fromBeginning?: boolean;
+  /**
+   * How long the broker may hold a fetch to gather more messages, for consumers that handle them
+   * in batches; by default it answers as soon as any message is there.
+   */
+  readonly gatherMs?: number;
 }
 
 export interface MessageConsumer {
   /** Starts consuming in the background; resolves once the group has been joined. */
   run(handler: MessageHandler): Promise<void>;
+  /** As `run`, with up to `maxMessages` consecutive messages of a partition at a time. */
+  runBatches(handler: BatchHandler, maxMessages: number): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -49,6 +49,8 @@ export class NamespacedBroker implements MessageBroker {
     });
     return {
       run: (handler) => consumer.run((message, context) => handler({ ...message, topic: this.logical(message.topic) }, context)),
+      runBatches: (handler, maxMessages) =>
+        consumer.runBatches((messages, context) => handler(messages.map((message) => ({ ...message, topic: this.logical(message.topic) })), context), maxMessages),
       stop: () => consumer.stop(),
     };
   }

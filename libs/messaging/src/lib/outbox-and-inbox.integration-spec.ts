@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Topics } from '@pos/contracts';
 import { systemClock } from '@pos/business-calendar';
 import { createDataSource, runMigrations } from '@pos/persistence';
@@ -11,7 +11,7 @@ import { messagingMigrations } from './messaging-tables.migration';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { ConsumedEvent, DeadLetterHeaders, ReliableConsumer } from './reliable-consumer';
+import { ConsumedEvent, DeadLetterHeaders, PermanentFailure, ReliableConsumer } from './reliable-consumer';
 
 const succeeded = (paymentId: string) => ({
   paymentId,
@@ -186,7 +186,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     ).rejects.toThrow(/SCHEMA_VIOLATION/);
   });
 
-  it('applies each event once, parks bad and modified messages with reasons, and keeps going', async () => {
+  it.each([1, 10])('applies each event once, parks bad and modified messages with reasons, and keeps going (batches of %d)', async (batchSize) => {
     const producer = await broker.createProducer();
     const good = encodeEnvelope(Topics.paymentEvents, {
       id: 'evt-good', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
@@ -217,6 +217,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     const consumer = new ReliableConsumer(broker, dataSource, validator, {
       groupId: 'clearing-test',
       topics: [Topics.paymentEvents],
+      batchSize,
       handlers: {
         'pos.payment.succeeded': async (event: ConsumedEvent<{ paymentId: string }>, tx) => {
           await tx.query(`INSERT INTO applied (event_id, payment_id) VALUES ($1, $2)`, [event.envelope.id, event.envelope.data.paymentId]);
@@ -247,5 +248,88 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       expect(message.headers[DeadLetterHeaders.detail].length).toBeGreaterThan(0);
     }
     expect(dead[1].headers[DeadLetterHeaders.detail]).toMatch(/paymentId/);
+  });
+
+  describe('in batches', () => {
+    const paymentIdOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    const eventOf = (n: number, amountFen = 1999) =>
+      encodeEnvelope(Topics.paymentEvents, {
+        id: `evt-${n}`, type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
+        data: { ...succeeded(paymentIdOf(n)), amountFen },
+      });
+
+    /** Sends the messages (one key, so one partition, in this order), then consumes until `applied` events are in. */
+    async function consume(messages: ReturnType<typeof eventOf>[], handler: (event: ConsumedEvent<{ paymentId: string }>, tx: EntityManager) => Promise<void>, applied: number, parked: number) {
+      const producer = await broker.createProducer();
+      await producer.send(messages);
+      await producer.disconnect();
+      const dead = parked > 0 ? collect(broker, `${Topics.paymentEvents}.dlq`, parked) : Promise.resolve([]);
+      const consumer = new ReliableConsumer(broker, dataSource, validator, {
+        groupId: 'batch-test',
+        topics: [Topics.paymentEvents],
+        batchSize: 10,
+        handlers: { 'pos.payment.succeeded': handler },
+      });
+      await consumer.start();
+      try {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM applied`);
+          if (n >= applied) break;
+          if (Date.now() > deadline) throw new Error(`only ${n} of ${applied} events applied`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return await dead;
+      } finally {
+        await consumer.stop();
+      }
+    }
+
+    it('applies a backlog several events to a transaction, each event once, and parks a modified copy', async () => {
+      await dataSource.query(`ALTER TABLE applied ADD COLUMN tx bigint NOT NULL`);
+      const backlog = Array.from({ length: 30 }, (_, n) => eventOf(n));
+      // A replay and a modified copy inside the batch of the event they repeat, and a replay in a later batch.
+      backlog.splice(3, 0, eventOf(1), eventOf(2, 1));
+      backlog.push(eventOf(29));
+      const dead = await consume(
+        backlog,
+        async (event, tx) => {
+          await tx.query(`INSERT INTO applied (event_id, payment_id, tx) VALUES ($1, $2, txid_current())`, [event.envelope.id, event.envelope.data.paymentId]);
+        },
+        30,
+        1,
+      );
+      const rows: { event_id: string; tx: string }[] = await dataSource.query(`SELECT event_id, tx FROM applied`);
+      expect(rows.map((r) => r.event_id).sort()).toEqual(Array.from({ length: 30 }, (_, n) => `evt-${n}`).sort());
+      // 30 events, at most 10 messages to a transaction: at least 3 transactions, and far fewer than 30.
+      const transactions = new Set(rows.map((r) => r.tx)).size;
+      expect(transactions).toBeGreaterThanOrEqual(3);
+      expect(transactions).toBeLessThanOrEqual(10);
+      expect(dead.map((m) => m.headers[DeadLetterHeaders.reason])).toEqual(['MODIFIED_DUPLICATE']);
+      expect(JSON.parse(dead[0].value?.toString() ?? '{}')).toMatchObject({ amountFen: 1 });
+      const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer_group = 'batch-test'`);
+      expect(n).toBe(30);
+    });
+
+    it('rolls a batch back when one of its events fails, then applies the others once each and parks the failing one', async () => {
+      const attempts = new Map<string, number>();
+      const dead = await consume(
+        Array.from({ length: 8 }, (_, n) => eventOf(n)),
+        async (event, tx) => {
+          attempts.set(event.envelope.id, (attempts.get(event.envelope.id) ?? 0) + 1);
+          await tx.query(`INSERT INTO applied (event_id, payment_id) VALUES ($1, $2)`, [event.envelope.id, event.envelope.data.paymentId]);
+          if (event.envelope.id === 'evt-5') throw new PermanentFailure('payment 5 cannot be batched');
+        },
+        7,
+        1,
+      );
+      const rows: { event_id: string }[] = await dataSource.query(`SELECT event_id FROM applied ORDER BY event_id`);
+      expect(rows.map((r) => r.event_id)).toEqual(['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4', 'evt-6', 'evt-7']);
+      // The events before the failing one ran in the batch that rolled back, then again on their own.
+      expect(attempts.get('evt-0')).toBe(2);
+      expect(dead.map((m) => [m.headers[DeadLetterHeaders.reason], m.headers[DeadLetterHeaders.detail]])).toEqual([['REJECTED_BY_HANDLER', 'payment 5 cannot be batched']]);
+      const inbox: { event_id: string }[] = await dataSource.query(`SELECT event_id FROM inbox WHERE consumer_group = 'batch-test' ORDER BY event_id`);
+      expect(inbox.map((r) => r.event_id)).toEqual(['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4', 'evt-6', 'evt-7']);
+    });
   });
 });

@@ -36,6 +36,29 @@ export interface ReliableConsumerOptions {
   /** Attempts for an error that is neither permanent nor an outage, before dead-lettering. */
   readonly maxAttempts?: number;
   readonly initialBackoffMs?: number;
+  /**
+   * Up to this many consecutive events of a partition are applied in one transaction (default 1:
+   * each in its own). Only for handlers whose every effect is in the transaction: if one event of
+   * a batch fails, the batch rolls back and each event is applied again on its own.
+   */
+  readonly batchSize?: number;
+  /** Lets the broker gather messages this long before answering a fetch, so batches fill (`ConsumerOptions`). */
+  readonly gatherMs?: number;
+}
+
+/** A `batchSize` for consumers whose handlers only write to the database. */
+export const TRANSACTIONAL_BATCH_SIZE = 50;
+
+/** For such consumers whose events may wait a moment: batches gathered for up to 100 ms. */
+export const GATHERED_BATCHES = { batchSize: TRANSACTIONAL_BATCH_SIZE, gatherMs: 100 } as const;
+
+/** A message that passed its checks and has a handler. */
+interface Applicable {
+  readonly message: InboundMessage;
+  readonly event: ConsumedEvent;
+  /** Of the type and the raw value: tells a replay from a modified event with the same id. */
+  readonly hash: string;
+  readonly handler: EventHandler;
 }
 
 export const DeadLetterHeaders = {
@@ -68,7 +91,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The consumer side of exactly-once: each event is applied in one PostgreSQL transaction together
- * with its inbox row, and the Kafka offset is committed only after that transaction. A redelivered
+ * with its inbox row (or with the others of its batch, see `batchSize`), and the Kafka offset is
+ * committed only after that transaction. A redelivered
  * event finds its inbox row and changes nothing; the same id with another payload is parked as a
  * modified duplicate. Malformed, unknown and schema-invalid messages, and those a handler rejects
  * or keeps failing on, go to the topic's dead-letter topic with the reason in headers; the
@@ -92,8 +116,8 @@ export class ReliableConsumer {
 
   async start(): Promise<void> {
     this.deadLetters = await this.broker.createProducer();
-    this.consumer = await this.broker.createConsumer({ groupId: this.options.groupId, topics: this.options.topics });
-    await this.consumer.run((message, context) => this.process(message, context));
+    this.consumer = await this.broker.createConsumer({ groupId: this.options.groupId, topics: this.options.topics, gatherMs: this.options.gatherMs });
+    await this.consumer.runBatches((messages, context) => this.processBatch(messages, context), Math.max(1, this.options.batchSize ?? 1));
   }
 
   async stop(): Promise<void> {
@@ -104,25 +128,56 @@ export class ReliableConsumer {
     this.deadLetters = undefined;
   }
 
-  private async process(message: InboundMessage, context: HandlerContext): Promise<void> {
+  private async processBatch(messages: readonly InboundMessage[], context: HandlerContext): Promise<void> {
+    const ready: Applicable[] = [];
+    for (const message of messages) {
+      const applicable = await this.admit(message);
+      if (applicable) ready.push(applicable);
+    }
+    if (ready.length > 1) {
+      try {
+        const modified = await this.applyAll(ready);
+        for (const item of modified) await this.deadLetterModified(item);
+        return;
+      } catch (error) {
+        if (this.stopping) throw error;
+        // Nothing of the batch was applied: each event gets its own transaction, retries and dead letter.
+        this.logger.debug(`a batch of ${ready.length} events failed, applying them one by one: ${String(error)}`);
+      }
+    }
+    for (const item of ready) await this.process(item, context);
+  }
+
+  /** Checks a message's envelope and schema; a bad one is dead-lettered, one without a handler skipped. */
+  private async admit(message: InboundMessage): Promise<Applicable | undefined> {
     const decoded = decodeEnvelope(message);
-    if (!decoded.ok) return this.deadLetter(message, 'MALFORMED_ENVELOPE', `${decoded.reason}: ${decoded.detail}`);
+    if (!decoded.ok) {
+      await this.deadLetter(message, 'MALFORMED_ENVELOPE', `${decoded.reason}: ${decoded.detail}`);
+      return undefined;
+    }
     const { envelope } = decoded;
     const validation = this.validator.validate(message.topic, envelope.type, envelope.schemaVersion, envelope.data);
-    if (!validation.ok) return this.deadLetter(message, validation.reason, validation.detail);
+    if (!validation.ok) {
+      await this.deadLetter(message, validation.reason, validation.detail);
+      return undefined;
+    }
     const handler = this.options.handlers[envelope.type];
-    if (!handler) return;
-
+    if (!handler) return undefined;
     const event: ConsumedEvent = { envelope, topic: message.topic, partition: message.partition, offset: message.offset };
     const hash = createHash('sha256').update(envelope.type).update('\n').update(message.value ?? Buffer.alloc(0)).digest('hex');
+    return { message, event, hash, handler };
+  }
+
+  /** One event in its own transaction, retried while it fails for a passing reason. */
+  private async process(item: Applicable, context: HandlerContext): Promise<void> {
+    const { message, event, hash, handler } = item;
+    const { envelope } = event;
     const maxAttempts = this.options.maxAttempts ?? 5;
     let backoff = this.options.initialBackoffMs ?? 100;
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.applyOnce(event, hash, handler);
-        if (outcome === 'modified') {
-          return this.deadLetter(message, 'MODIFIED_DUPLICATE', `event ${envelope.id} was seen before with another payload`);
-        }
+        if (outcome === 'modified') return this.deadLetterModified(item);
         return;
       } catch (error) {
         if (error instanceof PermanentFailure) return this.deadLetter(message, 'REJECTED_BY_HANDLER', error.message);
@@ -159,6 +214,56 @@ export class ReliableConsumer {
       await handler(event, tx);
       return 'applied';
     });
+  }
+
+  /**
+   * Several events in one transaction: their inbox rows in one statement, then each new one's
+   * handler in partition order. Returns the deliveries that reuse an applied event's id with
+   * another payload, to be dead-lettered once the transaction has committed.
+   */
+  private applyAll(ready: readonly Applicable[]): Promise<Applicable[]> {
+    // The first delivery of an id in the batch claims it; later ones compare with what is stored.
+    const firsts = new Map<string, Applicable>();
+    for (const item of ready) if (!firsts.has(item.event.envelope.id)) firsts.set(item.event.envelope.id, item);
+    const claims = [...firsts.values()];
+    return this.dataSource.transaction(async (tx) => {
+      const inserted = await queryPrepared<{ event_id: string }>(
+        tx,
+        `INSERT INTO inbox (consumer_group, event_id, payload_hash, topic, partition, "offset")
+         SELECT $1, * FROM unnest($2::text[], $3::char(64)[], $4::text[], $5::int[], $6::bigint[])
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [
+          this.options.groupId,
+          claims.map((c) => c.event.envelope.id),
+          claims.map((c) => c.hash),
+          claims.map((c) => c.event.topic),
+          claims.map((c) => c.event.partition),
+          claims.map((c) => c.event.offset),
+        ],
+      );
+      const claimed = new Set(inserted.map((row) => row.event_id));
+      const stored = new Map(claims.filter((c) => claimed.has(c.event.envelope.id)).map((c) => [c.event.envelope.id, c.hash]));
+      const seenBefore = claims.filter((c) => !claimed.has(c.event.envelope.id)).map((c) => c.event.envelope.id);
+      if (seenBefore.length > 0) {
+        const rows = await queryPrepared<{ event_id: string; payload_hash: string }>(
+          tx,
+          `SELECT event_id, payload_hash FROM inbox WHERE consumer_group = $1 AND event_id = ANY($2::text[])`,
+          [this.options.groupId, seenBefore],
+        );
+        for (const row of rows) stored.set(row.event_id, row.payload_hash);
+      }
+      const modified: Applicable[] = [];
+      for (const item of ready) {
+        const id = item.event.envelope.id;
+        if (claimed.has(id) && firsts.get(id) === item) await item.handler(item.event, tx);
+        else if (stored.get(id) !== item.hash) modified.push(item);
+      }
+      return modified;
+    });
+  }
+
+  private deadLetterModified({ message, event }: Applicable): Promise<void> {
+    return this.deadLetter(message, 'MODIFIED_DUPLICATE', `event ${event.envelope.id} was seen before with another payload`);
   }
 
   /** Parks the message with its reason; resolves only once the broker has it, so nothing is lost. */

@@ -12,7 +12,7 @@ import {
   VoidRequested,
 } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
-import { CLOCK, ConsumedEvent, ConsumerGroups, Outbox, PermanentFailure } from '@pos/messaging';
+import { CLOCK, ConsumedEvent, ConsumerGroups, Outbox, PermanentFailure, TRANSACTIONAL_BATCH_SIZE } from '@pos/messaging';
 import { UnreferencedVoid, VoidDecisions } from '../decisions/void-decisions';
 import { VoidMetrics } from '../observability/void-metrics';
 
@@ -25,7 +25,7 @@ export const ConsumerGroupIds = {
 type PaymentEvent = PaymentSucceeded | PaymentPending | PaymentFailed | PaymentReversed;
 
 /**
- * What the void service learns from Kafka, each event applied once (inbox) in its own transaction:
+ * What the void service learns from Kafka, each event applied once (inbox):
  * payment facts, clearing's batch closings and cleared payments, and void commands from upstream.
  */
 @Injectable()
@@ -45,6 +45,10 @@ export class VoidConsumers implements OnApplicationBootstrap {
       this.groups.start({
         groupId: ConsumerGroupIds.payments,
         topics: [Topics.paymentEvents],
+        // Every effect of these handlers is in the transaction: several events may share one (not
+        // gathered: a void may follow its payment within moments). The clearing and command
+        // handlers also count metrics, so each of their events has its own.
+        batchSize: TRANSACTIONAL_BATCH_SIZE,
         handlers: {
           'pos.payment.pending': (e: ConsumedEvent<PaymentPending>, tx) => this.recordPayment(tx, e.envelope.data, 'PENDING', e.envelope.data.pendingSince),
           'pos.payment.succeeded': (e: ConsumedEvent<PaymentSucceeded>, tx) =>

@@ -14,6 +14,7 @@ import {
 } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import {
+  BatchHandler,
   BrokerConnection,
   CommittedOffset,
   ConsumerGroupInfo,
@@ -105,7 +106,11 @@ class KafkajsConsumer implements MessageConsumer {
     private readonly options: ConsumerOptions,
   ) {}
 
-  async run(handler: MessageHandler): Promise<void> {
+  run(handler: MessageHandler): Promise<void> {
+    return this.runBatches(([message], context) => handler(message, context), 1);
+  }
+
+  async runBatches(handler: BatchHandler, maxMessages: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
@@ -144,12 +149,18 @@ class KafkajsConsumer implements MessageConsumer {
           await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }]);
         };
         let sinceCommit = 0;
-        for (const message of batch.messages) {
+        for (let start = 0; start < batch.messages.length; start += maxMessages) {
           if (!isRunning() || isStale()) break;
-          await handler(inboundOf(batch.topic, batch.partition, message), { heartbeat });
-          resolveOffset(message.offset);
-          pending = message.offset;
-          if (++sinceCommit >= COMMIT_EVERY) {
+          const chunk = batch.messages.slice(start, start + maxMessages);
+          await handler(
+            chunk.map((message) => inboundOf(batch.topic, batch.partition, message)),
+            { heartbeat },
+          );
+          const last = chunk[chunk.length - 1].offset;
+          resolveOffset(last);
+          pending = last;
+          sinceCommit += chunk.length;
+          if (sinceCommit >= COMMIT_EVERY) {
             await commit();
             sinceCommit = 0;
           }
@@ -197,7 +208,12 @@ export class KafkajsBroker implements MessageBroker {
   }
 
   async createConsumer(options: ConsumerOptions): Promise<MessageConsumer> {
-    const consumer = this.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      // Gathering: the broker answers when the wait is over, or sooner with a megabyte in hand.
+      ...(options.gatherMs ? { minBytes: 1 << 20, maxWaitTimeInMs: options.gatherMs } : {}),
+    });
     await consumer.connect();
     return new KafkajsConsumer(consumer, options);
   }
