@@ -327,7 +327,7 @@ export class Payments {
 
   /** The payment, locked, when the fact changes it; null when it already reflects it. */
   private async lockForFact(tx: EntityManager, paymentId: string, merchantId: string, fact: LaterFact): Promise<PaymentRow | null> {
-    const [row]: PaymentRow[] = await tx.query(`SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [paymentId]);
+    const [row] = await queryPrepared<PaymentRow>(tx, `SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [paymentId]);
     // Parked rather than dropped: a fact about a payment we never recorded needs an operator.
     if (!row) throw new PermanentFailure(`${fact}: no payment ${paymentId} in this service`);
     if (row.merchant_id !== merchantId) throw new PermanentFailure(`${fact}: payment ${paymentId} belongs to another merchant`);
