@@ -4,9 +4,13 @@
  *   - decision latency: request in → decision and its events committed (the HTTP answer);
  *   - published latency: request in → its pos.void.accepted acknowledged by Kafka (outbox relay);
  * then a short closed-loop phase for the maximum rate. Real Kafka and PostgreSQL, loopback only;
- * the service runs as its own process from its production bundle (build it first).
+ * each service runs as its own process from its production bundle (build them first). By default
+ * the whole stack runs: the payments are made through the payment service, and the payment and
+ * clearing services consume the void events as in production (`--stack void`: the void service
+ * alone, its payments published straight to Kafka).
  *
- *   npx nx build void-service && TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
+ *   npx nx run-many -t build -p payment-service clearing-service void-service && \
+ *     TESTCONTAINERS_RYUK_DISABLED=true TS_NODE_PROJECT=tsconfig.integration.json \
  *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/void-decisions.ts [--rate 500] [--seconds 20]
  */
 import { randomUUID } from 'node:crypto';
@@ -366,7 +370,7 @@ async function bench(stack: TestStack): Promise<void> {
     if (whole) {
       // The rest of the stack's work for each acceptance: the payment marked VOIDED, the payment excluded from its batch.
       const acceptedSoFar = await count(`SELECT count(*)::int AS n FROM "${schema}".void_decisions WHERE decision = 'ACCEPTED'`);
-      const phaseEnded = performance.now();
+      const drained = performance.now();
       await waitFor(
         async () =>
           (await count(`SELECT count(*)::int AS n FROM "${schema}_payment".payments WHERE status = 'VOIDED'`)) >= acceptedSoFar &&
@@ -374,7 +378,7 @@ async function bench(stack: TestStack): Promise<void> {
         300_000,
         `the payment and clearing services did not apply ${acceptedSoFar} accepted voids`,
       );
-      console.log(`  the payment service had marked and clearing had excluded all ${acceptedSoFar} accepted voids ${((performance.now() - phaseEnded) / 1000).toFixed(1)} s after the last answer`);
+      console.log(`  the payment service had marked and clearing had excluded all ${acceptedSoFar} accepted voids ${((performance.now() - drained) / 1000).toFixed(1)} s after the void service's outbox had drained`);
     }
 
     if (closedLoop > 0) {
