@@ -209,18 +209,16 @@ export class BatchLedger {
 
   /** Remembers an accepted void, whether or not its payment has arrived; it is excluded at the close. */
   async recordVoid(tx: EntityManager, accepted: VoidAccepted): Promise<void> {
-    // Both statements run for every accepted void: prepared, so not parsed and analysed every time.
-    await queryPrepared(
-      tx,
-      `INSERT INTO voided_payments (payment_id, void_id, batch_id, merchant_id, out_trade_no, amount_fen, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING`,
-      [accepted.paymentId, accepted.voidId, accepted.batchId, accepted.merchantId, accepted.outTradeNo, accepted.amountFen, accepted.decidedAt],
-    );
+    // Runs for every accepted void: one prepared statement records the void and looks for a closed
+    // batch that cleared the payment anyway (the check reads batches, not the row it inserts).
     const [cleared] = await queryPrepared<{ batch_id: string }>(
       tx,
-      `SELECT b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
+      `WITH recorded AS (
+         INSERT INTO voided_payments (payment_id, void_id, batch_id, merchant_id, out_trade_no, amount_fen, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING)
+       SELECT b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
         WHERE p.payment_id = $1 AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided`,
-      [accepted.paymentId],
+      [accepted.paymentId, accepted.voidId, accepted.batchId, accepted.merchantId, accepted.outTradeNo, accepted.amountFen, accepted.decidedAt],
     );
     if (cleared) {
       // ADR 0002 makes this impossible; if it ever happens, money people must look at it.
