@@ -91,12 +91,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The consumer side of exactly-once: each event is applied in one PostgreSQL transaction together
- * with its inbox row (or with the others of its batch, see `batchSize`), and the Kafka offset is
- * committed only after that transaction. A redelivered
- * event finds its inbox row and changes nothing; the same id with another payload is parked as a
- * modified duplicate. Malformed, unknown and schema-invalid messages, and those a handler rejects
- * or keeps failing on, go to the topic's dead-letter topic with the reason in headers; the
- * partition keeps moving. An outage of the database is waited out, never dead-lettered.
+ * with its inbox row (with the others of its batch, see `batchSize`), and the Kafka offset is
+ * committed only after that transaction. A redelivered event finds its inbox row and changes
+ * nothing; the same id with another payload is parked as a modified duplicate. Malformed,
+ * unknown and schema-invalid messages, and those a handler rejects or keeps failing on, go to the
+ * topic's dead-letter topic with the reason in headers; the partition keeps moving. An outage of
+ * the database is waited out, never dead-lettered.
  */
 export class ReliableConsumer {
   private readonly logger: Logger;
