@@ -1,5 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
+/** The machine's CPU time so far, in clock ticks (Linux /proc/stat): busy, stolen by the hypervisor, all. */
+export function cpuTicks(): { busy: number; steal: number; total: number } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
 /** CPU time in clock ticks, by the part of the stack that spent it. */
 export type CpuByPart = Map<string, number>;
 

@@ -14,7 +14,6 @@
  *     npx ts-node --transpile-only -r tsconfig-paths/register tools/bench/void-decisions.ts [--rate 500] [--seconds 20]
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Command, Option } from 'commander';
@@ -23,7 +22,7 @@ import { encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '
 import { hashApiKey } from '@pos/service-runtime';
 import { spawnService, stackEnv } from '@pos/service-testing';
 import { startTestStack, TestStack, uniqueName } from '@pos/testing';
-import { cpuByPart, describeCpu } from './process-cpu';
+import { cpuByPart, cpuTicks, describeCpu } from './process-cpu';
 import { RawHttpClient } from './raw-http-client';
 
 const options = new Command()
@@ -75,14 +74,6 @@ const fmt = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`;
 };
-
-/** The machine's CPU time so far, in clock ticks (Linux /proc/stat): busy, stolen by the hypervisor, all. */
-function cpuTicks(): { busy: number; steal: number; total: number } | undefined {
-  if (!existsSync('/proc/stat')) return undefined;
-  // cpu  user nice system idle iowait irq softirq steal ...
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
-}
 
 interface BenchPayment {
   paymentId: string;
@@ -313,13 +304,11 @@ async function bench(stack: TestStack): Promise<void> {
 
     // Published: when the relay had Kafka's ack for each pos.void.accepted.
     const published: number[] = [];
-    const publishDeadline = Date.now() + 120_000;
-    for (;;) {
-      const { rows } = await db.query(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`);
-      if (rows[0].n === 0) break;
-      if (Date.now() > publishDeadline) throw new Error(`${rows[0].n} outbox rows still unpublished`);
-      await sleep(200);
-    }
+    await waitFor(
+      () => count(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`).then((n) => n === 0),
+      120_000,
+      'outbox rows still unpublished after 120 s',
+    );
     const { rows } = await db.query<{ void_id: string; published_ms: number }>(
       `SELECT payload->>'voidId' AS void_id, extract(epoch FROM published_at) * 1000 AS published_ms
        FROM "${schema}".outbox WHERE headers->>'ce_type' = 'pos.void.accepted'`,
