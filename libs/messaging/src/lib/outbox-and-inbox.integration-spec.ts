@@ -11,7 +11,7 @@ import { messagingMigrations } from './messaging-tables.migration';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { ConsumedEvent, DeadLetterHeaders, PermanentFailure, ReliableConsumer } from './reliable-consumer';
+import { AfterCommit, ConsumedEvent, DeadLetterHeaders, PermanentFailure, ReliableConsumer } from './reliable-consumer';
 
 const succeeded = (paymentId: string) => ({
   paymentId,
@@ -259,7 +259,12 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       });
 
     /** Sends the messages (one key, so one partition, in this order), then consumes until `applied` events are in. */
-    async function consume(messages: ReturnType<typeof eventOf>[], handler: (event: ConsumedEvent<{ paymentId: string }>, tx: EntityManager) => Promise<void>, applied: number, parked: number) {
+    async function consume(
+      messages: ReturnType<typeof eventOf>[],
+      handler: (event: ConsumedEvent<{ paymentId: string }>, tx: EntityManager, afterCommit: AfterCommit) => Promise<void>,
+      applied: number,
+      parked: number,
+    ) {
       const producer = await broker.createProducer();
       await producer.send(messages);
       await producer.disconnect();
@@ -311,13 +316,15 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       expect(n).toBe(30);
     });
 
-    it('rolls a batch back when one of its events fails, then applies the others once each and parks the failing one', async () => {
+    it('rolls a batch back when one of its events fails, then applies the others once each, their effects after commit once each, and parks the failing one', async () => {
       const attempts = new Map<string, number>();
+      const effects: string[] = [];
       const dead = await consume(
         Array.from({ length: 8 }, (_, n) => eventOf(n)),
-        async (event, tx) => {
+        async (event, tx, afterCommit) => {
           attempts.set(event.envelope.id, (attempts.get(event.envelope.id) ?? 0) + 1);
           await tx.query(`INSERT INTO applied (event_id, payment_id) VALUES ($1, $2)`, [event.envelope.id, event.envelope.data.paymentId]);
+          afterCommit(() => effects.push(event.envelope.id));
           if (event.envelope.id === 'evt-5') throw new PermanentFailure('payment 5 cannot be batched');
         },
         7,
@@ -327,6 +334,8 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       expect(rows.map((r) => r.event_id)).toEqual(['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4', 'evt-6', 'evt-7']);
       // The events before the failing one ran in the batch that rolled back, then again on their own.
       expect(attempts.get('evt-0')).toBe(2);
+      // The rolled-back attempts' effects never ran: each committed event's ran once, the failing one's not at all.
+      expect([...effects].sort()).toEqual(['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4', 'evt-6', 'evt-7']);
       expect(dead.map((m) => [m.headers[DeadLetterHeaders.reason], m.headers[DeadLetterHeaders.detail]])).toEqual([['REJECTED_BY_HANDLER', 'payment 5 cannot be batched']]);
       const inbox: { event_id: string }[] = await dataSource.query(`SELECT event_id FROM inbox WHERE consumer_group = 'batch-test' ORDER BY event_id`);
       expect(inbox.map((r) => r.event_id)).toEqual(['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4', 'evt-6', 'evt-7']);

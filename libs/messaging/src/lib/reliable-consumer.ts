@@ -15,10 +15,17 @@ export interface ConsumedEvent<T = unknown> {
   readonly offset: string;
 }
 
+/**
+ * Registers what a handler does outside the database (a metric, a log line): it runs once the
+ * handler's transaction has committed, and never for an attempt that rolled back, so a retried or
+ * re-batched event counts once.
+ */
+export type AfterCommit = (effect: () => void) => void;
+
 /** Runs inside the consumer's transaction; everything it writes commits with the inbox row. */
 // The payload type is chosen per handler by its registration.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type EventHandler = (event: ConsumedEvent<any>, tx: EntityManager) => Promise<void>;
+export type EventHandler = (event: ConsumedEvent<any>, tx: EntityManager, afterCommit: AfterCommit) => Promise<void>;
 
 /** Thrown by a handler for a message that can never succeed: it goes to the dead-letter topic at once. */
 export class PermanentFailure extends Error {
@@ -38,8 +45,9 @@ export interface ReliableConsumerOptions {
   readonly initialBackoffMs?: number;
   /**
    * Up to this many consecutive events of a partition are applied in one transaction (default 1:
-   * each in its own). Only for handlers whose every effect is in the transaction: if one event of
-   * a batch fails, the batch rolls back and each event is applied again on its own.
+   * each in its own). Only for handlers whose every effect is in the transaction or registered
+   * with `afterCommit`: if one event of a batch fails, the batch rolls back and each event is
+   * applied again on its own.
    */
   readonly batchSize?: number;
   /** Lets the broker gather messages this long before answering a fetch, so batches fill (`ConsumerOptions`). */
@@ -195,9 +203,10 @@ export class ReliableConsumer {
     }
   }
 
-  /** One transaction: claim the event in the inbox, apply it. */
-  private applyOnce(event: ConsumedEvent, hash: string, handler: EventHandler): Promise<'applied' | 'duplicate' | 'modified'> {
-    return this.dataSource.transaction(async (tx) => {
+  /** One transaction: claim the event in the inbox, apply it; then its effects. */
+  private async applyOnce(event: ConsumedEvent, hash: string, handler: EventHandler): Promise<'applied' | 'duplicate' | 'modified'> {
+    const effects: (() => void)[] = [];
+    const outcome = await this.dataSource.transaction(async (tx): Promise<'applied' | 'duplicate' | 'modified'> => {
       const inserted = await queryPrepared(
         tx,
         `INSERT INTO inbox (consumer_group, event_id, payload_hash, topic, partition, "offset")
@@ -211,22 +220,26 @@ export class ReliableConsumer {
         ]);
         return seen?.payload_hash === hash ? 'duplicate' : 'modified';
       }
-      await handler(event, tx);
+      await handler(event, tx, (effect) => effects.push(effect));
       return 'applied';
     });
+    this.runEffects(effects);
+    return outcome;
   }
 
   /**
    * Several events in one transaction: their inbox rows in one statement, then each new one's
    * handler in partition order. Returns the deliveries that reuse an applied event's id with
-   * another payload, to be dead-lettered once the transaction has committed.
+   * another payload, to be dead-lettered once the transaction has committed, and runs the
+   * handlers' effects then.
    */
-  private applyAll(ready: readonly Applicable[]): Promise<Applicable[]> {
+  private async applyAll(ready: readonly Applicable[]): Promise<Applicable[]> {
     // The first delivery of an id in the batch claims it; later ones compare with what is stored.
     const firsts = new Map<string, Applicable>();
     for (const item of ready) if (!firsts.has(item.event.envelope.id)) firsts.set(item.event.envelope.id, item);
     const claims = [...firsts.values()];
-    return this.dataSource.transaction(async (tx) => {
+    const effects: (() => void)[] = [];
+    const modified = await this.dataSource.transaction(async (tx) => {
       const inserted = await queryPrepared<{ event_id: string }>(
         tx,
         `INSERT INTO inbox (consumer_group, event_id, payload_hash, topic, partition, "offset")
@@ -255,11 +268,24 @@ export class ReliableConsumer {
       const modified: Applicable[] = [];
       for (const item of ready) {
         const id = item.event.envelope.id;
-        if (claimed.has(id) && firsts.get(id) === item) await item.handler(item.event, tx);
+        if (claimed.has(id) && firsts.get(id) === item) await item.handler(item.event, tx, (effect) => effects.push(effect));
         else if (stored.get(id) !== item.hash) modified.push(item);
       }
       return modified;
     });
+    this.runEffects(effects);
+    return modified;
+  }
+
+  /** The committed events' effects. One that throws is logged: its event stays applied, once. */
+  private runEffects(effects: readonly (() => void)[]): void {
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        this.logger.error(`an effect after commit failed: ${String(error)}`);
+      }
+    }
   }
 
   private deadLetterModified({ message, event }: Applicable): Promise<void> {
