@@ -12,7 +12,8 @@ import {
   VoidRequested,
 } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
-import { CLOCK, ConsumedEvent, ConsumerGroups, Outbox, PermanentFailure, TRANSACTIONAL_BATCH_SIZE } from '@pos/messaging';
+import { AfterCommit, CLOCK, ConsumedEvent, ConsumerGroups, Outbox, PermanentFailure, TRANSACTIONAL_BATCH_SIZE } from '@pos/messaging';
+import { queryPrepared } from '@pos/persistence';
 import { UnreferencedVoid, VoidDecisions } from '../decisions/void-decisions';
 import { VoidMetrics } from '../observability/void-metrics';
 
@@ -46,8 +47,7 @@ export class VoidConsumers implements OnApplicationBootstrap {
         groupId: ConsumerGroupIds.payments,
         topics: [Topics.paymentEvents],
         // Every effect of these handlers is in the transaction: several events may share one (not
-        // gathered: a void may follow its payment within moments). The clearing and command
-        // handlers also count metrics, so each of their events has its own.
+        // gathered: a void may follow its payment within moments).
         batchSize: TRANSACTIONAL_BATCH_SIZE,
         handlers: {
           'pos.payment.pending': (e: ConsumedEvent<PaymentPending>, tx) => this.recordPayment(tx, e.envelope.data, 'PENDING', e.envelope.data.pendingSince),
@@ -61,15 +61,22 @@ export class VoidConsumers implements OnApplicationBootstrap {
       this.groups.start({
         groupId: ConsumerGroupIds.clearing,
         topics: [Topics.clearingEvents],
+        // Batched like the payment facts, their metrics and alerts after the commit: a closing
+        // brings one payment.cleared per payment of the batch (a million for the largest), and a
+        // closing waits for no gathering.
+        batchSize: TRANSACTIONAL_BATCH_SIZE,
         handlers: {
-          'pos.clearing.batch.closing': (e: ConsumedEvent<BatchClosing>, tx) => this.closeGate(tx, e.envelope.data),
-          'pos.clearing.payment.cleared': (e: ConsumedEvent<PaymentCleared>, tx) => this.recordCleared(tx, e.envelope.data),
+          'pos.clearing.batch.closing': (e: ConsumedEvent<BatchClosing>, tx, afterCommit) => this.closeGate(tx, e.envelope.data, afterCommit),
+          'pos.clearing.payment.cleared': (e: ConsumedEvent<PaymentCleared>, tx, afterCommit) => this.recordCleared(tx, e.envelope.data, afterCommit),
         },
       }),
       this.groups.start({
         groupId: ConsumerGroupIds.commands,
         topics: [Topics.voidCommands],
-        handlers: { 'pos.void.requested': (e: ConsumedEvent<VoidRequested>, tx) => this.decideCommand(tx, e.envelope.data) },
+        // One decision per transaction, as over HTTP: its payment's row lock is held for that decision only.
+        handlers: {
+          'pos.void.requested': (e: ConsumedEvent<VoidRequested>, tx, afterCommit) => this.decideCommand(tx, e.envelope.data, afterCommit),
+        },
       }),
     ]);
   }
@@ -79,7 +86,9 @@ export class VoidConsumers implements OnApplicationBootstrap {
    * payment). Events arriving late or twice never move it back. The order time is the earliest seen.
    */
   private async recordPayment(tx: EntityManager, p: PaymentEvent, status: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'REVERSED', at: string): Promise<void> {
-    const [owner]: { merchant_id: string }[] = await tx.query(`SELECT merchant_id FROM payment_facts WHERE payment_id = $1 FOR UPDATE`, [p.paymentId]);
+    const [owner] = await queryPrepared<{ merchant_id: string }>(tx, `SELECT merchant_id FROM payment_facts WHERE payment_id = $1 FOR UPDATE`, [
+      p.paymentId,
+    ]);
     if (owner && owner.merchant_id !== p.merchantId) {
       throw new PermanentFailure(`payment ${p.paymentId} belongs to another merchant than this event says`);
     }
@@ -87,7 +96,8 @@ export class VoidConsumers implements OnApplicationBootstrap {
     const incoming = status === 'PENDING' ? 0 : status === 'REVERSED' ? 2 : 1;
     const succeededAt = status === 'SUCCEEDED' ? new Date(at) : undefined;
     const batch = succeededAt ? this.decisions.batchOf({ ...p, succeededAt, cardBatchNo: p.card?.batchNo }) : undefined;
-    await tx.query(
+    await queryPrepared(
+      tx,
       `INSERT INTO payment_facts (payment_id, merchant_id, terminal_id, channel, amount_fen, out_trade_no, card_batch_no,
          card_voucher_no, status, order_created_at, succeeded_at, batch_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
@@ -120,7 +130,7 @@ export class VoidConsumers implements OnApplicationBootstrap {
    * earlier in the outbox) and none can be accepted after. An already closed gate answered before;
    * its gate-closed event is in the outbox already, so nothing is emitted twice.
    */
-  private async closeGate(tx: EntityManager, closing: BatchClosing): Promise<void> {
+  private async closeGate(tx: EntityManager, closing: BatchClosing, afterCommit: AfterCommit): Promise<void> {
     await tx.query(
       `INSERT INTO void_gates (batch_id, merchant_id, channel, closes_at) VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING`,
       [closing.batchId, closing.merchantId, closing.channel, new Date(closing.cutoffAt)],
@@ -143,27 +153,33 @@ export class VoidConsumers implements OnApplicationBootstrap {
     );
     const closed: VoidGateClosed = { batchId: closing.batchId, merchantId: closing.merchantId, closedAt: closedAt.toISOString(), acceptedVoids: accepted };
     await this.outbox.append(tx, [{ topic: Topics.voidEvents, type: 'pos.void.gate-closed', key: closing.merchantId, subject: closing.batchId, data: closed }]);
-    this.metrics.gateClosed(closing.reason);
+    afterCommit(() => this.metrics.gateClosed(closing.reason));
   }
 
-  private async recordCleared(tx: EntityManager, cleared: PaymentCleared): Promise<void> {
-    await tx.query(
-      `INSERT INTO cleared_payments (payment_id, merchant_id, batch_id, cleared_at) VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING`,
+  private async recordCleared(tx: EntityManager, cleared: PaymentCleared, afterCommit: AfterCommit): Promise<void> {
+    // The record and the look at the payment's void in one statement.
+    const [{ voided_by }] = await queryPrepared<{ voided_by: string | null }>(
+      tx,
+      `WITH recorded AS (
+         INSERT INTO cleared_payments (payment_id, merchant_id, batch_id, cleared_at) VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING)
+       SELECT (SELECT voided_by FROM payment_facts WHERE payment_id = $1) AS voided_by`,
       [cleared.paymentId, cleared.merchantId, cleared.batchId, new Date(cleared.clearedAt)],
     );
-    const [voided]: { voided_by: string | null }[] = await tx.query(`SELECT voided_by FROM payment_facts WHERE payment_id = $1`, [cleared.paymentId]);
-    if (voided?.voided_by) {
+    if (voided_by) {
       // Invariant 1 broken: ADR 0002 says this cannot happen; if it does, someone must look now.
-      this.metrics.invariantViolation();
-      this.logger.error(`payment ${cleared.paymentId} was cleared in ${cleared.batchId} although void ${voided.voided_by} was accepted`);
+      afterCommit(() => {
+        this.metrics.invariantViolation();
+        this.logger.error(`payment ${cleared.paymentId} was cleared in ${cleared.batchId} although void ${voided_by} was accepted`);
+      });
     }
   }
 
-  private async decideCommand(tx: EntityManager, command: VoidRequested): Promise<void> {
+  private async decideCommand(tx: EntityManager, command: VoidRequested, afterCommit: AfterCommit): Promise<void> {
     const started = process.hrtime.bigint();
     try {
       const outcome = await this.decisions.decide(tx, command, 'KAFKA');
-      this.metrics.decided(outcome, 'KAFKA', started);
+      // Its latency, like HTTP's, runs to the commit of the decision and its events.
+      afterCommit(() => this.metrics.decided(outcome, 'KAFKA', started));
     } catch (error) {
       if (error instanceof UnreferencedVoid) throw new PermanentFailure(error.message);
       throw error;

@@ -24,7 +24,7 @@ export class VoidMetrics {
   });
   private readonly latency = new Histogram({
     name: 'void_decision_duration_seconds',
-    help: 'Time from request in to decision stored with its events in the outbox (committed, for HTTP)',
+    help: 'Time from request in to decision committed with its events in the outbox',
     labelNames: ['source'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
