@@ -25,7 +25,7 @@ import {
   settlementDateFor,
   successorWindow,
 } from '@pos/clearing-domain';
-import { Outbox, OutboxMessage } from '@pos/messaging';
+import { AfterCommit, Outbox, OutboxMessage } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
@@ -208,7 +208,7 @@ export class BatchLedger {
   }
 
   /** Remembers an accepted void, whether or not its payment has arrived; it is excluded at the close. */
-  async recordVoid(tx: EntityManager, accepted: VoidAccepted): Promise<void> {
+  async recordVoid(tx: EntityManager, accepted: VoidAccepted, afterCommit: AfterCommit): Promise<void> {
     // Runs for every accepted void: one prepared statement records the void and looks for a closed
     // batch that cleared the payment anyway (the check reads batches, not the row it inserts).
     const [cleared] = await queryPrepared<{ batch_id: string }>(
@@ -221,8 +221,10 @@ export class BatchLedger {
       [accepted.paymentId, accepted.voidId, accepted.batchId, accepted.merchantId, accepted.outTradeNo, accepted.amountFen, accepted.decidedAt],
     );
     if (cleared) {
-      // ADR 0002 makes this impossible; if it ever happens, money people must look at it.
-      this.logger.error(`void ${accepted.voidId} accepted for payment ${accepted.paymentId}, already cleared in closed batch ${cleared.batch_id}`);
+      // ADR 0002 makes this impossible; if it ever happens, money people must look at it (once, for the committed record).
+      afterCommit(() =>
+        this.logger.error(`void ${accepted.voidId} accepted for payment ${accepted.paymentId}, already cleared in closed batch ${cleared.batch_id}`),
+      );
     }
   }
 
