@@ -11,7 +11,7 @@ import { messagingMigrations } from './messaging-tables.migration';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { AfterCommit, ConsumedEvent, DeadLetterHeaders, PermanentFailure, ReliableConsumer } from './reliable-consumer';
+import { AfterCommit, ConsumedEvent, DeadLetterHeaders, PermanentFailure, ReliableConsumer, SetHandler } from './reliable-consumer';
 
 const succeeded = (paymentId: string) => ({
   paymentId,
@@ -261,7 +261,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     /** Sends the messages (one key, so one partition, in this order), then consumes until `applied` events are in. */
     async function consume(
       messages: ReturnType<typeof eventOf>[],
-      handler: (event: ConsumedEvent<{ paymentId: string }>, tx: EntityManager, afterCommit: AfterCommit) => Promise<void>,
+      handler: ((event: ConsumedEvent<{ paymentId: string }>, tx: EntityManager, afterCommit: AfterCommit) => Promise<void>) | SetHandler,
       applied: number,
       parked: number,
     ) {
@@ -314,6 +314,32 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       expect(JSON.parse(dead[0].value?.toString() ?? '{}')).toMatchObject({ amountFen: 1 });
       const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer_group = 'batch-test'`);
       expect(n).toBe(30);
+    });
+
+    it('hands a set handler each run of its events at once, in partition order, each event once', async () => {
+      const runs: string[][] = [];
+      const backlog = Array.from({ length: 30 }, (_, n) => eventOf(n));
+      // A replay inside a run is left out of it.
+      backlog.splice(3, 0, eventOf(1));
+      await consume(
+        backlog,
+        {
+          applySet: async (events: readonly ConsumedEvent<{ paymentId: string }>[], tx) => {
+            runs.push(events.map((e) => e.envelope.id));
+            await tx.query(`INSERT INTO applied (event_id, payment_id) SELECT * FROM unnest($1::text[], $2::uuid[])`, [
+              events.map((e) => e.envelope.id),
+              events.map((e) => e.envelope.data.paymentId),
+            ]);
+          },
+        },
+        30,
+        0,
+      );
+      expect(runs.flat()).toEqual(Array.from({ length: 30 }, (_, n) => `evt-${n}`));
+      // 31 messages, at most 10 to a batch: at least 4 batches, one of them perhaps of the replay only.
+      expect(runs.length).toBeGreaterThanOrEqual(3);
+      expect(runs.length).toBeLessThanOrEqual(10);
+      expect(Math.max(...runs.map((run) => run.length))).toBeGreaterThan(1);
     });
 
     it('rolls a batch back when one of its events fails, then applies the others once each, their effects after commit once each, and parks the failing one', async () => {

@@ -27,6 +27,17 @@ export type AfterCommit = (effect: () => void) => void;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type EventHandler = (event: ConsumedEvent<any>, tx: EntityManager, afterCommit: AfterCommit) => Promise<void>;
 
+/**
+ * A handler that takes a run of consecutive events of its type at once, in partition order, so it
+ * can write them with one set-based statement instead of one statement each: with `batchSize`, a
+ * batch's run of them (an event of another type in between ends a run); otherwise, and when a
+ * failed batch is applied again event by event, a run of one.
+ */
+export interface SetHandler {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly applySet: (events: readonly ConsumedEvent<any>[], tx: EntityManager, afterCommit: AfterCommit) => Promise<void>;
+}
+
 /** Thrown by a handler for a message that can never succeed: it goes to the dead-letter topic at once. */
 export class PermanentFailure extends Error {
   constructor(message: string) {
@@ -39,7 +50,7 @@ export interface ReliableConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly TopicName[];
   /** By CloudEvents type. Types of the topic's contract that are absent here are acknowledged and skipped. */
-  readonly handlers: Readonly<Record<string, EventHandler>>;
+  readonly handlers: Readonly<Record<string, EventHandler | SetHandler>>;
   /** Attempts for an error that is neither permanent nor an outage, before dead-lettering. */
   readonly maxAttempts?: number;
   readonly initialBackoffMs?: number;
@@ -66,7 +77,7 @@ interface Applicable {
   readonly event: ConsumedEvent;
   /** Of the type and the raw value: tells a replay from a modified event with the same id. */
   readonly hash: string;
-  readonly handler: EventHandler;
+  readonly handler: EventHandler | SetHandler;
 }
 
 export const DeadLetterHeaders = {
@@ -204,7 +215,7 @@ export class ReliableConsumer {
   }
 
   /** One transaction: claim the event in the inbox, apply it; then its effects. */
-  private async applyOnce(event: ConsumedEvent, hash: string, handler: EventHandler): Promise<'applied' | 'duplicate' | 'modified'> {
+  private async applyOnce(event: ConsumedEvent, hash: string, handler: EventHandler | SetHandler): Promise<'applied' | 'duplicate' | 'modified'> {
     const effects: (() => void)[] = [];
     const outcome = await this.dataSource.transaction(async (tx): Promise<'applied' | 'duplicate' | 'modified'> => {
       const inserted = await queryPrepared(
@@ -220,7 +231,8 @@ export class ReliableConsumer {
         ]);
         return seen?.payload_hash === hash ? 'duplicate' : 'modified';
       }
-      await handler(event, tx, (effect) => effects.push(effect));
+      const afterCommit: AfterCommit = (effect) => effects.push(effect);
+      await (typeof handler === 'function' ? handler(event, tx, afterCommit) : handler.applySet([event], tx, afterCommit));
       return 'applied';
     });
     this.runEffects(effects);
@@ -228,8 +240,8 @@ export class ReliableConsumer {
   }
 
   /**
-   * Several events in one transaction: their inbox rows in one statement, then each new one's
-   * handler in partition order. Returns the deliveries that reuse an applied event's id with
+   * Several events in one transaction: their inbox rows in one statement, then the new ones'
+   * handlers in partition order, a set handler once for each run of its events. Returns the deliveries that reuse an applied event's id with
    * another payload, to be dead-lettered once the transaction has committed, and runs the
    * handlers' effects then.
    */
@@ -266,10 +278,24 @@ export class ReliableConsumer {
         for (const row of rows) stored.set(row.event_id, row.payload_hash);
       }
       const modified: Applicable[] = [];
+      const fresh: Applicable[] = [];
       for (const item of ready) {
         const id = item.event.envelope.id;
-        if (claimed.has(id) && firsts.get(id) === item) await item.handler(item.event, tx, (effect) => effects.push(effect));
+        if (claimed.has(id) && firsts.get(id) === item) fresh.push(item);
         else if (stored.get(id) !== item.hash) modified.push(item);
+      }
+      const afterCommit: AfterCommit = (effect) => effects.push(effect);
+      for (let start = 0; start < fresh.length; ) {
+        const { handler } = fresh[start];
+        if (typeof handler === 'function') {
+          await handler(fresh[start].event, tx, afterCommit);
+          start++;
+          continue;
+        }
+        let end = start + 1;
+        while (end < fresh.length && fresh[end].handler === handler) end++;
+        await handler.applySet(fresh.slice(start, end).map((item) => item.event), tx, afterCommit);
+        start = end;
       }
       return modified;
     });
