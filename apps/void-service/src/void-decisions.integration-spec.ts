@@ -295,6 +295,30 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect((await requestVoid(voidOf(p))).body).toMatchObject({ reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
   });
 
+  it('counts a payment clearing reports cleared after its void was accepted (invariant 1 broken) once, among the others of the batch', async () => {
+    await clearOfCutoff('WECHAT');
+    const [voided, other] = [newPayment(), newPayment()];
+    const paidAt = new Date();
+    await paymentSucceeded(voided, paidAt);
+    await paymentSucceeded(other, paidAt);
+    expect((await requestVoid(voidOf(voided))).body).toMatchObject({ decision: 'ACCEPTED' });
+    for (const p of [other, voided]) {
+      await produce(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'M100', {
+        paymentId: p.paymentId,
+        merchantId: 'M100',
+        batchId: batchOf(p, paidAt).batchId,
+        amountFen: p.amountFen,
+        clearedAt: new Date().toISOString(),
+      });
+    }
+    await until(async () => {
+      const { rows } = await db.query(`SELECT 1 FROM "${service.schema}".cleared_payments WHERE payment_id = ANY($1::uuid[])`, [[voided.paymentId, other.paymentId]]);
+      return rows.length === 2;
+    }, 'both cleared');
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/^void_invariant_violations_total 1$/m);
+  });
+
   it('records the batch of a succeeded payment when it learns of it, and gives one recorded without it its batch on the first void', async () => {
     await clearOfCutoff('ALIPAY');
     const p = newPayment({ channel: 'ALIPAY' });

@@ -67,7 +67,9 @@ export class VoidConsumers implements OnApplicationBootstrap {
         batchSize: TRANSACTIONAL_BATCH_SIZE,
         handlers: {
           'pos.clearing.batch.closing': (e: ConsumedEvent<BatchClosing>, tx, afterCommit) => this.closeGate(tx, e.envelope.data, afterCommit),
-          'pos.clearing.payment.cleared': (e: ConsumedEvent<PaymentCleared>, tx, afterCommit) => this.recordCleared(tx, e.envelope.data, afterCommit),
+          'pos.clearing.payment.cleared': {
+            applySet: (events: readonly ConsumedEvent<PaymentCleared>[], tx, afterCommit) => this.recordCleared(tx, events, afterCommit),
+          },
         },
       }),
       this.groups.start({
@@ -156,20 +158,26 @@ export class VoidConsumers implements OnApplicationBootstrap {
     afterCommit(() => this.metrics.gateClosed(closing.reason));
   }
 
-  private async recordCleared(tx: EntityManager, cleared: PaymentCleared, afterCommit: AfterCommit): Promise<void> {
-    // The record and the look at the payment's void in one statement.
-    const [{ voided_by }] = await queryPrepared<{ voided_by: string | null }>(
+  /**
+   * A closing brings one payment.cleared per payment of the batch: a run of them is recorded, and
+   * their payments looked at for an accepted void, in one statement.
+   */
+  private async recordCleared(tx: EntityManager, events: readonly ConsumedEvent<PaymentCleared>[], afterCommit: AfterCommit): Promise<void> {
+    const cleared = events.map((e) => e.envelope.data);
+    const voided = await queryPrepared<{ payment_id: string; voided_by: string }>(
       tx,
       `WITH recorded AS (
-         INSERT INTO cleared_payments (payment_id, merchant_id, batch_id, cleared_at) VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING)
-       SELECT (SELECT voided_by FROM payment_facts WHERE payment_id = $1) AS voided_by`,
-      [cleared.paymentId, cleared.merchantId, cleared.batchId, new Date(cleared.clearedAt)],
+         INSERT INTO cleared_payments (payment_id, merchant_id, batch_id, cleared_at)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT (payment_id) DO NOTHING)
+       SELECT payment_id, voided_by FROM payment_facts WHERE payment_id = ANY($1::uuid[]) AND voided_by IS NOT NULL`,
+      [cleared.map((c) => c.paymentId), cleared.map((c) => c.merchantId), cleared.map((c) => c.batchId), cleared.map((c) => new Date(c.clearedAt))],
     );
-    if (voided_by) {
+    for (const { payment_id, voided_by } of voided) {
+      const batchId = cleared.find((c) => c.paymentId === payment_id)?.batchId;
       // Invariant 1 broken: ADR 0002 says this cannot happen; if it does, someone must look now.
       afterCommit(() => {
         this.metrics.invariantViolation();
-        this.logger.error(`payment ${cleared.paymentId} was cleared in ${cleared.batchId} although void ${voided_by} was accepted`);
+        this.logger.error(`payment ${payment_id} was cleared in ${batchId} although void ${voided_by} was accepted`);
       });
     }
   }
