@@ -207,24 +207,32 @@ export class BatchLedger {
     throw new Error(`could not find or open a batch for ${key.batchId}`);
   }
 
-  /** Remembers an accepted void, whether or not its payment has arrived; it is excluded at the close. */
-  async recordVoid(tx: EntityManager, accepted: VoidAccepted, afterCommit: AfterCommit): Promise<void> {
-    // Runs for every accepted void: one prepared statement records the void and looks for a closed
-    // batch that cleared the payment anyway (the check reads batches, not the row it inserts).
-    const [cleared] = await queryPrepared<{ batch_id: string }>(
+  /** Remembers accepted voids, whether or not their payments have arrived; they are excluded at the close. */
+  async recordVoids(tx: EntityManager, accepted: readonly VoidAccepted[], afterCommit: AfterCommit): Promise<void> {
+    // Runs for every accepted void: one prepared statement records a run of them and looks for a
+    // closed batch that cleared one of their payments anyway (the check reads batches, not the rows it inserts).
+    const cleared = await queryPrepared<{ payment_id: string; batch_id: string }>(
       tx,
       `WITH recorded AS (
          INSERT INTO voided_payments (payment_id, void_id, batch_id, merchant_id, out_trade_no, amount_fen, decided_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING)
-       SELECT b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
-        WHERE p.payment_id = $1 AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided`,
-      [accepted.paymentId, accepted.voidId, accepted.batchId, accepted.merchantId, accepted.outTradeNo, accepted.amountFen, accepted.decidedAt],
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[])
+         ON CONFLICT (payment_id) DO NOTHING)
+       SELECT p.payment_id, b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
+        WHERE p.payment_id = ANY($1::uuid[]) AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided`,
+      [
+        accepted.map((a) => a.paymentId),
+        accepted.map((a) => a.voidId),
+        accepted.map((a) => a.batchId),
+        accepted.map((a) => a.merchantId),
+        accepted.map((a) => a.outTradeNo),
+        accepted.map((a) => a.amountFen),
+        accepted.map((a) => a.decidedAt),
+      ],
     );
-    if (cleared) {
+    for (const { payment_id, batch_id } of cleared) {
+      const voidId = accepted.find((a) => a.paymentId === payment_id)?.voidId;
       // ADR 0002 makes this impossible; if it ever happens, money people must look at it (once, for the committed record).
-      afterCommit(() =>
-        this.logger.error(`void ${accepted.voidId} accepted for payment ${accepted.paymentId}, already cleared in closed batch ${cleared.batch_id}`),
-      );
+      afterCommit(() => this.logger.error(`void ${voidId} accepted for payment ${payment_id}, already cleared in closed batch ${batch_id}`));
     }
   }
 

@@ -38,8 +38,10 @@ export class ClearingConsumers implements OnApplicationBootstrap {
         topics: [Topics.voidEvents],
         ...GATHERED_BATCHES,
         handlers: {
-          'pos.void.accepted': (event: ConsumedEvent<VoidAccepted>, tx: EntityManager, afterCommit) =>
-            this.ledger.recordVoid(tx, event.envelope.data, afterCommit),
+          'pos.void.accepted': {
+            applySet: (events: readonly ConsumedEvent<VoidAccepted>[], tx: EntityManager, afterCommit) =>
+              this.ledger.recordVoids(tx, events.map((event) => event.envelope.data), afterCommit),
+          },
           'pos.void.gate-closed': async (event: ConsumedEvent<VoidGateClosed>, tx: EntityManager) => {
             await this.ledger.gateClosed(tx, event.envelope.data.batchId, new Date(event.envelope.data.closedAt), this.clock.now());
           },
