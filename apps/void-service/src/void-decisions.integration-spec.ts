@@ -127,6 +127,24 @@ describe('void service on real Kafka and PostgreSQL', () => {
     return batchKeyOf({ merchantId: p.merchantId, terminalId: p.terminalId, channel: p.channel, succeededAt, cardBatchNo: p.card?.batchNo }, schedules);
   }
 
+  /** Clearing reports the payments cleared in their batch, one event each, in this order; resolves once all are recorded. */
+  async function paymentsCleared(payments: Payment[], succeededAt: Date): Promise<void> {
+    for (const p of payments) {
+      await produce(Topics.clearingEvents, 'pos.clearing.payment.cleared', p.merchantId, {
+        paymentId: p.paymentId,
+        merchantId: p.merchantId,
+        batchId: batchOf(p, succeededAt).batchId,
+        amountFen: p.amountFen,
+        clearedAt: new Date().toISOString(),
+      });
+    }
+    const ids = payments.map((p) => p.paymentId);
+    await until(async () => {
+      const { rows } = await db.query(`SELECT 1 FROM "${service.schema}".cleared_payments WHERE payment_id = ANY($1::uuid[])`, [ids]);
+      return rows.length === ids.length;
+    }, 'cleared');
+  }
+
   async function batchClosing(p: Payment, succeededAt: Date, reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT', id = randomUUID()) {
     const key = batchOf(p, succeededAt);
     await produce(
@@ -281,17 +299,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
     const p = newPayment();
     const paidAt = new Date();
     await paymentSucceeded(p, paidAt);
-    await produce(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'M100', {
-      paymentId: p.paymentId,
-      merchantId: 'M100',
-      batchId: batchOf(p, paidAt).batchId,
-      amountFen: p.amountFen,
-      clearedAt: new Date().toISOString(),
-    });
-    await until(async () => {
-      const { rows } = await db.query(`SELECT 1 FROM "${service.schema}".cleared_payments WHERE payment_id = $1`, [p.paymentId]);
-      return rows.length === 1;
-    }, 'cleared');
+    await paymentsCleared([p], paidAt);
     expect((await requestVoid(voidOf(p))).body).toMatchObject({ reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
   });
 
@@ -302,19 +310,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
     await paymentSucceeded(voided, paidAt);
     await paymentSucceeded(other, paidAt);
     expect((await requestVoid(voidOf(voided))).body).toMatchObject({ decision: 'ACCEPTED' });
-    for (const p of [other, voided]) {
-      await produce(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'M100', {
-        paymentId: p.paymentId,
-        merchantId: 'M100',
-        batchId: batchOf(p, paidAt).batchId,
-        amountFen: p.amountFen,
-        clearedAt: new Date().toISOString(),
-      });
-    }
-    await until(async () => {
-      const { rows } = await db.query(`SELECT 1 FROM "${service.schema}".cleared_payments WHERE payment_id = ANY($1::uuid[])`, [[voided.paymentId, other.paymentId]]);
-      return rows.length === 2;
-    }, 'both cleared');
+    await paymentsCleared([other, voided], paidAt);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/^void_invariant_violations_total 1$/m);
   });
