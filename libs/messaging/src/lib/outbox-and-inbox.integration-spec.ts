@@ -1,4 +1,4 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Topics } from '@pos/contracts';
 import { systemClock } from '@pos/business-calendar';
 import { createDataSource, runMigrations } from '@pos/persistence';
@@ -11,7 +11,7 @@ import { messagingMigrations } from './messaging-tables.migration';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { AfterCommit, ConsumedEvent, DeadLetterHeaders, PermanentFailure, ReliableConsumer, SetHandler } from './reliable-consumer';
+import { ConsumedEvent, DeadLetterHeaders, EventHandler, PermanentFailure, ReliableConsumer, SetHandler } from './reliable-consumer';
 
 const succeeded = (paymentId: string) => ({
   paymentId,
@@ -259,12 +259,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
       });
 
     /** Sends the messages (one key, so one partition, in this order), then consumes until `applied` events are in. */
-    async function consume(
-      messages: ReturnType<typeof eventOf>[],
-      handler: ((event: ConsumedEvent<{ paymentId: string }>, tx: EntityManager, afterCommit: AfterCommit) => Promise<void>) | SetHandler,
-      applied: number,
-      parked: number,
-    ) {
+    async function consume(messages: ReturnType<typeof eventOf>[], handler: EventHandler | SetHandler, applied: number, parked: number) {
       const producer = await broker.createProducer();
       await producer.send(messages);
       await producer.disconnect();
