@@ -1,4 +1,4 @@
-import { checkInvariants } from './invariants';
+import { checkInvariants, doubleVoidProblem } from './invariants';
 import { ObservedEvent, Observation } from './observation';
 import { planDay } from './plan';
 
@@ -65,5 +65,32 @@ describe('checkInvariants', () => {
   it('fails on a dead letter nobody sent on purpose', () => {
     const stray = event('payments.events.v1.dlq', 'pos.payment.succeeded', {}, { ce_id: 'x', dlq_reason: 'SCHEMA_VIOLATION' });
     expect(byName(checkInvariants(emptyPlan, observation([...consistent, stray], [batch])), 'Dead-letter')?.passed).toBe(false);
+  });
+
+  describe('a double void (two requests for one payment at once)', () => {
+    const deadline = '2026-11-27T16:00:00.000Z';
+    const accepted = { decision: 'ACCEPTED', decidedAt: '2026-11-27T15:59:59.990Z', deadline };
+    const refused = (reason: string, decidedAt: string) => ({ decision: 'REJECTED', reason, decidedAt, deadline });
+
+    it('passes one accepted and the other ALREADY_VOIDED, in either order', () => {
+      expect(doubleVoidProblem([accepted, refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z')])).toBeUndefined();
+      expect(doubleVoidProblem([refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z'), accepted])).toBeUndefined();
+    });
+
+    it('passes the other refused CUTOFF_PASSED when it was decided at or after the accepted one\'s deadline', () => {
+      expect(doubleVoidProblem([accepted, refused('CUTOFF_PASSED', '2026-11-27T16:00:00.004Z')])).toBeUndefined();
+      expect(doubleVoidProblem([accepted, refused('VOID_WINDOW_EXPIRED', deadline)])).toBeUndefined();
+    });
+
+    it('passes both refused for the same reason', () => {
+      expect(doubleVoidProblem([refused('CUTOFF_PASSED', '2026-11-27T16:00:01Z'), refused('CUTOFF_PASSED', '2026-11-27T16:00:01Z')])).toBeUndefined();
+    });
+
+    it('fails both accepted, the cutoff claimed before the deadline, and any other reason', () => {
+      expect(doubleVoidProblem([accepted, { ...accepted }])).toBe('2 accepted');
+      expect(doubleVoidProblem([accepted, refused('CUTOFF_PASSED', '2026-11-27T15:59:59.999Z')])).toMatch(/CUTOFF_PASSED at .* before the accepted one's deadline/);
+      expect(doubleVoidProblem([accepted, refused('PAYMENT_NOT_FOUND', '2026-11-27T16:00:01Z')])).toMatch(/the other PAYMENT_NOT_FOUND/);
+      expect(doubleVoidProblem([accepted, undefined])).toMatch(/the other no answer/);
+    });
   });
 });

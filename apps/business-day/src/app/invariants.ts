@@ -96,6 +96,27 @@ function answersAgree(answers: readonly { status: number; body: Record<string, u
   return answers.every((a) => a.status === first.status && a.body['voidId'] === first.body['voidId'] && a.body['decision'] === first.body['decision']);
 }
 
+/** Rejections that depend only on the decision's time: correct for any decision at or after the deadline. */
+const PAST_DEADLINE = new Set(['CUTOFF_PASSED', 'VOID_WINDOW_EXPIRED']);
+
+/**
+ * Two different void requests for one payment at the same instant (the answers to the first of
+ * each): never both accepted. If one is accepted, the other is ALREADY_VOIDED, unless it was
+ * decided at or after the accepted one's deadline: the cutoff (or the end of the void window) fell
+ * between the two decisions, and the later one is rightly CUTOFF_PASSED (or VOID_WINDOW_EXPIRED).
+ * Both may be refused for the same other reason (e.g. the cutoff passed before either).
+ */
+export function doubleVoidProblem(pair: readonly (Record<string, unknown> | undefined)[]): string | undefined {
+  const accepted = pair.filter((body): body is Record<string, unknown> => body?.['decision'] === 'ACCEPTED');
+  if (accepted.length !== 1) return accepted.length > 1 ? `${accepted.length} accepted` : undefined;
+  const winner = accepted[0];
+  const other = pair.find((body) => body !== winner);
+  const reason = String(other?.['reason'] ?? other?.['decision'] ?? 'no answer');
+  if (reason === 'ALREADY_VOIDED') return undefined;
+  if (PAST_DEADLINE.has(reason) && Date.parse(String(other?.['decidedAt'])) >= Date.parse(String(winner['deadline']))) return undefined;
+  return `1 accepted, the other ${reason} at ${String(other?.['decidedAt'])}, before the accepted one's deadline ${String(winner['deadline'])}`;
+}
+
 /** Invariant 2: every void request decided exactly once, retries included. */
 function decidedOnce(plan: DayPlan, observation: Observation): InvariantResult {
   const problems: string[] = [];
@@ -116,11 +137,8 @@ function decidedOnce(plan: DayPlan, observation: Observation): InvariantResult {
       if (answers.length > 1 && !answersAgree(answers)) problems.push(`void ${key}: retries got different answers`);
     }
     if (planned.variant === 'DOUBLE') {
-      const pair = keys.map((k) => observation.voids.get(k)?.[0]?.body);
-      const accepted = pair.filter((b) => b?.['decision'] === 'ACCEPTED').length;
-      const already = pair.filter((b) => b?.['reason'] === 'ALREADY_VOIDED').length;
-      // Both can be refused for the same other reason (e.g. the cutoff passed); never both accepted.
-      if (accepted > 1 || (accepted === 1 && already !== 1)) problems.push(`double void on ${planned.payment.outTradeNo}: ${accepted} accepted, ${already} ALREADY_VOIDED`);
+      const problem = doubleVoidProblem(keys.map((k) => observation.voids.get(k)?.[0]?.body));
+      if (problem) problems.push(`double void on ${planned.payment.outTradeNo}: ${problem}`);
     }
   }
   return result('Every void request decided exactly once', problems, `${voids.length} planned voids, ${decisions.length} decisions on Kafka`);
