@@ -189,13 +189,13 @@ export class ReliableConsumer {
 
   /** One event in its own transaction, retried while it fails for a passing reason. */
   private async process(item: Applicable, context: HandlerContext): Promise<void> {
-    const { message, event, hash, handler } = item;
+    const { message, event } = item;
     const { envelope } = event;
     const maxAttempts = this.options.maxAttempts ?? 5;
     let backoff = this.options.initialBackoffMs ?? 100;
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.applyOnce(event, hash, handler);
+        const outcome = await this.applyOnce(item);
         if (outcome === 'modified') return this.deadLetterModified(item);
         return;
       } catch (error) {
@@ -215,7 +215,8 @@ export class ReliableConsumer {
   }
 
   /** One transaction: claim the event in the inbox, apply it; then its effects. */
-  private async applyOnce(event: ConsumedEvent, hash: string, handler: EventHandler | SetHandler): Promise<'applied' | 'duplicate' | 'modified'> {
+  private async applyOnce(item: Applicable): Promise<'applied' | 'duplicate' | 'modified'> {
+    const { event, hash } = item;
     const effects: (() => void)[] = [];
     const outcome = await this.dataSource.transaction(async (tx): Promise<'applied' | 'duplicate' | 'modified'> => {
       const inserted = await queryPrepared(
@@ -231,8 +232,7 @@ export class ReliableConsumer {
         ]);
         return seen?.payload_hash === hash ? 'duplicate' : 'modified';
       }
-      const afterCommit: AfterCommit = (effect) => effects.push(effect);
-      await (typeof handler === 'function' ? handler(event, tx, afterCommit) : handler.applySet([event], tx, afterCommit));
+      await this.applyInOrder([item], tx, (effect) => effects.push(effect));
       return 'applied';
     });
     this.runEffects(effects);
@@ -241,7 +241,7 @@ export class ReliableConsumer {
 
   /**
    * Several events in one transaction: their inbox rows in one statement, then the new ones'
-   * handlers in partition order, a set handler once for each run of its events. Returns the deliveries that reuse an applied event's id with
+   * handlers in partition order. Returns the deliveries that reuse an applied event's id with
    * another payload, to be dead-lettered once the transaction has committed, and runs the
    * handlers' effects then.
    */
@@ -284,23 +284,26 @@ export class ReliableConsumer {
         if (claimed.has(id) && firsts.get(id) === item) fresh.push(item);
         else if (stored.get(id) !== item.hash) modified.push(item);
       }
-      const afterCommit: AfterCommit = (effect) => effects.push(effect);
-      for (let start = 0; start < fresh.length; ) {
-        const { handler } = fresh[start];
-        if (typeof handler === 'function') {
-          await handler(fresh[start].event, tx, afterCommit);
-          start++;
-          continue;
-        }
-        let end = start + 1;
-        while (end < fresh.length && fresh[end].handler === handler) end++;
-        await handler.applySet(fresh.slice(start, end).map((item) => item.event), tx, afterCommit);
-        start = end;
-      }
+      await this.applyInOrder(fresh, tx, (effect) => effects.push(effect));
       return modified;
     });
     this.runEffects(effects);
     return modified;
+  }
+
+  /** Runs the handlers of claimed events in their order: a set handler once for each run of its events. */
+  private async applyInOrder(items: readonly Applicable[], tx: EntityManager, afterCommit: AfterCommit): Promise<void> {
+    for (let start = 0; start < items.length; ) {
+      const { handler } = items[start];
+      let end = start + 1;
+      if (typeof handler === 'function') {
+        await handler(items[start].event, tx, afterCommit);
+      } else {
+        while (end < items.length && items[end].handler === handler) end++;
+        await handler.applySet(items.slice(start, end).map((item) => item.event), tx, afterCommit);
+      }
+      start = end;
+    }
   }
 
   /** The committed events' effects. One that throws is logged: its event stays applied, once. */
