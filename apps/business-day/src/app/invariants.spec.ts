@@ -70,7 +70,7 @@ describe('checkInvariants', () => {
   describe('a double void (two requests for one payment at once)', () => {
     const deadline = '2026-11-27T16:00:00.000Z';
     const accepted = { decision: 'ACCEPTED', decidedAt: '2026-11-27T15:59:59.990Z', deadline };
-    const refused = (reason: string, decidedAt: string) => ({ decision: 'REJECTED', reason, decidedAt, deadline });
+    const refused = (reason: string, decidedAt: string, remedy = 'REFUND') => ({ decision: 'REJECTED', reason, remedy, decidedAt, deadline });
 
     it('passes one accepted and the other ALREADY_VOIDED, in either order', () => {
       expect(doubleVoidProblem([accepted, refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z')])).toBeUndefined();
@@ -82,14 +82,20 @@ describe('checkInvariants', () => {
       expect(doubleVoidProblem([accepted, refused('VOID_WINDOW_EXPIRED', deadline)])).toBeUndefined();
     });
 
+    it('passes the other refused for a payment the void service had not learnt yet, to be retried', () => {
+      expect(doubleVoidProblem([refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'RETRY_LATER'), accepted])).toBeUndefined();
+      expect(doubleVoidProblem([accepted, refused('PAYMENT_PENDING', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toBeUndefined();
+    });
+
     it('passes both refused for the same reason', () => {
       expect(doubleVoidProblem([refused('CUTOFF_PASSED', '2026-11-27T16:00:01Z'), refused('CUTOFF_PASSED', '2026-11-27T16:00:01Z')])).toBeUndefined();
     });
 
     it('fails both accepted, the cutoff claimed before the deadline, and any other reason', () => {
       expect(doubleVoidProblem([accepted, { ...accepted }])).toBe('2 accepted');
-      expect(doubleVoidProblem([accepted, refused('CUTOFF_PASSED', '2026-11-27T15:59:59.999Z')])).toMatch(/CUTOFF_PASSED at .* before the accepted one's deadline/);
-      expect(doubleVoidProblem([accepted, refused('PAYMENT_NOT_FOUND', '2026-11-27T16:00:01Z')])).toMatch(/the other PAYMENT_NOT_FOUND/);
+      expect(doubleVoidProblem([accepted, refused('CUTOFF_PASSED', '2026-11-27T15:59:59.999Z')])).toMatch(/the other CUTOFF_PASSED \(remedy REFUND\) at 2026-11-27T15:59:59.999Z/);
+      expect(doubleVoidProblem([accepted, refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'NONE')])).toMatch(/the other PAYMENT_NOT_FOUND/);
+      expect(doubleVoidProblem([accepted, refused('AMOUNT_MISMATCH', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toMatch(/the other AMOUNT_MISMATCH/);
       expect(doubleVoidProblem([accepted, undefined])).toMatch(/the other no answer/);
     });
   });

@@ -98,12 +98,17 @@ function answersAgree(answers: readonly { status: number; body: Record<string, u
 
 /** Rejections that depend only on the decision's time: correct for any decision at or after the deadline. */
 const PAST_DEADLINE = new Set(['CUTOFF_PASSED', 'VOID_WINDOW_EXPIRED']);
+/** Rejections for facts the void service had not learnt yet (remedy RETRY_LATER): correct for a read before they arrived. */
+const NOT_YET_KNOWN = new Set(['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING']);
 
 /**
  * Two different void requests for one payment at the same instant (the answers to the first of
- * each): never both accepted. If one is accepted, the other is ALREADY_VOIDED, unless it was
- * decided at or after the accepted one's deadline: the cutoff (or the end of the void window) fell
- * between the two decisions, and the later one is rightly CUTOFF_PASSED (or VOID_WINDOW_EXPIRED).
+ * each): never both accepted. If one is accepted, the other is ALREADY_VOIDED, except where the
+ * two were decided on either side of a moment that changed the answer:
+ * - the cutoff (or the end of the void window) fell between them, and the one decided at or after
+ *   the accepted one's deadline is rightly CUTOFF_PASSED (or VOID_WINDOW_EXPIRED);
+ * - the payment's success reached the void service between them, and the one that read before it
+ *   is rightly PAYMENT_NOT_FOUND or PAYMENT_PENDING, with RETRY_LATER.
  * Both may be refused for the same other reason (e.g. the cutoff passed before either).
  */
 export function doubleVoidProblem(pair: readonly (Record<string, unknown> | undefined)[]): string | undefined {
@@ -114,7 +119,8 @@ export function doubleVoidProblem(pair: readonly (Record<string, unknown> | unde
   const reason = String(other?.['reason'] ?? other?.['decision'] ?? 'no answer');
   if (reason === 'ALREADY_VOIDED') return undefined;
   if (PAST_DEADLINE.has(reason) && Date.parse(String(other?.['decidedAt'])) >= Date.parse(String(winner['deadline']))) return undefined;
-  return `1 accepted, the other ${reason} at ${String(other?.['decidedAt'])}, before the accepted one's deadline ${String(winner['deadline'])}`;
+  if (NOT_YET_KNOWN.has(reason) && other?.['remedy'] === 'RETRY_LATER') return undefined;
+  return `1 accepted, the other ${reason} (remedy ${String(other?.['remedy'])}) at ${String(other?.['decidedAt'])}, the accepted one's deadline ${String(winner['deadline'])}`;
 }
 
 /** Invariant 2: every void request decided exactly once, retries included. */
