@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, VoidGateClosed } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
-import { CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure, GATHERED_BATCHES } from '@pos/messaging';
+import { AfterCommit, CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure, GATHERED_BATCHES } from '@pos/messaging';
 import { BatchLedger } from './batch-ledger';
 
 export const ClearingConsumerGroups = {
@@ -30,7 +30,7 @@ export class ClearingConsumers implements OnApplicationBootstrap {
         // only once its gate-closed event is applied: their events may wait and share transactions.
         ...GATHERED_BATCHES,
         handlers: {
-          'pos.payment.succeeded': (event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager) => this.paymentSucceeded(event, tx),
+          'pos.payment.succeeded': (event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager, afterCommit) => this.paymentSucceeded(event, tx, afterCommit),
         },
       }),
       this.groups.start({
@@ -59,10 +59,10 @@ export class ClearingConsumers implements OnApplicationBootstrap {
     ]);
   }
 
-  private async paymentSucceeded(event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager): Promise<void> {
+  private async paymentSucceeded(event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager, afterCommit: AfterCommit): Promise<void> {
     const payment = event.envelope.data;
     // The schema allows it, batch assignment cannot: a card payment is batched by its POS batch number.
     if (payment.channel === 'UNIONPAY_CARD' && !payment.card) throw new PermanentFailure('a UNIONPAY_CARD payment without card.batchNo cannot be batched');
-    await this.ledger.assignPayment(tx, payment, this.clock.now());
+    await this.ledger.assignPayment(tx, payment, this.clock.now(), afterCommit);
   }
 }

@@ -9,6 +9,7 @@ import { BATCH_STATES, BatchState, safeNumber } from '@pos/clearing-domain';
 import { CLOCK, MessageValidator } from '@pos/messaging';
 import { ApiError } from '@pos/service-runtime';
 import { BATCH_COLUMNS, BatchLedger, BatchRow, totalsOfRow } from './batch-ledger';
+import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
 import { ReconciliationFiles } from './reconciliation-files';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -55,19 +56,39 @@ export class ClearingController {
     private readonly files: ReconciliationFiles,
     private readonly validator: MessageValidator,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CLEARING_SETTINGS) private readonly settings: ClearingSettings,
   ) {}
 
   @Post('terminal-settlements')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Terminal settlement (结算): close the terminal\'s open card batch now; completes when the void gate closed' })
+  @ApiOperation({
+    summary: "Terminal settlement (结算): close the terminal's open card batch now",
+    description:
+      'The batch is cut at this instant; card payments that succeed later go to its successor. The answer waits (TERMINAL_SETTLEMENT_WAIT_MS) ' +
+      'until the void service has closed the batch\'s gate and the totals are final: 200 with the closed batches and their totals, after which ' +
+      'no void of those batches is accepted; or 202 with the batches still CLOSING (poll GET /v1/batches/{batchId}).',
+  })
   @ApiBody({ schema: { type: 'object', required: ['merchantId', 'terminalId', 'batchNo', 'requestedBy'], properties: { merchantId: { type: 'string' }, terminalId: { type: 'string' }, batchNo: { type: 'string', pattern: '^[0-9]{6}$' }, requestedBy: { type: 'string' } } } })
-  @ApiAcceptedResponse({ description: '{ batches: [{ batchId, state }] } — the batch(es) now closing' })
-  async settleTerminal(@Body() body: unknown) {
+  @ApiOkResponse({ description: '{ batches: [batch] } — closed, with final totals' })
+  @ApiAcceptedResponse({ description: '{ batches: [batch] } — still CLOSING when the wait ended' })
+  async settleTerminal(@Body() body: unknown, @Res({ passthrough: true }) response: Response) {
     const check = this.validator.validate(Topics.clearingCommands, 'pos.clearing.terminal-settlement.requested', 1, body);
     if (!check.ok) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_REQUEST', check.detail);
     const request = body as TerminalSettlementRequested;
-    const batches = await this.dataSource.transaction((tx) => this.ledger.settleTerminal(tx, request, this.clock.now()));
-    return { batches: batches.map((b) => ({ batchId: b.batch_id, state: b.state })) };
+    const closing = await this.dataSource.transaction((tx) => this.ledger.settleTerminal(tx, request, this.clock.now()));
+    const batches = await this.untilClosed(closing.map((b) => b.batch_id));
+    if (batches.every((b) => b.state === 'CLOSED' || b.state === 'SETTLED')) response.status(HttpStatus.OK);
+    return { batches: batches.map(batchView) };
+  }
+
+  /** The batches once all are closed, or as they are when the wait runs out (the close needs the void service's answer). */
+  private async untilClosed(batchIds: readonly string[]): Promise<BatchRow[]> {
+    const deadline = Date.now() + this.settings.terminalSettlementWaitMs;
+    for (;;) {
+      const batches: BatchRow[] = await this.dataSource.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = ANY($1) ORDER BY batch_id`, [batchIds]);
+      if (batches.every((b) => b.state === 'CLOSED' || b.state === 'SETTLED') || Date.now() >= deadline) return batches;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   @Get('batches')

@@ -31,8 +31,9 @@ export class VoidsController {
   @ApiOperation({
     summary: 'Void (撤销) a payment',
     description:
-      'Decided synchronously: ACCEPTED, or REJECTED with a reason and the remedy. The same idempotency key always returns the stored decision ' +
-      '(header Idempotent-Replayed: true); the same key with another payload is REJECTED with MODIFIED_REQUEST. Invalid requests are 400 and are not decisions.',
+      'Decided synchronously: ACCEPTED, or REJECTED with a reason and the remedy. The same idempotency key returns the stored final decision ' +
+      '(header Idempotent-Replayed: true); the same key with another payload is REJECTED with MODIFIED_REQUEST. An answer with final=false ' +
+      '(retry later, supervisor authorisation missing) does not take the key: ask again with the same key. Invalid requests are 400 and are not decisions.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Or idempotencyKey in the body' })
   @ApiOkResponse({ type: VoidDecisionBody })
