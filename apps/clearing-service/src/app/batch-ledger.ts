@@ -9,11 +9,13 @@ import {
   CLOUD_EVENTS_SPEC_VERSION,
   CloudEventHeaders,
   contractFor,
+  deadLetterTopicOf,
   JSON_CONTENT_TYPE,
   PaymentSucceeded,
   TerminalSettlementRequested,
   Topics,
   VoidAccepted,
+  VoidGateClosed,
 } from '@pos/contracts';
 import { BusinessDate, businessDateOf, parseBusinessDate } from '@pos/business-calendar';
 import {
@@ -234,18 +236,29 @@ export class BatchLedger {
     return opened;
   }
 
-  /** Remembers accepted voids, whether or not their payments have arrived; they are excluded at the close. */
-  async recordVoids(tx: EntityManager, accepted: readonly VoidAccepted[], afterCommit: AfterCommit): Promise<void> {
-    // Runs for every accepted void: one prepared statement records a run of them and looks for a
-    // closed batch that cleared one of their payments anyway (the check reads batches, not the rows it inserts).
-    const cleared = await queryPrepared<{ payment_id: string; batch_id: string }>(
+  /**
+   * Remembers accepted voids, whether or not their payments have arrived; they are excluded at the
+   * close. A void that a batch waiting in CLOSING still lacked (parked on the dead-letter topic,
+   * then replayed) completes that batch's close in this transaction once none is missing.
+   */
+  async recordVoids(tx: EntityManager, accepted: readonly VoidAccepted[], afterCommit: AfterCommit, now: Date): Promise<void> {
+    // Runs for every accepted void: one prepared statement records a run of them, looks for a
+    // closed batch that cleared one of their payments anyway (the check reads batches, not the rows
+    // it inserts), and names the not yet closed batches whose gate closed before a void of theirs
+    // was recorded: only those need the follow-up below.
+    const findings = await queryPrepared<{ finding: 'CLEARED' | 'GATE_CLOSED'; payment_id: string | null; batch_id: string }>(
       tx,
       `WITH recorded AS (
          INSERT INTO voided_payments (payment_id, void_id, batch_id, merchant_id, out_trade_no, amount_fen, decided_at)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[])
-         ON CONFLICT (payment_id) DO NOTHING)
-       SELECT p.payment_id, b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
-        WHERE p.payment_id = ANY($1::uuid[]) AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided`,
+         ON CONFLICT (payment_id) DO NOTHING
+         RETURNING batch_id)
+       SELECT 'CLEARED' AS finding, p.payment_id, b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
+        WHERE p.payment_id = ANY($1::uuid[]) AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided
+       UNION ALL
+       SELECT DISTINCT 'GATE_CLOSED', NULL::uuid, g.batch_id FROM recorded r JOIN void_gates g USING (batch_id) JOIN batches b USING (batch_id)
+        WHERE b.state IN ('OPEN', 'CLOSING')
+       ORDER BY finding, batch_id`,
       [
         accepted.map((a) => a.paymentId),
         accepted.map((a) => a.voidId),
@@ -256,7 +269,13 @@ export class BatchLedger {
         accepted.map((a) => a.decidedAt),
       ],
     );
-    for (const { payment_id, batch_id } of cleared) {
+    for (const { finding, payment_id, batch_id } of findings) {
+      if (finding === 'GATE_CLOSED') {
+        // OPEN too: a cutoff marking it CLOSING right now counted without this uncommitted void;
+        // completeClose waits for that transaction's lock and counts again.
+        await this.completeClose(tx, batch_id, now);
+        continue;
+      }
       const voidId = accepted.find((a) => a.paymentId === payment_id)?.voidId;
       // ADR 0002 makes this impossible; if it ever happens, money people must look at it (once, for the committed record).
       afterCommit(() => this.logger.error(`void ${voidId} accepted for payment ${payment_id}, already cleared in closed batch ${batch_id}`));
@@ -331,20 +350,55 @@ export class BatchLedger {
     for (const { batch_id } of gated) await this.completeClose(tx, batch_id, now);
   }
 
-  /** The void service closed the batch's gate: complete the close (only CLOSING -> CLOSED; repeats are no-ops). */
-  async gateClosed(tx: EntityManager, batchId: string, gateClosedAt: Date, now: Date): Promise<BatchRow | undefined> {
-    await tx.query(`INSERT INTO void_gates (batch_id, closed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [batchId, gateClosedAt]);
-    return this.completeClose(tx, batchId, now);
+  /**
+   * The void service closed the batch's gate: complete the close (only CLOSING -> CLOSED; repeats
+   * are no-ops), once the voids it accepted for the batch are all recorded here.
+   */
+  async gateClosed(tx: EntityManager, gate: VoidGateClosed, now: Date): Promise<BatchRow | undefined> {
+    await tx.query(`INSERT INTO void_gates (batch_id, closed_at, accepted_voids) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+      gate.batchId,
+      new Date(gate.closedAt),
+      gate.acceptedVoids,
+    ]);
+    return this.completeClose(tx, gate.batchId, now);
+  }
+
+  /**
+   * Batches in CLOSING whose gate closed with more accepted voids than are recorded here: each
+   * waits for a void parked on the dead-letter topic (docs/operations.md). Reads the few CLOSING
+   * batches only.
+   */
+  async countBatchesAwaitingVoids(db: Pick<EntityManager, 'query'>): Promise<number> {
+    const [row]: { waiting: number }[] = await db.query(
+      `SELECT count(*)::int AS waiting FROM batches b JOIN void_gates g USING (batch_id)
+        WHERE b.state = 'CLOSING' AND g.accepted_voids > (SELECT count(*) FROM voided_payments v WHERE v.batch_id = b.batch_id)`,
+    );
+    return row.waiting;
   }
 
   /**
    * CLOSING -> CLOSED with exact totals, all set-based: the voided set is frozen into the batch,
    * totals are one aggregate; payment.cleared events start in the same transaction (see
-   * appendPaymentsCleared).
+   * appendPaymentsCleared). Runs only for a batch whose gate is recorded in void_gates.
    */
   private async completeClose(tx: EntityManager, batchId: string, now: Date): Promise<BatchRow | undefined> {
     const [batch]: BatchRow[] = await tx.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1 FOR UPDATE`, [batchId]);
     if (!batch || batch.state !== 'CLOSING') return undefined;
+    // Invariant 1: a void accepted for the batch and not recorded here (parked on the dead-letter
+    // topic) would leave its payment in the totals. Voided payments of the batch are counted by
+    // the void's batch id, as the void service counts them for the gate.
+    const [voids]: { accepted: number; recorded: number }[] = await tx.query(
+      `SELECT g.accepted_voids AS accepted, (SELECT count(*)::int FROM voided_payments v WHERE v.batch_id = g.batch_id) AS recorded
+         FROM void_gates g WHERE g.batch_id = $1`,
+      [batchId],
+    );
+    if (voids.recorded < voids.accepted) {
+      this.logger.error(
+        `batch ${batchId} waits in CLOSING: the void service accepted ${voids.accepted} void(s) for it, ${voids.recorded} recorded; ` +
+          `replay the parked pos.void.accepted from ${deadLetterTopicOf(Topics.voidEvents)} and it closes by itself`,
+      );
+      return undefined;
+    }
     await tx.query(
       `UPDATE batch_payments p SET voided = true FROM voided_payments v
         WHERE p.batch_id = $1 AND v.payment_id = p.payment_id AND NOT p.voided`,

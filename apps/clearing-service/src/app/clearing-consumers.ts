@@ -40,10 +40,10 @@ export class ClearingConsumers implements OnApplicationBootstrap {
         handlers: {
           'pos.void.accepted': {
             applySet: (events: readonly ConsumedEvent<VoidAccepted>[], tx: EntityManager, afterCommit) =>
-              this.ledger.recordVoids(tx, events.map((event) => event.envelope.data), afterCommit),
+              this.ledger.recordVoids(tx, events.map((event) => event.envelope.data), afterCommit, this.clock.now()),
           },
           'pos.void.gate-closed': async (event: ConsumedEvent<VoidGateClosed>, tx: EntityManager) => {
-            await this.ledger.gateClosed(tx, event.envelope.data.batchId, new Date(event.envelope.data.closedAt), this.clock.now());
+            await this.ledger.gateClosed(tx, event.envelope.data, this.clock.now());
           },
         },
       }),
