@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { bootService, BootedService, expectRequestLevelErrors, HttpErrorContract } from '@pos/service-testing';
+import { Topics } from '@pos/contracts';
+import { MessageBroker } from '@pos/messaging';
+import { bootService, BootedService, expectRequestLevelErrors, HttpErrorContract, WIRE_INSTANT } from '@pos/service-testing';
 import { testStack } from '@pos/testing';
 import { paymentServiceDefinition } from './app/payment-service.definition';
-import { KEYS, MERCHANT_API_KEYS, post, walletPayment } from './testing/payment-test-kit';
+import { brokerFor, KEYS, MERCHANT_API_KEYS, post, TopicRecorder, walletPayment } from './testing/payment-test-kit';
 
 /**
  * The payment service's HTTP contract on real Kafka and PostgreSQL: every error answer of every
@@ -60,6 +62,22 @@ describe('payment service HTTP contract', () => {
 
   it('answers what Node refuses before any route, and unknown routes, with {code, message}', async () => {
     await expectRequestLevelErrors(service.url);
+  });
+
+  it('writes every instant of its answers and events in UTC (Z)', async () => {
+    const broker: MessageBroker = brokerFor(stack.kafkaBrokers, `${service.schema}.`);
+    const events = await TopicRecorder.start(broker, [Topics.paymentEvents]);
+    try {
+      const created = await post(service.url, walletPayment('00'));
+      expect(created.status).toBe(201);
+      expect(created.body['createdAt']).toMatch(WIRE_INSTANT);
+      expect(created.body['succeededAt']).toMatch(WIRE_INSTANT);
+      const [event] = await events.waitFor((_, data) => data['paymentId'] === created.body['paymentId'], 1, 30_000, 0);
+      expect(JSON.parse(event.value?.toString() ?? 'null').succeededAt).toMatch(WIRE_INSTANT);
+    } finally {
+      await events.stop();
+      await broker.close();
+    }
   });
 
   // Last: the tests above provoke the codes.
