@@ -7,12 +7,11 @@ import { TerminalSettlementRequested, Topics } from '@pos/contracts';
 import { Clock, isBusinessDate } from '@pos/business-calendar';
 import { BATCH_STATES, BatchState, safeNumber } from '@pos/clearing-domain';
 import { CLOCK, MessageValidator } from '@pos/messaging';
-import { ApiError } from '@pos/service-runtime';
+import { ApiError, ApiErrorCodes, UuidParam } from '@pos/service-runtime';
 import { BATCH_COLUMNS, BatchLedger, BatchRow, totalsOfRow } from './batch-ledger';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
 import { ReconciliationFiles } from './reconciliation-files';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PAGE = 500;
 
 function batchView(batch: BatchRow) {
@@ -71,9 +70,10 @@ export class ClearingController {
   @ApiBody({ schema: { type: 'object', required: ['merchantId', 'terminalId', 'batchNo', 'requestedBy'], properties: { merchantId: { type: 'string' }, terminalId: { type: 'string' }, batchNo: { type: 'string', pattern: '^[0-9]{6}$' }, requestedBy: { type: 'string' } } } })
   @ApiOkResponse({ description: '{ batches: [batch] } — closed, with final totals' })
   @ApiAcceptedResponse({ description: '{ batches: [batch] } — still CLOSING when the wait ended' })
+  @ApiErrorCodes('INVALID_REQUEST')
   async settleTerminal(@Body() body: unknown, @Res({ passthrough: true }) response: Response) {
     const check = this.validator.validate(Topics.clearingCommands, 'pos.clearing.terminal-settlement.requested', 1, body);
-    if (!check.ok) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_REQUEST', check.detail);
+    if (!check.ok) throw new ApiError('INVALID_REQUEST', check.detail);
     const request = body as TerminalSettlementRequested;
     const closing = await this.dataSource.transaction((tx) => this.ledger.settleTerminal(tx, request, this.clock.now()));
     const batches = await this.untilClosed(closing.map((b) => b.batch_id));
@@ -98,6 +98,7 @@ export class ClearingController {
   @ApiQuery({ name: 'terminalId', required: false })
   @ApiQuery({ name: 'state', required: false, enum: BATCH_STATES })
   @ApiQuery({ name: 'limit', required: false, description: `1..${MAX_PAGE}, default 100` })
+  @ApiErrorCodes('INVALID_DATE', 'INVALID_STATE', 'INVALID_LIMIT')
   async listBatches(
     @Query('merchantId') merchantId?: string,
     @Query('clearingDate') clearingDate?: string,
@@ -105,10 +106,10 @@ export class ClearingController {
     @Query('state') state?: string,
     @Query('limit') limitText?: string,
   ) {
-    if (clearingDate !== undefined && !isBusinessDate(clearingDate)) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DATE', 'clearingDate must be YYYY-MM-DD');
-    if (state !== undefined && !BATCH_STATES.includes(state as BatchState)) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_STATE', `state must be one of ${BATCH_STATES.join(', ')}`);
+    if (clearingDate !== undefined && !isBusinessDate(clearingDate)) throw new ApiError('INVALID_DATE', 'clearingDate must be YYYY-MM-DD');
+    if (state !== undefined && !BATCH_STATES.includes(state as BatchState)) throw new ApiError('INVALID_STATE', `state must be one of ${BATCH_STATES.join(', ')}`);
     const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_LIMIT', `limit must be 1..${MAX_PAGE}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ApiError('INVALID_LIMIT', `limit must be 1..${MAX_PAGE}`);
     const conditions: string[] = [];
     const values: unknown[] = [];
     const where = (sql: string, value: unknown) => {
@@ -131,9 +132,10 @@ export class ClearingController {
   @ApiOperation({ summary: 'A batch with its totals (final once CLOSED) and, while open, what it holds so far' })
   @ApiParam({ name: 'batchId' })
   @ApiOkResponse({ description: 'The batch' })
+  @ApiErrorCodes('BATCH_NOT_FOUND')
   async batch(@Param('batchId') batchId: string) {
     const [row]: BatchRow[] = await this.dataSource.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1`, [batchId]);
-    if (!row) throw new ApiError(HttpStatus.NOT_FOUND, 'BATCH_NOT_FOUND', `no batch ${batchId}`);
+    if (!row) throw new ApiError('BATCH_NOT_FOUND', `no batch ${batchId}`);
     const [held] = await this.dataSource.query(
       `SELECT count(*)::bigint AS count, coalesce(sum(amount_fen), 0)::bigint AS fen FROM batch_payments WHERE batch_id = $1`,
       [batchId],
@@ -145,12 +147,13 @@ export class ClearingController {
   @ApiOperation({ summary: 'Reconciliation file (对账单) of a closed batch, CSV' })
   @ApiProduces('text/csv')
   @ApiParam({ name: 'batchId' })
+  @ApiErrorCodes('BATCH_NOT_FOUND', 'BATCH_NOT_CLOSED')
   async batchReconciliation(@Param('batchId') batchId: string, @Res() response: Response): Promise<void> {
     const batch = await this.files.closedBatch(batchId);
     if (!batch) {
       const [exists] = await this.dataSource.query(`SELECT state FROM batches WHERE batch_id = $1`, [batchId]);
-      if (exists) throw new ApiError(HttpStatus.CONFLICT, 'BATCH_NOT_CLOSED', `batch ${batchId} is ${exists.state}; its file exists once it is closed`);
-      throw new ApiError(HttpStatus.NOT_FOUND, 'BATCH_NOT_FOUND', `no batch ${batchId}`);
+      if (exists) throw new ApiError('BATCH_NOT_CLOSED', `batch ${batchId} is ${exists.state}; its file exists once it is closed`);
+      throw new ApiError('BATCH_NOT_FOUND', `no batch ${batchId}`);
     }
     await this.streamCsv(response, `batch_${batch.batch_id}.csv`, this.files.render([batch], false));
   }
@@ -158,21 +161,22 @@ export class ClearingController {
   @Get('reconciliation/merchants/:merchantId/dates/:clearingDate')
   @ApiOperation({ summary: 'Reconciliation file of a merchant and clearing day over its closed batches, CSV' })
   @ApiProduces('text/csv')
+  @ApiErrorCodes('INVALID_DATE', 'NO_CLOSED_BATCHES')
   async merchantDayReconciliation(
     @Param('merchantId') merchantId: string,
     @Param('clearingDate') clearingDate: string,
     @Res() response: Response,
   ): Promise<void> {
-    if (!isBusinessDate(clearingDate)) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DATE', 'clearingDate must be YYYY-MM-DD');
+    if (!isBusinessDate(clearingDate)) throw new ApiError('INVALID_DATE', 'clearingDate must be YYYY-MM-DD');
     const batches = await this.files.closedBatchesOf(merchantId, clearingDate);
-    if (batches.length === 0) throw new ApiError(HttpStatus.NOT_FOUND, 'NO_CLOSED_BATCHES', `no closed batch of ${merchantId} on ${clearingDate}`);
+    if (batches.length === 0) throw new ApiError('NO_CLOSED_BATCHES', `no closed batch of ${merchantId} on ${clearingDate}`);
     await this.streamCsv(response, `merchant_${merchantId}_${clearingDate}.csv`, this.files.render(batches, true));
   }
 
   @Get('payments/:paymentId/clearing')
   @ApiOperation({ summary: "A payment's clearing status: PENDING (in an open or closing batch), CLEARED, or VOIDED" })
-  async paymentStatus(@Param('paymentId') paymentId: string) {
-    if (!UUID.test(paymentId)) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_PAYMENT_ID', 'paymentId must be a UUID');
+  @ApiErrorCodes('INVALID_PAYMENT_ID', 'PAYMENT_NOT_FOUND')
+  async paymentStatus(@Param('paymentId', new UuidParam('INVALID_PAYMENT_ID')) paymentId: string) {
     const [payment] = await this.dataSource.query(
       `SELECT p.batch_id, p.amount_fen, p.voided, b.state, b.clearing_date::text AS clearing_date,
               b.settlement_date::text AS settlement_date, b.closed_at
@@ -180,7 +184,7 @@ export class ClearingController {
       [paymentId],
     );
     const [voided] = await this.dataSource.query(`SELECT void_id, decided_at FROM voided_payments WHERE payment_id = $1`, [paymentId]);
-    if (!payment && !voided) throw new ApiError(HttpStatus.NOT_FOUND, 'PAYMENT_NOT_FOUND', `clearing has not seen payment ${paymentId}`);
+    if (!payment && !voided) throw new ApiError('PAYMENT_NOT_FOUND', `clearing has not seen payment ${paymentId}`);
     const closed = payment && (payment.state === 'CLOSED' || payment.state === 'SETTLED');
     // Once closed, the batch's frozen flag is the truth; before, an accepted void already excludes it.
     const status = closed ? (payment.voided ? 'VOIDED' : 'CLEARED') : voided ? 'VOIDED' : 'PENDING';

@@ -144,7 +144,7 @@ describe('payment service on real Kafka and PostgreSQL', () => {
     const paymentId = created.body['paymentId'] as string;
     expect(await get(service.url, `/v1/payments/${paymentId}`)).toMatchObject({ status: 200, body: { paymentId, status: 'SUCCEEDED' } });
     expect(await get(service.url, `/v1/payments/${paymentId}`, KEYS.M200)).toMatchObject({ status: 404, body: { code: 'PAYMENT_NOT_FOUND' } });
-    expect(await get(service.url, `/v1/payments/not-a-uuid`)).toMatchObject({ status: 404, body: { code: 'PAYMENT_NOT_FOUND' } });
+    expect(await get(service.url, `/v1/payments/not-a-uuid`)).toMatchObject({ status: 400, body: { code: 'INVALID_PAYMENT_ID' } });
     expect(await get(service.url, `/v1/payments?outTradeNo=${request.outTradeNo}`, KEYS.M200)).toMatchObject({ status: 200, body: { items: [] } });
     const byOrder = await get(service.url, `/v1/payments?outTradeNo=${request.outTradeNo}`);
     expect(byOrder.body['items']).toEqual([created.body]);

@@ -1,6 +1,7 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { KafkaHealthIndicator } from '@pos/messaging';
+import { ApiErrorCodes } from './api-errors';
 
 /**
  * Liveness says the process serves HTTP; readiness says it can do its work: PostgreSQL and Kafka
@@ -21,6 +22,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
+  @ApiErrorCodes('SERVICE_UNAVAILABLE')
   ready() {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: 2_000 }),

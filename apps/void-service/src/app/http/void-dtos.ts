@@ -66,8 +66,3 @@ export class VoidDecisionListBody {
   @ApiProperty({ type: [VoidDecisionBody] }) items!: VoidDecisionBody[];
   @ApiPropertyOptional({ description: 'Pass as `after` for the next page; absent on the last page' }) next?: string;
 }
-
-export class ErrorBody {
-  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
-  @ApiProperty() message!: string;
-}

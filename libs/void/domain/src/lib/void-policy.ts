@@ -67,7 +67,7 @@ export const REASON_MESSAGES: Readonly<Record<VoidRejectionReason, string>> = {
   PAYMENT_PENDING: 'The customer is still paying; retry once the payment has completed.',
   PAYMENT_NOT_SUCCEEDED: 'The payment did not succeed, so there is nothing to void.',
   ALREADY_VOIDED: 'The payment has already been voided.',
-  ALREADY_CLEARED: 'The payment has been cleared (its batch was settled); refund it instead.',
+  ALREADY_CLEARED: 'The payment has been cleared (its settlement batch has closed); refund it instead.',
   CUTOFF_PASSED: "The payment's batch has cut off; refund it instead.",
   VOID_WINDOW_EXPIRED: "The channel's void window has expired; refund it instead.",
   VOID_TOO_EARLY: 'Too soon after the payment for the channel to accept a void; retry shortly.',
