@@ -3,3 +3,4 @@ export * from './lib/cloud-events';
 export * from './lib/primitives';
 export * from './lib/reasons';
 export * from './lib/messages';
+export * from './lib/sources';

@@ -1,5 +1,5 @@
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000 } from '@pos/messaging';
+import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
@@ -20,7 +20,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     Topics.voidEvents,
   ],
   // In the order they run (by their timestamps).
-  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000, AddPaymentBatch1764400000000, DropOutboxNotify1764500000000],
+  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000, AddPaymentBatch1764400000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],
 };
