@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { ChannelName, deadLetterTopicOf, Topics } from '@pos/contracts';
+import { ChannelName, contractFor, deadLetterTopicOf, Topics, UPSTREAM } from '@pos/contracts';
 import { parseCutoffSchedule } from '@pos/business-calendar';
 import { CLOCK, encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
@@ -94,7 +94,10 @@ describe('void service on real Kafka and PostgreSQL', () => {
   // ---------- playing the other services ----------
 
   async function produce(topic: string, type: string, key: string, data: unknown, id = randomUUID()): Promise<string> {
-    await producer.send([encodeEnvelope(topic, { id, type, source: '/test', time: new Date().toISOString(), schemaVersion: 1, key, data })]);
+    // Under the source of the service that owns the type, as that service would send it.
+    const owner = contractFor(topic, type)?.producer ?? UPSTREAM;
+    const source = owner === UPSTREAM ? '/test' : owner;
+    await producer.send([encodeEnvelope(topic, { id, type, source, time: new Date().toISOString(), schemaVersion: 1, key, data })]);
     return id;
   }
 

@@ -4,3 +4,4 @@ export * from './lib/primitives';
 export * from './lib/reasons';
 export * from './lib/messages';
 export * from './lib/http-errors';
+export * from './lib/sources';

@@ -1,5 +1,5 @@
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000 } from '@pos/messaging';
+import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { RecordAcceptedVoidsOfGates1764600000000 } from './accepted-voids.migration';
@@ -27,6 +27,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     CreateClearingTables1764300000000,
     DropOutboxNotify1764500000000,
     RecordAcceptedVoidsOfGates1764600000000,
+    InboxKeyedBySource1764950000000,
   ],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.

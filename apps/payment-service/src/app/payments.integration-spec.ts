@@ -266,6 +266,20 @@ describe('payment service on real Kafka and PostgreSQL', () => {
     expectValidEvent(event, Topics.paymentEvents, 'pos.payment.succeeded');
   });
 
+  it('refuses a command for a merchant the platform does not know: parked as UNKNOWN_MERCHANT, nothing recorded', async () => {
+    const stranger = walletPayment('00', { merchantId: 'M042' });
+    const known = walletPayment('00');
+    const refused = command(Topics.paymentCommands, 'pos.payment.requested', stranger, 'M042');
+    await producer.send([refused, command(Topics.paymentCommands, 'pos.payment.requested', known, 'M100')]);
+
+    const [parked] = await dead.waitFor((m) => m.headers['ce_id'] === refused.headers['ce_id'], 1);
+    expect(parked.headers[DeadLetterHeaders.reason]).toBe('UNKNOWN_MERCHANT');
+    expect(parked.headers[DeadLetterHeaders.detail]).toMatch(/M042/);
+    await eventually(() => countPayments(known.outTradeNo), (n) => n === 1);
+    expect(await countPayments(stranger.outTradeNo)).toBe(0);
+    expect(events.where((_, d) => d['outTradeNo'] === stranger.outTradeNo)).toHaveLength(0);
+  });
+
   it('reflects voids, clearing and settlement announced by the other services, and parks contradictions', async () => {
     const voided = (await post(service.url, walletPayment('00'))).body;
     const cleared = (await post(service.url, walletPayment('00'))).body;

@@ -1,5 +1,5 @@
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000 } from '@pos/messaging';
+import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
@@ -27,6 +27,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     AddPaymentBatch1764400000000,
     DropOutboxNotify1764500000000,
     GatesNamedByClearing1764900000000,
+    InboxKeyedBySource1764950000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],

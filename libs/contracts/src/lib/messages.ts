@@ -14,6 +14,7 @@ import {
   Uuid,
 } from './primitives';
 import { BatchCloseReasons, PaymentFailureReasons, Remedies, VoidRejectionReasons } from './reasons';
+import { Producer, TopicProducers } from './sources';
 import { TopicName, Topics } from './topics';
 
 /** A string enum whose static type is the union of its values. */
@@ -196,6 +197,8 @@ export interface MessageContract {
   readonly type: string;
   readonly schemaVersion: number;
   readonly kind: 'command' | 'event';
+  /** Who may send it: consumers dead-letter a message whose `ce_source` this does not allow (FORGED_SOURCE). */
+  readonly producer: Producer;
   readonly summary: string;
   readonly schema: TObject;
 }
@@ -206,7 +209,7 @@ const contract = (
   kind: MessageContract['kind'],
   schema: TObject,
   summary: string,
-): MessageContract => ({ topic, type, schemaVersion: 1, kind, schema, summary });
+): MessageContract => ({ topic, type, schemaVersion: 1, kind, producer: TopicProducers[topic], schema, summary });
 
 /** Every message the system produces or consumes, with its schema. The AsyncAPI document is built from this. */
 export const MessageContracts: readonly MessageContract[] = [
