@@ -1,5 +1,5 @@
 /**
- * Exit codes scripts can rely on. Documented in the README (Operator CLI); never renumber one.
+ * Exit codes scripts can rely on. Documented in docs/operations.md (Operator CLI); never renumber one.
  */
 export const ExitCode = {
   ok: 0,
