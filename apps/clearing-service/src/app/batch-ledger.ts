@@ -21,6 +21,7 @@ import {
   batchIdInChain,
   chooseBatch,
   ClearingTotals,
+  fenTotal,
   safeNumber,
   settlementDateFor,
   successorWindow,
@@ -335,9 +336,9 @@ export class BatchLedger {
       reason: closed.close_reason ?? 'CUTOFF',
       closedAt: now.toISOString(),
       paymentCount: safeNumber(totals.paymentCount),
-      totalFen: safeNumber(totals.totalFen),
+      totalFen: fenTotal(totals.totalFen),
       voidedCount: safeNumber(totals.voidedCount),
-      voidedFen: safeNumber(totals.voidedFen),
+      voidedFen: fenTotal(totals.voidedFen),
       settlementDate,
     };
     await this.outbox.append(tx, [batchEvent('pos.clearing.batch.closed', closed, data)]);

@@ -2,6 +2,7 @@ import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
+import { WidenBatchFenTotals1764600000000 } from './batch-fen-totals.migration';
 import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
 import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
 import { ClearingModule } from './clearing.module';
@@ -21,7 +22,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     Topics.clearingEvents,
   ],
   // In the order they run (by their timestamps).
-  migrations: [CreateMessagingTables1764200000000, CreateClearingTables1764300000000, DropOutboxNotify1764500000000],
+  migrations: [CreateMessagingTables1764200000000, CreateClearingTables1764300000000, DropOutboxNotify1764500000000, WidenBatchFenTotals1764600000000],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.
   modules: (config) => [ClearingModule.forRoot(clearingSettingsFrom(config as unknown as ClearingConfig), `/${name}`)],
