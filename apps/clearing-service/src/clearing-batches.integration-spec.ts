@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DeadLetterHeaders, MessageValidator } from '@pos/messaging';
 import { Topics } from '@pos/contracts';
 import { businessDateOf } from '@pos/business-calendar';
-import { parseReconciliation, reconciliationProblems } from '@pos/clearing-domain';
+import { batchFileName, merchantDirectoryName, parseReconciliation, reconciliationProblems } from '@pos/clearing-domain';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { BootedService, bootService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
@@ -139,7 +139,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     expect(reconciliationProblems(file)).toEqual([]);
     expect(file.batchTotals.get(batchA)).toEqual({ paymentCount: 3n, totalFen: 9_000_000_000_041n, voidedCount: 1n, voidedFen: 12_345n });
     expect(file.lines.find((l) => l.paymentId === a3.paymentId)).toEqual({ batchId: batchA, paymentId: a3.paymentId, outTradeNo: a3.outTradeNo, amountFen: 12_345, voided: true });
-    const onDisk = join(reconciliationDir, closedA.clearingDate, merchantId, `batch_${batchA.replace(/:/g, '_')}.csv`);
+    const onDisk = join(reconciliationDir, closedA.clearingDate, merchantDirectoryName(merchantId), batchFileName(batchA));
     expect(await eventually(() => readFile(onDisk, 'utf8').catch(() => undefined), 'file on disk')).toBe(text);
 
     const day = await fetch(`${service.url}/v1/reconciliation/merchants/${merchantId}/dates/${closedA.clearingDate}`);
@@ -152,8 +152,8 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     const mine = upstream.clearingEvents.filter((m) => JSON.parse((m.value ?? '').toString()).merchantId === merchantId);
     for (const message of mine) {
       expect(message.key).toBe(merchantId);
-      expect(message.headers).toMatchObject({ ce_specversion: '1.0', ce_schemaversion: '1', ce_source: '/clearing-service', 'content-type': 'application/json' });
-      expect(validator.validate(Topics.clearingEvents, message.headers['ce_type'], 1, JSON.parse((message.value ?? '').toString()))).toMatchObject({ ok: true });
+      expect(message.headers).toMatchObject({ ce_specversion: '1.0', ce_schemaversion: '2', ce_source: '/clearing-service', 'content-type': 'application/json' });
+      expect(validator.validate(Topics.clearingEvents, message.headers['ce_type'], 2, JSON.parse((message.value ?? '').toString()))).toMatchObject({ ok: true });
     }
     const cleared = upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['merchantId'] === merchantId);
     expect(cleared.map((e) => e.data['paymentId']).sort()).toEqual([a1, a2, a4, b1, c1, late].map((p) => p.paymentId).sort());

@@ -22,6 +22,7 @@ import {
   BatchState,
   batchIdInChain,
   ClearingTotals,
+  fenTotal,
   placePayment,
   safeNumber,
   settlementDateFor,
@@ -424,9 +425,9 @@ export class BatchLedger {
       reason: closed.close_reason ?? 'CUTOFF',
       closedAt: now.toISOString(),
       paymentCount: safeNumber(totals.paymentCount),
-      totalFen: safeNumber(totals.totalFen),
+      totalFen: fenTotal(totals.totalFen),
       voidedCount: safeNumber(totals.voidedCount),
-      voidedFen: safeNumber(totals.voidedFen),
+      voidedFen: fenTotal(totals.voidedFen),
       settlementDate,
     };
     await this.outbox.append(tx, [batchEvent('pos.clearing.batch.closed', closed, data)]);

@@ -3,6 +3,7 @@ import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, Inbo
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { RecordAcceptedVoidsOfGates1764600000000 } from './accepted-voids.migration';
+import { WidenBatchFenTotals1764700000000 } from './batch-fen-totals.migration';
 import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
 import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
 import { ClearingModule } from './clearing.module';
@@ -27,6 +28,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     CreateClearingTables1764300000000,
     DropOutboxNotify1764500000000,
     RecordAcceptedVoidsOfGates1764600000000,
+    WidenBatchFenTotals1764700000000,
     InboxKeyedBySource1764950000000,
   ],
   configShape: clearingConfigShape,

@@ -1,11 +1,13 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Logger, Param, Post, Query, Res } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { TerminalSettlementRequested, Topics } from '@pos/contracts';
 import { Clock, isBusinessDate } from '@pos/business-calendar';
-import { BATCH_STATES, BatchState, safeNumber } from '@pos/clearing-domain';
+import { BATCH_STATES, BatchState, fenTotal, safeNumber } from '@pos/clearing-domain';
 import { CLOCK, MessageValidator } from '@pos/messaging';
 import { ApiError, ApiErrorCodes, UuidParam } from '@pos/service-runtime';
 import { BATCH_COLUMNS, BatchLedger, BatchRow, totalsOfRow } from './batch-ledger';
@@ -37,9 +39,9 @@ function batchView(batch: BatchRow) {
     totals: closed
       ? {
           paymentCount: safeNumber(totals.paymentCount),
-          totalFen: safeNumber(totals.totalFen),
+          totalFen: fenTotal(totals.totalFen),
           voidedCount: safeNumber(totals.voidedCount),
-          voidedFen: safeNumber(totals.voidedFen),
+          voidedFen: fenTotal(totals.voidedFen),
         }
       : null,
   };
@@ -49,6 +51,8 @@ function batchView(batch: BatchRow) {
 @ApiTags('clearing')
 @Controller('v1')
 export class ClearingController {
+  private readonly logger = new Logger('ClearingController');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: BatchLedger,
@@ -137,10 +141,10 @@ export class ClearingController {
     const [row]: BatchRow[] = await this.dataSource.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1`, [batchId]);
     if (!row) throw new ApiError('BATCH_NOT_FOUND', `no batch ${batchId}`);
     const [held] = await this.dataSource.query(
-      `SELECT count(*)::bigint AS count, coalesce(sum(amount_fen), 0)::bigint AS fen FROM batch_payments WHERE batch_id = $1`,
+      `SELECT count(*)::bigint AS count, coalesce(sum(amount_fen), 0)::text AS fen FROM batch_payments WHERE batch_id = $1`,
       [batchId],
     );
-    return { ...batchView(row), assigned: { paymentCount: safeNumber(BigInt(held.count)), amountFen: safeNumber(BigInt(held.fen)) } };
+    return { ...batchView(row), assigned: { paymentCount: safeNumber(BigInt(held.count)), amountFen: fenTotal(BigInt(held.fen)) } };
   }
 
   @Get('batches/:batchId/reconciliation')
@@ -201,13 +205,22 @@ export class ClearingController {
     };
   }
 
+  /**
+   * Streams the file with backpressure through stream.pipeline, which also ends the rendering
+   * (and its queries) when the client goes away: waiting for a 'drain' that never comes would
+   * keep the render and its last page in memory for ever.
+   */
   private async streamCsv(response: Response, filename: string, chunks: AsyncIterable<string>): Promise<void> {
     response.status(200);
     response.setHeader('content-type', 'text/csv; charset=utf-8');
     response.setHeader('content-disposition', `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
-    for await (const chunk of chunks) {
-      if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve));
+    try {
+      // One page ahead at most: a page is up to 20,000 lines.
+      await pipeline(Readable.from(chunks, { highWaterMark: 1 }), response);
+    } catch (error) {
+      // The status line is sent: a failure can only cut the download short, which the client sees.
+      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') this.logger.log(`download of ${filename} ended by the client`);
+      else this.logger.error(`download of ${filename} failed: ${String(error)}`);
     }
-    response.end();
   }
 }

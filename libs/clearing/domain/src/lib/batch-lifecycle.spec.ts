@@ -35,10 +35,38 @@ describe('batch lifecycle', () => {
   });
 
   it('names successors <base>:2, :3, ... and the first batch by its key', () => {
-    expect(batchIdInChain('M1:WECHAT:20261126T160000Z', 1)).toBe('M1:WECHAT:20261126T160000Z');
-    expect(batchIdInChain('M1:WECHAT:20261126T160000Z', 2)).toBe('M1:WECHAT:20261126T160000Z:2');
+    expect(batchIdInChain('M1:WECHAT:20261127T000000+0800', 1)).toBe('M1:WECHAT:20261127T000000+0800');
+    expect(batchIdInChain('M1:WECHAT:20261127T000000+0800', 2)).toBe('M1:WECHAT:20261127T000000+0800:2');
     expect(() => batchIdInChain('M1', 0)).toThrow();
   });
+
+  it('gives every batch of every key its own id, successors included, even for ids made of separators and escapes', () => {
+    const schedules = clearingSchedulesFrom({});
+    const text = fc.stringMatching(/^[A3:%T]{1,5}$/);
+    const batch = fc.record({
+      merchantId: text,
+      terminalId: text,
+      channel: fc.constantFrom('WECHAT', 'ALIPAY', 'UNIONPAY_CARD' as const),
+      cardBatchNo: fc.constantFrom('000001', '000002'),
+      day: fc.integer({ min: 0, max: 2 }),
+      sequence: fc.integer({ min: 1, max: 3 }),
+    });
+    const decode = (field: string) => field.replace(/%3A/g, ':').replace(/%25/g, '%');
+    fc.assert(
+      fc.property(batch, (b) => {
+        const key = batchKeyOf({ ...b, succeededAt: new Date(Date.UTC(2026, 10, 27 + b.day, 4)) }, schedules);
+        // Injective because decodable: the id gives back every field of the batch's identity.
+        const fields = batchIdInChain(key.batchId, b.sequence).split(':');
+        const card = b.channel === 'UNIONPAY_CARD';
+        const identity = card ? [b.merchantId, b.terminalId, b.cardBatchNo, b.channel] : [b.merchantId, b.channel];
+        expect(fields.slice(0, identity.length).map(decode)).toEqual(identity);
+        expect(fields[identity.length]).toMatch(/^\d{8}T\d{6}\+0800$/);
+        expect(fields.slice(identity.length + 1)).toEqual(b.sequence === 1 ? [] : [String(b.sequence)]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
 
   describe('placePayment', () => {
     const window = { opensAt: new Date('2026-12-03T15:00:00Z'), closesAt: new Date('2026-12-04T15:00:00Z') };

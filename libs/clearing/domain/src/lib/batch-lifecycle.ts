@@ -30,7 +30,10 @@ export function takesPayments(state: BatchState): boolean {
   return state === 'OPEN' || state === 'CLOSING';
 }
 
-/** Batches sharing a batch key form a chain: the key's own batch, then successors `:2`, `:3`, ... */
+/**
+ * Batches sharing a batch key form a chain: the key's own batch, then successors `:2`, `:3`, ...
+ * The suffix is unambiguous because a key's fields never contain `:` (batchIdField encodes it).
+ */
 export function batchIdInChain(baseBatchId: string, sequence: number): string {
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw new Error(`batch sequence must be a positive integer, got ${sequence}`);
   return sequence === 1 ? baseBatchId : `${baseBatchId}:${sequence}`;
