@@ -298,6 +298,40 @@ describe('checkInvariants', () => {
     });
   });
 
+  describe('one final decision per idempotency key', () => {
+    const payment: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 300, outTradeNo: 'O-p2', via: 'KAFKA', outcome: 'SUCCESS', paymentCode: '1300000000000000000',
+    };
+    const planned: PlannedVoid = {
+      kind: 'void', at: 2_000, variant: 'BEFORE_CUTOFF', payment, merchantId: 'M001', idempotencyKey: 'k2', amountFen: 300, withSupervisor: false, expected: FULL_VOID,
+    };
+    const plan = { ...emptyPlan, steps: [payment, planned] };
+    const ONCE = 'Every void request decided exactly once';
+    const reply = (body: Record<string, unknown>, ms: number): HttpAnswer => ({ status: 200, body: { voidId: `v-${ms}`, ...body }, sentAt: T + ms, answeredAt: T + ms + 20 });
+    const pending = (ms: number) => reply({ decision: 'REJECTED', reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER', final: false }, ms);
+    const acceptedAnswer = reply({ decision: 'ACCEPTED', remedy: 'NONE', final: true, voidId: 'v-k2' }, 2_400);
+    const rejectedEvent = (ms: number) =>
+      event('voids.events.v1', 'pos.void.rejected', { merchantId: 'M001', idempotencyKey: 'k2', voidId: `v-${ms}`, reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER' }, T + ms);
+
+    it('passes answers that are not final followed by one final decision under the same key', () => {
+      const events = [...consistentEvents(), rejectedEvent(2_000), rejectedEvent(2_200)];
+      expect(check(ONCE, { events, voids: new Map([['k2', [pending(2_000), pending(2_200), acceptedAnswer]]]) }, plan)).toMatchObject({ passed: true });
+    });
+
+    it('fails a key that never got a final answer, and two final decisions for one key', () => {
+      const never = check(ONCE, { events: [...consistentEvents().filter((e) => e.type !== 'pos.void.accepted'), rejectedEvent(2_000)], voids: new Map([['k2', [pending(2_000)]]]) }, plan);
+      expect(never.problems).toEqual(expect.arrayContaining(['void k2 never got a final answer in 1 attempts']));
+      const twice = check(ONCE, { events: [...consistentEvents(), accepted('p2', 'k2')], voids: new Map([['k2', [acceptedAnswer]]]) }, plan);
+      expect(twice.problems[0]).toMatch(/void k2 \(BEFORE_CUTOFF\) has 2 final decision events/);
+    });
+
+    it("fails an answer whose final flag contradicts the documented list, rather than taking the service's word", () => {
+      const wrongFlag = reply({ decision: 'REJECTED', reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER', final: true }, 2_000);
+      const result = check(ONCE, { voids: new Map([['k2', [wrongFlag, acceptedAnswer]]]) }, plan);
+      expect(result.problems).toEqual(expect.arrayContaining(['void k2: CLEARING_PENDING answered final=true']));
+    });
+  });
+
   describe('planned payments', () => {
     const payment: PlannedPayment = {
       kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 500, outTradeNo: 'O-p1', via: 'KAFKA', outcome: 'SUCCESS', paymentCode: '1300000000000000000',

@@ -365,6 +365,22 @@ function answersAgree(answers: readonly HttpAnswer[]): boolean {
   return answers.every((a) => a.status === first.status && a.body['voidId'] === first.body['voidId'] && a.body['decision'] === first.body['decision']);
 }
 
+/**
+ * The answers the void service documents as not final (docs/services.md, "Voids"): they do not take
+ * the idempotency key, and the same key is asked again. Written here from the document, so the
+ * service's own `final` flag is checked against it rather than believed.
+ */
+const NOT_FINAL_REASONS = new Set(['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING', 'CLEARING_PENDING', 'VOID_TOO_EARLY', 'SUPERVISOR_AUTH_REQUIRED']);
+const isFinalDecision = (body: Record<string, unknown> | undefined) => body?.['decision'] === 'ACCEPTED' || !NOT_FINAL_REASONS.has(String(body?.['reason']));
+
+/** The answer a key ended with: its last final answer (or its last one), timed from the first attempt. */
+function settledAnswer(answers: readonly HttpAnswer[]): HttpAnswer | undefined {
+  if (answers.length === 0) return undefined;
+  const finals = answers.filter((a) => isFinalDecision(a.body));
+  const last = finals[finals.length - 1] ?? answers[answers.length - 1];
+  return { ...last, sentAt: answers[0].sentAt };
+}
+
 /** Rejections that depend only on the decision's time: correct for any decision at or after the deadline. */
 const PAST_DEADLINE = new Set(['CUTOFF_PASSED', 'VOID_WINDOW_EXPIRED']);
 /** Rejections for facts the void service had not learnt yet (remedy RETRY_LATER): correct for a read before they arrived. */
@@ -399,22 +415,33 @@ function decidedOnce(plan: DayPlan, observation: Observation): InvariantResult {
   const problems: string[] = [];
   const decisions = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted', 'pos.void.rejected');
   const keyOf = (e: ObservedEvent) => `${text(e, 'merchantId')}/${text(e, 'idempotencyKey')}`;
-  const byKey = countBy(decisions, keyOf);
   const voids = plan.steps.filter((s): s is PlannedVoid => s.kind === 'void');
   for (const planned of voids) {
     const keys = keysOf(planned);
     for (const key of keys) {
-      const n = byKey.get(`${planned.merchantId}/${key}`) ?? 0;
-      if (n !== 1) {
-        const seen = decisions.filter((e) => keyOf(e) === `${planned.merchantId}/${key}`).map((e) => `${String(e.type)} ${text(e, 'voidId')}`);
-        problems.push(`void ${key} (${planned.variant}) has ${n} decision events: ${seen.join(', ')}`);
+      // Exactly one final decision per key; answers that are not final may come before it (asked again).
+      const mine = decisions.filter((e) => keyOf(e) === `${planned.merchantId}/${key}`);
+      const finals = mine.filter((e) => isFinalDecision({ ...e.data, decision: e.type === 'pos.void.accepted' ? 'ACCEPTED' : 'REJECTED' }));
+      // An upstream's Kafka command answered "retry later" is for the upstream to send again; the day does not.
+      const toldToRetry = planned.variant === 'VIA_KAFKA' && finals.length === 0 && mine.length > 0;
+      if (finals.length !== 1 && !toldToRetry) {
+        problems.push(`void ${key} (${planned.variant}) has ${finals.length} final decision events: ${mine.map((e) => `${String(e.type)} ${text(e, 'voidId')}`).join(', ')}`);
       }
       const answers = observation.voids.get(key) ?? [];
       if (planned.variant !== 'VIA_KAFKA' && answers.length === 0) problems.push(`void ${key} got no HTTP answer`);
-      if (answers.length > 1 && !answersAgree(answers)) problems.push(`void ${key}: retries got different answers`);
+      if (planned.variant !== 'VIA_KAFKA' && answers.length > 0 && !answers.some((a) => isFinalDecision(a.body))) {
+        problems.push(`void ${key} never got a final answer in ${answers.length} attempts`);
+      }
+      const finalAnswers = answers.filter((a) => isFinalDecision(a.body));
+      if (finalAnswers.length > 1 && !answersAgree(finalAnswers)) problems.push(`void ${key}: retries got different answers`);
+      for (const answer of answers) {
+        if (answer.status === 200 && answer.body['final'] !== isFinalDecision(answer.body)) {
+          problems.push(`void ${key}: ${String(answer.body['reason'] ?? answer.body['decision'])} answered final=${String(answer.body['final'])}`);
+        }
+      }
     }
     if (planned.variant === 'DOUBLE') {
-      const problem = doubleVoidProblem(keys.map((k) => observation.voids.get(k)?.[0]?.body));
+      const problem = doubleVoidProblem(keys.map((k) => settledAnswer(observation.voids.get(k) ?? [])?.body));
       if (problem) problems.push(`double void on ${planned.payment.outTradeNo}: ${problem}`);
     }
   }
@@ -431,10 +458,11 @@ interface VoidAnswer {
 }
 
 function answerTo(planned: PlannedVoid, key: string, observation: Observation): VoidAnswer | undefined {
-  if (planned.variant !== 'VIA_KAFKA') return observation.voids.get(key)?.[0];
-  const decision = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted', 'pos.void.rejected').find(
+  if (planned.variant !== 'VIA_KAFKA') return settledAnswer(observation.voids.get(key) ?? []);
+  const decisions = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted', 'pos.void.rejected').filter(
     (e) => text(e, 'merchantId') === planned.merchantId && text(e, 'idempotencyKey') === key,
   );
+  const decision = decisions.find((e) => isFinalDecision({ ...e.data, decision: e.type === 'pos.void.accepted' ? 'ACCEPTED' : 'REJECTED' })) ?? decisions[0];
   const sentAt = observation.voidCommandsSentAt.get(key);
   if (!decision?.data || sentAt === undefined) return undefined;
   return { body: { ...decision.data, decision: decision.type === 'pos.void.accepted' ? 'ACCEPTED' : 'REJECTED' }, sentAt, answeredAt: decision.timestamp };

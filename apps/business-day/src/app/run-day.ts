@@ -10,6 +10,10 @@ import { DayReport } from './report';
 import { DEMO_SUPERVISOR, demoSupervisorCredential, StackClient } from './stack-client';
 import { Progress } from './progress';
 
+/** How often and how soon the day asks again after a void answer that is not final. */
+const VOID_ATTEMPTS = 40;
+const VOID_RETRY_MS = 250;
+
 export interface RunDependencies {
   readonly client: StackClient;
   readonly broker: MessageBroker;
@@ -174,7 +178,15 @@ export class DayRun {
       ]);
       return;
     }
-    const send = async (key: string) => this.record(this.voids, key, await this.deps.client.requestVoid(step.merchantId, this.voidBody(step, key)));
+    // As a terminal does: an answer that is not final (retry later) is asked again with the same key.
+    const send = async (key: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const answer = await this.deps.client.requestVoid(step.merchantId, this.voidBody(step, key));
+        this.record(this.voids, key, answer);
+        if (answer.body['final'] !== false || attempt >= VOID_ATTEMPTS) return;
+        await new Promise((resolve) => setTimeout(resolve, VOID_RETRY_MS));
+      }
+    };
     if (step.variant === 'DOUBLE') {
       await Promise.all([send(step.idempotencyKey), send(`${step.idempotencyKey}-b`)]);
     } else if (step.variant === 'RETRIED') {
