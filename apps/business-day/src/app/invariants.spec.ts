@@ -325,6 +325,13 @@ describe('checkInvariants', () => {
       expect(twice.problems[0]).toMatch(/void k2 \(BEFORE_CUTOFF\) has 2 final decision events/);
     });
 
+    it('passes a void whose every right answer is not final (another merchant) however often it was asked', () => {
+      const foreign = { ...planned, variant: 'OTHER_MERCHANT' as const, expected: [{ decision: 'REJECTED' as const, reasons: ['PAYMENT_NOT_FOUND'], why: 'unknown to it' }] };
+      const notFound = (ms: number) => reply({ decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER', final: false }, ms);
+      const events = [...consistentEvents().filter((e) => e.type !== 'pos.void.accepted'), { ...rejectedEvent(2_000), data: { merchantId: 'M001', idempotencyKey: 'k2', voidId: 'v-x', reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER' } }];
+      expect(check(ONCE, { events, voids: new Map([['k2', [notFound(2_000), notFound(2_300)]]]) }, { ...emptyPlan, steps: [payment, foreign] })).toMatchObject({ passed: true });
+    });
+
     it("fails an answer whose final flag contradicts the documented list, rather than taking the service's word", () => {
       const wrongFlag = reply({ decision: 'REJECTED', reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER', final: true }, 2_000);
       const result = check(ONCE, { voids: new Map([['k2', [wrongFlag, acceptedAnswer]]]) }, plan);

@@ -11,7 +11,7 @@ import { DEMO_SUPERVISOR, demoSupervisorCredential, StackClient } from './stack-
 import { Progress } from './progress';
 
 /** How often and how soon the day asks again after a void answer that is not final. */
-const VOID_ATTEMPTS = 40;
+const VOID_ATTEMPTS = 20;
 const VOID_RETRY_MS = 250;
 
 export interface RunDependencies {
