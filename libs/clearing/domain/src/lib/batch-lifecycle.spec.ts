@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { cutoffWindowOf, parseCutoffSchedule } from '@pos/business-calendar';
+import { cutoffWindowIn, cutoffWindowOf, parseCutoffSchedule, parseVersionedCutoffSchedule } from '@pos/business-calendar';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { BATCH_STATES, BatchState, batchIdInChain, BatchTransition, chooseBatch, nextState, successorWindow, takesPayments } from './batch-lifecycle';
 
@@ -61,7 +61,7 @@ describe('batch lifecycle', () => {
         (succeededAt, delayMs) => {
           const key = cutoffWindowOf(schedule, succeededAt);
           const now = new Date(succeededAt.getTime() + delayMs);
-          const window = successorWindow(key, schedule, now);
+          const window = successorWindow(key, [{ schedule }], now);
           expect(window.opensAt.getTime()).toBeLessThan(window.closesAt.getTime());
           expect(window.closesAt.getTime()).toBeGreaterThan(now.getTime());
           expect(window.closesAt.getTime()).toBeGreaterThanOrEqual(key.closesAt.getTime());
@@ -122,5 +122,17 @@ describe('batch assignment around cutoffs (Asia/Shanghai edges)', () => {
         expect(after.window.opensAt.getTime()).toBe(cut);
       }),
     );
+  });
+});
+
+describe('a successor batch across a cutoff change', () => {
+  it('closes at the next cutoff of the schedule in force after the change', () => {
+    const moved = parseVersionedCutoffSchedule('daily@23:00; daily@23:30 from 2026-12-05T23:00:00+08:00');
+    const key = cutoffWindowIn(moved, new Date('2026-12-05T22:59:59+08:00'));
+    expect(successorWindow(key, moved, new Date('2026-12-05T23:10:00+08:00'))).toEqual({
+      opensAt: new Date('2026-12-05T23:10:00+08:00'),
+      closesAt: new Date('2026-12-05T23:30:00+08:00'),
+    });
+    expect(successorWindow(key, moved, new Date('2026-12-06T23:10:00+08:00')).closesAt).toEqual(new Date('2026-12-06T23:30:00+08:00'));
   });
 });

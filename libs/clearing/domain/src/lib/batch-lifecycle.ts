@@ -1,4 +1,4 @@
-import { CutoffSchedule, CutoffWindow, nextCutoffAfter } from '@pos/business-calendar';
+import { CutoffWindow, nextCutoffAfterIn, VersionedCutoffSchedule } from '@pos/business-calendar';
 
 /**
  * A settlement batch's life: it takes payments while OPEN, keeps taking them while CLOSING (the
@@ -61,8 +61,8 @@ export function chooseBatch(tail: ChainTail | undefined): BatchChoice {
  * still ahead (a terminal settled early), else at the channel's next cutoff, so a late payment is
  * cleared with the next regular close rather than kept open for ever.
  */
-export function successorWindow(keyWindow: CutoffWindow, schedule: CutoffSchedule, now: Date): CutoffWindow {
-  const closesAt = keyWindow.closesAt.getTime() > now.getTime() ? keyWindow.closesAt : nextCutoffAfter(schedule, now);
+export function successorWindow(keyWindow: CutoffWindow, schedule: VersionedCutoffSchedule, now: Date): CutoffWindow {
+  const closesAt = keyWindow.closesAt.getTime() > now.getTime() ? keyWindow.closesAt : nextCutoffAfterIn(schedule, now);
   const opensAt = now.getTime() > keyWindow.opensAt.getTime() ? now : keyWindow.opensAt;
   return { opensAt, closesAt };
 }
