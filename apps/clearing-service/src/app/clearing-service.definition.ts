@@ -5,6 +5,7 @@ import { version } from '../../../../package.json';
 import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
 import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
 import { ClearingModule } from './clearing.module';
+import { CreateCutoffScheduleVersions1764700000000 } from './schedule-versions.migration';
 
 const name = 'clearing-service';
 
@@ -21,7 +22,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     Topics.clearingEvents,
   ],
   // In the order they run (by their timestamps).
-  migrations: [CreateMessagingTables1764200000000, CreateClearingTables1764300000000, DropOutboxNotify1764500000000],
+  migrations: [CreateMessagingTables1764200000000, CreateClearingTables1764300000000, DropOutboxNotify1764500000000, CreateCutoffScheduleVersions1764700000000],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.
   modules: (config) => [ClearingModule.forRoot(clearingSettingsFrom(config as unknown as ClearingConfig), `/${name}`)],

@@ -1,10 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
 import { BatchLedger, CLEARING_SOURCE } from './batch-ledger';
 import { ClearingConsumers } from './clearing-consumers';
 import { ClearingController } from './clearing.controller';
 import { ClearingScheduler } from './clearing-scheduler';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
 import { ReconciliationFiles } from './reconciliation-files';
+import { ScheduleVersions } from './schedule-versions';
 
 /** Settlement batches: Kafka consumers, the cutoff scheduler, reconciliation files, the HTTP API. */
 @Module({})
@@ -17,6 +19,8 @@ export class ClearingModule {
       providers: [
         { provide: CLEARING_SETTINGS, useValue: settings },
         { provide: CLEARING_SOURCE, useValue: source },
+        HealthIndicatorService,
+        ScheduleVersions,
         BatchLedger,
         ReconciliationFiles,
         ClearingConsumers,
