@@ -168,10 +168,17 @@ run_tests() {
   return $status
 }
 
-# npm run ops -- <command>: the operator CLI on the pinned Node, built first when needed.
+# npm run --silent ops -- <command>: the operator CLI on the pinned Node, built first when needed.
+# Its stdout is the CLI's output alone (scripts pipe `--json` into jq): whatever the installation
+# and the build have to say goes to stderr, the build's log only when it fails.
 ops() {
-  install_packages
-  npx nx build ops-cli --output-style=static >/dev/null
+  install_packages >&2
+  local build_log
+  if ! build_log="$(npx nx build ops-cli --output-style=static 2>&1)"; then
+    printf '%s\n' "$build_log" >&2
+    say "building the operator CLI failed"
+    exit 1
+  fi
   exec node dist/apps/ops-cli/main.js "$@"
 }
 

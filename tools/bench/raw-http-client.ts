@@ -14,7 +14,7 @@ const HEADER_END = Buffer.from('\r\n\r\n');
  *
  * The load generator shares the machine's two cores with the stack it measures, so what it spends
  * is taken from the service: with node:http's client the bench process took about a quarter of a
- * core at 500 requests/s, with this one about half as much (README, "Void decisions"). Answers
+ * core at 500 requests/s, with this one about half as much (docs/performance.md). Answers
  * must carry Content-Length, as the services' JSON answers do; anything else fails the request
  * rather than being misread.
  */

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { Topics } from '@pos/contracts';
+import { ServiceSources, Topics } from '@pos/contracts';
 import { encodeEnvelope, KafkajsBroker, NamespacedBroker } from '@pos/messaging';
 import { spawnService, stackEnv } from '@pos/service-testing';
 import { startTestStack, uniqueName } from '@pos/testing';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         return encodeEnvelope(Topics.clearingEvents, {
           id: randomUUID(),
           type: 'pos.clearing.payment.cleared',
-          source: '/bench',
+          source: ServiceSources.clearing,
           time: clearedAt,
           schemaVersion: 1,
           key: merchantId,

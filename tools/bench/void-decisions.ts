@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Command, Option } from 'commander';
-import { Topics } from '@pos/contracts';
+import { ServiceSources, Topics } from '@pos/contracts';
 import { encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
 import { spawnService, stackEnv } from '@pos/service-testing';
@@ -131,7 +131,7 @@ async function paymentsThroughKafka(broker: MessageBroker, total: number): Promi
       return encodeEnvelope(Topics.paymentEvents, {
         id: randomUUID(),
         type: 'pos.payment.succeeded',
-        source: '/bench',
+        source: ServiceSources.payment,
         time: succeededAt,
         schemaVersion: 1,
         key: p.merchantId,

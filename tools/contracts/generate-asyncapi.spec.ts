@@ -2,7 +2,7 @@ import { Parser } from '@asyncapi/parser';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
-import { allTopics, CloudEventHeaders, MessageContracts } from '@pos/contracts';
+import { allTopics, CloudEventHeaders, isSourceAllowed, MessageContract, MessageContracts, ServiceSources, UPSTREAM } from '@pos/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@pos/messaging';
 import { ASYNCAPI_PATH, buildAsyncApiDocument, renderAsyncApiDocument } from './generate-asyncapi';
 
@@ -13,6 +13,9 @@ interface Doc {
     schemas: Record<string, unknown>;
   };
 }
+
+/** A source the contract allows for the message: its service's, or an upstream gateway's. */
+const sourceOf = (contract: MessageContract): string => (contract.producer === UPSTREAM ? '/acme-pos-gateway' : contract.producer);
 
 const committed = () => readFileSync(ASYNCAPI_PATH, 'utf8');
 const resolve = <T>(doc: Doc, ref: string): T =>
@@ -80,9 +83,29 @@ describe('the AsyncAPI document (docs/asyncapi.json)', () => {
     for (const contract of MessageContracts) {
       const message = Object.values(doc.components.messages).find((m) => m.name === contract.type);
       const { headers } = encodeEnvelope(contract.topic, {
-        id: 'e-1', type: contract.type, source: '/test', time: '2026-11-27T14:59:59+08:00', schemaVersion: contract.schemaVersion, key: 'M100', subject: 'x', data: {},
+        id: 'e-1', type: contract.type, source: sourceOf(contract), time: '2026-11-27T14:59:59+08:00', schemaVersion: contract.schemaVersion, key: 'M100', subject: 'x', data: {},
       });
       expect(ajv.validate(message?.headers as object, headers)).toBe(true);
+    }
+  });
+
+  it('allows in ce_source exactly the sources the consumers accept', () => {
+    const doc = buildAsyncApiDocument() as unknown as Doc;
+    const ajv = new Ajv({ strict: false });
+    addFormats(ajv);
+    const candidates = [...Object.values(ServiceSources), '/acme-pos-gateway'];
+    for (const contract of MessageContracts) {
+      const message = Object.values(doc.components.messages).find((m) => m.name === contract.type);
+      for (const source of candidates) {
+        const { headers } = encodeEnvelope(contract.topic, {
+          id: 'e-1', type: contract.type, source, time: '2026-11-27T14:59:59+08:00', schemaVersion: contract.schemaVersion, key: 'M100', data: {},
+        });
+        expect({ type: contract.type, source, documented: ajv.validate(message?.headers as object, headers) }).toEqual({
+          type: contract.type,
+          source,
+          documented: isSourceAllowed(contract.producer, source),
+        });
+      }
     }
   });
 });

@@ -11,16 +11,20 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CE_ID_MAX_LENGTH,
   CLOUD_EVENTS_SPEC_VERSION,
   CloudEventHeaders,
   ConsumedTopics,
   DeadLetterReasons,
+  ServiceSources,
   deadLetterTopicOf,
   JSON_CONTENT_TYPE,
+  KEY_PARTITIONER,
   MessageContract,
   MessageContracts,
   TopicName,
   Topics,
+  UPSTREAM,
 } from '@pos/contracts';
 import { DeadLetterHeaders, ReplayHeaders } from '@pos/messaging';
 
@@ -47,8 +51,24 @@ function channelId(topic: string): string {
 const plain = (schema: unknown): Json => JSON.parse(JSON.stringify(schema)) as Json;
 
 const KEY_DESCRIPTION =
-  'The merchant id (`merchantId` of the payload). Everything about one merchant shares a partition, so consumers see a ' +
-  "merchant's payments, voids and batch events in the order they were written (ADR 0002).";
+  'The merchant id: exactly the payload\'s `merchantId` (otherwise the message is dead-lettered as KEY_MISMATCH). Everything ' +
+  "about one merchant shares a partition, so consumers see a merchant's payments, voids and batch events in the order they " +
+  `were written (ADR 0002). The partition is ${KEY_PARTITIONER} of the key, as Java's clients and the platform's producers ` +
+  'choose it (librdkafka, kcat: `-X partitioner=murmur2_random`); another partitioner puts the merchant on another partition ' +
+  'than the platform and its order with the platform\'s own messages is lost (docs/contracts.md).';
+
+function sourceHeader(contract: MessageContract): Json {
+  if (contract.producer === UPSTREAM) {
+    return {
+      type: 'string',
+      minLength: 1,
+      not: { enum: Object.values(ServiceSources) },
+      description:
+        'URI-reference of the upstream system, e.g. `/acme-pos-gateway`: one of the sources the deployment accepts commands from (KAFKA_UPSTREAM_SOURCES; when it names none, any but the platform services\' own). Otherwise the message is dead-lettered as FORGED_SOURCE.',
+    };
+  }
+  return { type: 'string', const: contract.producer, description: 'Only this service publishes these; any other source is dead-lettered as FORGED_SOURCE.' };
+}
 
 function headersOf(contract: MessageContract): Json {
   const versions = Array.from({ length: contract.schemaVersion }, (_, i) => String(i + 1));
@@ -68,13 +88,17 @@ function headersOf(contract: MessageContract): Json {
       [CloudEventHeaders.id]: {
         type: 'string',
         minLength: 1,
-        maxLength: 200,
+        maxLength: CE_ID_MAX_LENGTH,
         description:
-          'Unique per event; consumers deduplicate on it. Re-sending the same event (a retry) must reuse the id and the exact payload; the same id with another payload is dead-lettered as MODIFIED_DUPLICATE.',
+          'Unique per event within its ce_source (CloudEvents 1.0); consumers deduplicate on ce_source + ce_id. Re-sending the same event (a retry) must reuse the id and the exact payload; the same source and id with another payload is dead-lettered as MODIFIED_DUPLICATE, a longer id as INVALID_CE_ID.',
       },
       [CloudEventHeaders.type]: { type: 'string', const: contract.type },
-      [CloudEventHeaders.source]: { type: 'string', minLength: 1, description: 'URI-reference of the producer, e.g. `/payment-service` or `/acme-pos-gateway`' },
-      [CloudEventHeaders.time]: { type: 'string', format: 'date-time', description: 'RFC 3339 instant with an explicit offset, when the event happened' },
+      [CloudEventHeaders.source]: sourceHeader(contract),
+      [CloudEventHeaders.time]: {
+        type: 'string',
+        format: 'date-time',
+        description: 'RFC 3339 instant with an explicit offset (`Z` or `+08:00`), when the event happened; anything else is dead-lettered as INVALID_CE_TIME',
+      },
       [CloudEventHeaders.specVersion]: { type: 'string', const: CLOUD_EVENTS_SPEC_VERSION },
       [CloudEventHeaders.schemaVersion]: {
         type: 'string',
@@ -95,7 +119,7 @@ function headersOf(contract: MessageContract): Json {
 const deadLetterHeaders: Json = {
   type: 'object',
   description: "The original message's headers (CloudEvents included, unchanged) plus these.",
-  required: Object.values(DeadLetterHeaders),
+  required: Object.values(DeadLetterHeaders).filter((name) => name !== DeadLetterHeaders.truncatedFrom),
   properties: {
     [DeadLetterHeaders.reason]: { type: 'string', enum: [...DeadLetterReasons], description: 'Why the consumer parked the message' },
     [DeadLetterHeaders.detail]: { type: 'string', maxLength: 1000, description: 'Human-readable detail: the failed header, the schema errors, the handler message' },
@@ -104,6 +128,12 @@ const deadLetterHeaders: Json = {
     [DeadLetterHeaders.sourceOffset]: { type: 'string', pattern: '^[0-9]+$' },
     [DeadLetterHeaders.consumerGroup]: { type: 'string', description: 'The consumer group that refused it' },
     [DeadLetterHeaders.failedAt]: { type: 'string', format: 'date-time' },
+    [DeadLetterHeaders.truncatedFrom]: {
+      type: 'string',
+      pattern: '^[0-9]+$',
+      description:
+        'Only when the whole copy was over the dead-letter topic\'s size limit: the original value\'s size in bytes. Value, key and original headers are then cut; the original is at dlq_source_topic/partition/offset.',
+    },
   },
 };
 
@@ -170,7 +200,7 @@ export function buildAsyncApiDocument(): Json {
     title: 'Dead-lettered message',
     summary: 'A message a consumer could not accept, with the reason; value and key are the original bytes.',
     headers: deadLetterHeaders,
-    payload: { description: 'The original value, byte for byte (normally the JSON data of the original event, possibly malformed)' },
+    payload: { description: 'The original value, byte for byte (normally the JSON data of the original event, possibly malformed), or its first KiB when dlq_truncated_from is present' },
     bindings: kafkaKey('The original key (may be absent if the original had none)'),
   };
   for (const topic of ConsumedTopics) {
@@ -179,7 +209,7 @@ export function buildAsyncApiDocument(): Json {
     channels[channel] = {
       address: dlq,
       title: dlq,
-      description: `Dead-letter topic of ${topic}: malformed, unknown, schema-invalid, modified-duplicate and handler-rejected messages, parked with the reason. Operators list and replay them with the ops CLI (\`dlq\`).`,
+      description: `Dead-letter topic of ${topic}: malformed, unknown, schema-invalid, forged, mis-keyed, modified-duplicate and handler-rejected messages, parked with the reason (docs/contracts.md lists them). Operators list and replay them with the ops CLI (\`dlq\`).`,
       messages: { DeadLetter: { $ref: '#/components/messages/DeadLetter' } },
     };
     operations[`send${channel.charAt(0).toUpperCase()}${channel.slice(1)}`] = {
@@ -198,7 +228,8 @@ export function buildAsyncApiDocument(): Json {
       description: [
         'Every Kafka topic of the POS payments platform (payments, settlement batches/clearing, voids): commands in, events out, dead-letter topics.',
         '',
-        'Wire format: CloudEvents 1.0 in Kafka binary content mode. The value is the UTF-8 JSON payload (the schema below, nothing else); the event attributes are `ce_*` headers; the key is the merchant id.',
+        'Wire format: CloudEvents 1.0 in Kafka binary content mode. The value is the UTF-8 JSON payload (the schema below, nothing else); the event attributes are `ce_*` headers; the key is the merchant id, partitioned with murmur2 as Java\'s clients do (kcat: `-X partitioner=murmur2_random`).',
+        'An event is identified by ce_source + ce_id. Events of the platform\'s topics come only from the service that owns them; commands only from upstream systems.',
         'Money is integer fen (1/100 CNY), never a float; instants are RFC 3339 with an explicit offset; business dates are Asia/Shanghai.',
         'Topic names carry their major version (`.v1`); compatible changes happen within it, breaking ones get a new topic (docs/contracts.md).',
         '',

@@ -25,7 +25,7 @@ describe('a small business day, end to end', () => {
       if (failed.length) console.log(text);
       expect(failed).toEqual([]);
       expect(report.observation.batches.some((b) => b.state === 'CLOSED')).toBe(true);
-      expect(report.invariants).toHaveLength(8);
+      expect(report.invariants).toHaveLength(10);
     } finally {
       await broker.close();
     }

@@ -25,7 +25,7 @@ const program = new Command('business-day')
   .option('--clearing-url <url>', 'clearing service', 'http://localhost:3002')
   .option('--brokers <list>', 'Kafka bootstrap servers', process.env['KAFKA_BROKERS'] ?? 'localhost:19092')
   .option('--out <dir>', 'where the report goes', 'out/business-day')
-  .option('--reconciliation-dir <dir>', 'where the clearing service writes reconciliation files', 'out/reconciliation');
+  .option('--reconciliation-dir <dir>', 'where the clearing service writes reconciliation files; the checks read them there', 'out/reconciliation');
 
 async function main(): Promise<void> {
   program.parse();
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       client: new StackClient(() => ({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl })),
       broker,
       progress,
-      reconciliationDir: options.reconciliationDir,
+      reconciliationDir: resolve(options.reconciliationDir),
     }).run();
     progress.stop();
     const dir = resolve(options.out, new Date(report.startedAt).toISOString().replace(/[:.]/g, '-'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DeadLetterHeaders, MessageValidator } from '@pos/messaging';
 import { Topics } from '@pos/contracts';
 import { businessDateOf } from '@pos/business-calendar';
-import { parseReconciliation, reconciliationProblems } from '@pos/clearing-domain';
+import { batchFileName, merchantDirectoryName, parseReconciliation, reconciliationProblems } from '@pos/clearing-domain';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { BootedService, bootService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
@@ -20,6 +20,8 @@ interface BatchJson {
   state: string;
   closeReason: string | null;
   clearingDate: string;
+  opensAt: string;
+  closesAt: string;
   settlementDate: string | null;
   totals: { paymentCount: number; totalFen: number; voidedCount: number; voidedFen: number } | null;
 }
@@ -72,7 +74,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     await db?.close();
   });
 
-  it('batches payments around a cutoff exactly, excludes voided ones, sends a late one to the successor, and files totals that agree', async () => {
+  it('batches payments around a cutoff exactly, waits the close grace, excludes voided ones, keeps a late one on its clearing day, and files totals that agree', async () => {
     const merchantId = uniqueName('M').slice(0, 30);
     const cut = Math.ceil((Date.now() + 1) / PERIOD_MS) * PERIOD_MS;
     const at = (ms: number) => new Date(ms).toISOString();
@@ -94,21 +96,31 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     expect(await db.batchOf(b1.paymentId)).toBe(keyOf(b1));
     expect(await db.batchOf(c1.paymentId)).toBe(keyOf(c1));
 
+    // A payment of A's window whose event comes after the cutoff, within the close grace, is still A's (ADR 0005).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, cut + 300 - Date.now())));
+    expect((await batch(batchA)).state).toBe('OPEN');
+    const a4 = payment({ merchantId, succeededAt: at(cut - 3), amountFen: 40 });
+    await upstream.paid([a4]);
+    await eventually(async () => (await db.batchOf(a4.paymentId)) === batchA, 'a payment within the grace in A');
+
     // Batches close only when the void service's gate closed (ADR 0002).
     await eventually(async () => (await batch(batchA)).state === 'CLOSING', 'cutoff to start closing A');
     await upstream.answerGates(merchantId);
     const closedA = await closedBatch(batchA);
     expect(closedA.closeReason).toBe('CUTOFF');
-    expect(closedA.totals).toEqual({ paymentCount: 2, totalFen: 9_000_000_000_001, voidedCount: 1, voidedFen: 12_345 });
+    expect(closedA.totals).toEqual({ paymentCount: 3, totalFen: 9_000_000_000_041, voidedCount: 1, voidedFen: 12_345 });
     expect((await closedBatch(keyOf(b1))).totals).toEqual({ paymentCount: 1, totalFen: 250, voidedCount: 0, voidedFen: 0 });
     expect((await closedBatch(keyOf(c1))).totals).toEqual({ paymentCount: 1, totalFen: 777, voidedCount: 0, voidedFen: 0 });
 
-    // A payment for the closed batch arrives late: the successor takes it; A never changes.
+    // A payment for the closed batch arrives late: a late batch of A's own window takes it, so it keeps
+    // A's clearing and settlement dates; A never changes.
     const late = payment({ merchantId, succeededAt: at(cut - 1), amountFen: 5_000 });
     await upstream.paid([late]);
     const successor = `${batchA}:2`;
-    await eventually(async () => (await db.batchOf(late.paymentId)) === successor, 'late payment in the successor');
-    expect((await closedBatch(successor)).totals).toEqual({ paymentCount: 1, totalFen: 5_000, voidedCount: 0, voidedFen: 0 });
+    await eventually(async () => (await db.batchOf(late.paymentId)) === successor, 'late payment in a late batch');
+    const lateBatch = await closedBatch(successor);
+    expect(lateBatch.totals).toEqual({ paymentCount: 1, totalFen: 5_000, voidedCount: 0, voidedFen: 0 });
+    expect(lateBatch).toMatchObject({ opensAt: closedA.opensAt, closesAt: closedA.closesAt, clearingDate: closedA.clearingDate, settlementDate: closedA.settlementDate });
     expect((await batch(batchA)).totals).toEqual(closedA.totals);
 
     // Settlement T+0 with no holidays: batches whose settlement date came settle with an event.
@@ -125,9 +137,9 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     const text = await response.text();
     const file = parseReconciliation(text);
     expect(reconciliationProblems(file)).toEqual([]);
-    expect(file.batchTotals.get(batchA)).toEqual({ paymentCount: 2n, totalFen: 9_000_000_000_001n, voidedCount: 1n, voidedFen: 12_345n });
+    expect(file.batchTotals.get(batchA)).toEqual({ paymentCount: 3n, totalFen: 9_000_000_000_041n, voidedCount: 1n, voidedFen: 12_345n });
     expect(file.lines.find((l) => l.paymentId === a3.paymentId)).toEqual({ batchId: batchA, paymentId: a3.paymentId, outTradeNo: a3.outTradeNo, amountFen: 12_345, voided: true });
-    const onDisk = join(reconciliationDir, closedA.clearingDate, merchantId, `batch_${batchA.replace(/:/g, '_')}.csv`);
+    const onDisk = join(reconciliationDir, closedA.clearingDate, merchantDirectoryName(merchantId), batchFileName(batchA));
     expect(await eventually(() => readFile(onDisk, 'utf8').catch(() => undefined), 'file on disk')).toBe(text);
 
     const day = await fetch(`${service.url}/v1/reconciliation/merchants/${merchantId}/dates/${closedA.clearingDate}`);
@@ -136,19 +148,19 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     expect(dayFile.batchTotals.get(batchA)).toEqual(file.batchTotals.get(batchA));
 
     // Events: each payload valid against its contract; one close per batch; cleared only if not voided.
-    await eventually(async () => upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['merchantId'] === merchantId).length >= 5, 'payment.cleared events');
+    await eventually(async () => upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['merchantId'] === merchantId).length >= 6, 'payment.cleared events');
     const mine = upstream.clearingEvents.filter((m) => JSON.parse((m.value ?? '').toString()).merchantId === merchantId);
     for (const message of mine) {
       expect(message.key).toBe(merchantId);
-      expect(message.headers).toMatchObject({ ce_specversion: '1.0', ce_schemaversion: '1', ce_source: '/clearing-service', 'content-type': 'application/json' });
-      expect(validator.validate(Topics.clearingEvents, message.headers['ce_type'], 1, JSON.parse((message.value ?? '').toString()))).toMatchObject({ ok: true });
+      expect(message.headers).toMatchObject({ ce_specversion: '1.0', ce_schemaversion: '2', ce_source: '/clearing-service', 'content-type': 'application/json' });
+      expect(validator.validate(Topics.clearingEvents, message.headers['ce_type'], 2, JSON.parse((message.value ?? '').toString()))).toMatchObject({ ok: true });
     }
     const cleared = upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['merchantId'] === merchantId);
-    expect(cleared.map((e) => e.data['paymentId']).sort()).toEqual([a1, a2, b1, c1, late].map((p) => p.paymentId).sort());
+    expect(cleared.map((e) => e.data['paymentId']).sort()).toEqual([a1, a2, a4, b1, c1, late].map((p) => p.paymentId).sort());
     expect(new Set(cleared.map((e) => e.message.headers['ce_id'])).size).toBe(cleared.length);
     const closedEvents = upstream.eventsOfType('pos.clearing.batch.closed').filter((e) => e.data['batchId'] === batchA);
     expect(closedEvents).toHaveLength(1);
-    expect(closedEvents[0].data).toMatchObject({ paymentCount: 2, totalFen: 9_000_000_000_001, voidedCount: 1, voidedFen: 12_345, reason: 'CUTOFF' });
+    expect(closedEvents[0].data).toMatchObject({ paymentCount: 3, totalFen: 9_000_000_000_041, voidedCount: 1, voidedFen: 12_345, reason: 'CUTOFF' });
     expect(upstream.eventsOfType('pos.clearing.batch.opened').filter((e) => e.data['batchId'] === batchA)).toHaveLength(1);
 
     // Read API: a payment's clearing status, and batches by merchant and state.
@@ -196,7 +208,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     expect(upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['merchantId'] === merchantId)).toHaveLength(1);
   });
 
-  it('closes a terminal\'s card batch on terminal settlement (HTTP and Kafka), later payments going to the next batch', async () => {
+  it('closes a terminal\'s card batch on terminal settlement (HTTP and Kafka), cut at its instant; later payments go to its successor', async () => {
     const merchantId = uniqueName('S').slice(0, 30);
     const now = new Date().toISOString();
     const card = (terminalId: string, amountFen: number) => payment({ merchantId, terminalId, channel: 'UNIONPAY_CARD', succeededAt: now, amountFen, card: { batchNo: '000001', voucherNo: '000123' } });
@@ -211,26 +223,41 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
 
     const settle = () =>
       fetch(`${service.url}/v1/terminal-settlements`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ merchantId, terminalId: 'T1', batchNo: '000001', requestedBy: 'cashier-7' }) });
-    const accepted = await settle();
-    expect(accepted.status).toBe(202);
-    expect(await accepted.json()).toEqual({ batches: [{ batchId: t1Batch, state: 'CLOSING' }] });
+    // The answer waits for the void service to close the gate: 200 with final totals, no void accepted after it.
     await upstream.answerGates(merchantId);
-    const closed = await closedBatch(t1Batch);
-    expect(closed).toMatchObject({ closeReason: 'TERMINAL_SETTLEMENT', totals: { paymentCount: 2, totalFen: 300, voidedCount: 0, voidedFen: 0 } });
+    const settledAt = Date.now();
+    const accepted = await settle();
+    expect(accepted.status).toBe(200);
+    const [closed] = ((await accepted.json()) as { batches: BatchJson[] }).batches;
+    // T+0 here: it may have settled already.
+    expect(['CLOSED', 'SETTLED']).toContain(closed.state);
+    expect(closed).toMatchObject({ batchId: t1Batch, closeReason: 'TERMINAL_SETTLEMENT', totals: { paymentCount: 2, totalFen: 300, voidedCount: 0, voidedFen: 0 } });
     expect((await batch(await batchOfPayment(p3.paymentId))).state).toBe('OPEN');
+    // Its window ends at the settlement; the successor, announced at once, takes the rest of it.
+    const cutAt = new Date(closed.closesAt).getTime();
+    expect(cutAt).toBeGreaterThanOrEqual(settledAt - 1_000);
+    const successorOpened = await eventually(
+      async () => upstream.eventsOfType('pos.clearing.batch.opened').find((e) => e.data['batchId'] === `${t1Batch}:2`),
+      'successor announced',
+    );
+    expect(successorOpened.data).toMatchObject({ opensAt: closed.closesAt, clearingDate: closed.clearingDate });
 
-    const p4 = card('T1', 400);
-    await upstream.paid([p4]);
-    await eventually(async () => (await db.batchOf(p4.paymentId)) === `${t1Batch}:2`, 'next payment in the next batch');
-    expect(((await (await settle()).json()) as { batches: unknown }).batches).toEqual([{ batchId: `${t1Batch}:2`, state: 'CLOSING' }]);
-    expect((await closedBatch(`${t1Batch}:2`)).totals).toMatchObject({ paymentCount: 1, totalFen: 400 });
+    // A payment that succeeded before the settlement but arrives after it is late, not the successor's.
+    const [before, p4] = [{ ...card('T1', 50), succeededAt: new Date(cutAt - 1).toISOString() }, { ...card('T1', 400), succeededAt: new Date(cutAt + 1).toISOString() }];
+    await upstream.paid([before, p4]);
+    await eventually(async () => (await db.batchOf(p4.paymentId)) === `${t1Batch}:2`, 'next payment in the successor');
+    expect(await db.batchOf(before.paymentId)).toBe(`${t1Batch}:3`);
+    const second = ((await (await settle()).json()) as { batches: BatchJson[] }).batches;
+    // The terminal's late batch, still open, closes with it.
+    expect(second.map((b) => b.batchId).sort()).toEqual([`${t1Batch}:2`, `${t1Batch}:3`]);
+    expect(second.find((b) => b.batchId === `${t1Batch}:2`)).toMatchObject({ totals: { paymentCount: 1, totalFen: 400 } });
 
     // The Kafka command, for a terminal with no batch yet: an empty batch opens and closes, so its void gate closes too.
     await upstream.send(Topics.clearingCommands, [
       envelope('pos.clearing.terminal-settlement.requested', merchantId, { merchantId, terminalId: 'T3', batchNo: '000009', requestedBy: 'ops' }),
     ]);
     const empty = await eventually(async () => {
-      const [row] = await db.query<{ batch_id: string }>(`SELECT batch_id FROM batches WHERE merchant_id = $1 AND terminal_id = 'T3'`, [merchantId]);
+      const [row] = await db.query<{ batch_id: string }>(`SELECT batch_id FROM batches WHERE merchant_id = $1 AND terminal_id = 'T3' AND sequence = 1`, [merchantId]);
       return row?.batch_id;
     }, 'batch opened by the command');
     expect((await closedBatch(empty)).totals).toEqual({ paymentCount: 0, totalFen: 0, voidedCount: 0, voidedFen: 0 });

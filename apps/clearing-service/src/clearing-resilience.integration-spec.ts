@@ -1,8 +1,10 @@
+import { Logger } from '@nestjs/common';
 import { BootedService, bootService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
-import { PaymentSucceeded } from '@pos/contracts';
+import { deadLetterTopicOf, PaymentSucceeded, Topics, VoidGateClosed } from '@pos/contracts';
+import { DeadLetterHeaders, ReplayHeaders, replayMarkerOf } from '@pos/messaging';
 import { clearingServiceDefinition } from './app/clearing-service.definition';
-import { ClearingDatabase, eventually, payment, Upstream } from './testing/clearing-harness';
+import { ClearingDatabase, envelope, eventually, payment, Upstream, voidOf } from './testing/clearing-harness';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -153,6 +155,81 @@ describe('clearing service across restarts and instances', () => {
       await upstream.close();
       await second?.close();
       await first.close();
+      await db.close();
+    }
+  });
+  it('holds a batch in CLOSING while a void accepted for it is parked, and closes it by itself once the void is replayed', async () => {
+    const prefix = `${uniqueName('held')}.`;
+    const schema = uniqueName('clearing_held');
+    const upstream = new Upstream(stack, prefix);
+    await upstream.observeClearing(uniqueName('observer'));
+    const service = await bootService(clearingServiceDefinition, stack, env(prefix, schema));
+    const db = await ClearingDatabase.connect(stack, schema);
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    const awaitingVoids = async () => {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      return Number(/^clearing_batches_awaiting_voids (\d+)$/m.exec(text)?.[1]);
+    };
+    try {
+      const merchantId = `H-${schema.slice(-6)}`;
+      const now = new Date().toISOString();
+      const kept = payment({ merchantId, succeededAt: now, amountFen: 1_000 });
+      const voided = payment({ merchantId, succeededAt: now, amountFen: 2_000 });
+      await upstream.paid([kept, voided]);
+      await eventually(async () => (await db.assignedCount()) === 2, 'both payments assigned');
+      const batchId = await eventually(() => db.batchOf(voided.paymentId), 'the voided payment assigned');
+      expect(await db.batchOf(kept.paymentId)).toBe(batchId);
+
+      // The accepted void fails every attempt (its write is refused), so clearing parks it.
+      await db.query(`CREATE FUNCTION refuse_void() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN RAISE EXCEPTION 'voided_payments refuses %', NEW.payment_id; END $$`);
+      await db.query(`CREATE TRIGGER refuse_void BEFORE INSERT ON voided_payments FOR EACH ROW EXECUTE FUNCTION refuse_void()`);
+      await upstream.voided([voidOf(voided, batchId)]);
+      const [parked] = await upstream.collect(deadLetterTopicOf(Topics.voidEvents), uniqueName('dlq'), 1);
+      expect(parked.headers[DeadLetterHeaders.reason]).toBe('RETRIES_EXHAUSTED');
+      await db.query(`DROP TRIGGER refuse_void ON voided_payments`);
+
+      // The void service closes the gate, counting the void it accepted; clearing lacks it.
+      await eventually(async () => upstream.eventsOfType('pos.clearing.batch.closing').some((e) => e.data['batchId'] === batchId), 'the batch closing');
+      const gate: VoidGateClosed = { batchId, merchantId, closedAt: new Date().toISOString(), acceptedVoids: 1 };
+      await upstream.send(Topics.voidEvents, [envelope('pos.void.gate-closed', merchantId, gate)]);
+      await eventually(async () => (await db.query(`SELECT 1 FROM void_gates WHERE batch_id = $1`, [batchId])).length === 1, 'the gate-closed applied');
+      await sleep(1_500);
+      expect((await db.query<{ state: string }>(`SELECT state FROM batches WHERE batch_id = $1`, [batchId]))[0].state).toBe('CLOSING');
+      expect(upstream.eventsOfType('pos.clearing.batch.closed').filter((e) => e.data['batchId'] === batchId)).toEqual([]);
+      expect(await awaitingVoids()).toBe(1);
+      expect(errors.mock.calls.map(([message]) => String(message))).toContainEqual(
+        expect.stringMatching(new RegExp(`^batch ${batchId} waits in CLOSING: the void service accepted 1 void\\(s\\) for it, 0 recorded`)),
+      );
+
+      // The operator replays the parked void (as `ops dlq replay` does: same bytes and ce_id).
+      const headers = Object.fromEntries(Object.entries(parked.headers).filter(([name]) => !name.startsWith('dlq_')));
+      await upstream.sendRaw([
+        {
+          topic: Topics.voidEvents,
+          key: parked.key,
+          value: parked.value,
+          headers: { ...headers, [ReplayHeaders.replayOf]: replayMarkerOf(parked.topic, parked.partition, parked.offset), [ReplayHeaders.replayedAt]: new Date().toISOString() },
+        },
+      ]);
+      const closed = await eventually(async () => {
+        const [row] = await db.query<{ state: string; payment_count: string; total_fen: string; voided_count: string; voided_fen: string }>(
+          `SELECT state, payment_count::text, total_fen::text, voided_count::text, voided_fen::text FROM batches WHERE batch_id = $1`,
+          [batchId],
+        );
+        return row.state === 'CLOSED' ? row : undefined;
+      }, 'the batch closed after the replay');
+      expect(closed).toEqual({ state: 'CLOSED', payment_count: '1', total_fen: '1000', voided_count: '1', voided_fen: '2000' });
+      await eventually(async () => upstream.eventsOfType('pos.clearing.batch.closed').some((e) => e.data['batchId'] === batchId), 'the batch.closed event');
+      const closedEvents = upstream.eventsOfType('pos.clearing.batch.closed').filter((e) => e.data['batchId'] === batchId);
+      expect(closedEvents.map((e) => e.data)).toEqual([expect.objectContaining({ paymentCount: 1, totalFen: 1_000, voidedCount: 1, voidedFen: 2_000 })]);
+      await eventually(async () => upstream.eventsOfType('pos.clearing.payment.cleared').some((e) => e.data['batchId'] === batchId), 'the payment.cleared event');
+      expect(upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['batchId'] === batchId).map((e) => e.data['paymentId'])).toEqual([kept.paymentId]);
+      expect(await awaitingVoids()).toBe(0);
+    } finally {
+      errors.mockRestore();
+      await upstream.close();
+      await service.close();
       await db.close();
     }
   });

@@ -1,7 +1,18 @@
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { allTopics, Topics } from '@pos/contracts';
-import { DeadLetterHeaders, encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, NamespacedBroker, ReplayHeaders } from '@pos/messaging';
+import {
+  DeadLetterHeaders,
+  encodeEnvelope,
+  InboundMessage,
+  KafkajsBroker,
+  MessageBroker,
+  NamespacedBroker,
+  OutboundMessage,
+  ReplayHeaders,
+} from '@pos/messaging';
 import { testStack, uniqueName } from '@pos/testing';
 import { dlqListCommand, dlqReplayCommand, dlqShowCommand } from './app/commands/dlq';
 import { lagCommand } from './app/commands/lag';
@@ -25,6 +36,81 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
       (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** A copy of `message` as a consumer would park it on the source topic's `.dlq`. */
+function parkedCopy(message: OutboundMessage, reason: string, sourceOffset: string): OutboundMessage {
+  return {
+    ...message,
+    topic: `${message.topic}.dlq`,
+    headers: {
+      ...message.headers,
+      [DeadLetterHeaders.reason]: reason,
+      [DeadLetterHeaders.detail]: `detail of ${reason}`,
+      [DeadLetterHeaders.sourceTopic]: message.topic,
+      [DeadLetterHeaders.sourcePartition]: '0',
+      [DeadLetterHeaders.sourceOffset]: sourceOffset,
+      [DeadLetterHeaders.consumerGroup]: 'payment-service.commands',
+      [DeadLetterHeaders.failedAt]: new Date().toISOString(),
+    },
+  };
+}
+
+/** The CLI as a long-running process (a follower), for signals. */
+function cliProcess(args: string[]): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(root, 'apps/ops-cli/src/main.ts'), ...args],
+    { cwd: root, env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.integration.json') }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
+async function timed<T>(work: Promise<T>): Promise<T & { ms: number }> {
+  const started = Date.now();
+  const result = await work;
+  return { ...result, ms: Date.now() - started };
+}
+
+/** How a process ended and how long after `since` it did. */
+async function exitOf(child: ChildProcess, since: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  const [code, signal] = (child.exitCode !== null || child.signalCode !== null
+    ? [child.exitCode, child.signalCode]
+    : await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  return { code, signal, ms: Date.now() - since };
+}
+
+/** A port on the loopback interface that nothing listens on: connections are refused at once. */
+async function closedLoopbackPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** A listener on the loopback interface that accepts connections and never answers, as a hung broker would. */
+async function silentLoopbackListener(): Promise<{ port: number; connected: Promise<void>; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connected!: () => void;
+  const firstConnection = new Promise<void>((resolve) => (connected = resolve));
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    connected();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    connected: firstConnection,
+    close: async () => {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+      await once(server, 'close');
+    },
+  };
 }
 
 async function expectCliError(work: Promise<unknown>, exitCode: ExitCode, message: RegExp): Promise<void> {
@@ -88,7 +174,7 @@ describe('ops CLI against real Kafka', () => {
     it('decodes messages, masks payment codes, and filters by merchant, payment and type', async () => {
       const all = await read(Topics.paymentEvents, { fromBeginning: true });
       expect(all).toHaveLength(4);
-      const mine = await read(Topics.paymentEvents, { fromBeginning: true, merchant: 'M100', types: ['pos.payment.succeeded'] });
+      const mine = await read(Topics.paymentEvents, { fromBeginning: true, merchant: 'M100', type: 'pos.payment.succeeded' });
       expect(mine.map((r) => r.data)).toEqual([
         expect.objectContaining({ paymentId: stories.voided }),
         expect.objectContaining({ paymentId: stories.cleared }),
@@ -230,6 +316,170 @@ describe('ops CLI against real Kafka', () => {
       expect(JSON.stringify(copy?.data)).toBe(String(voidCommand.value));
       expect((await dlqListCommand(ctx, { topic: dlq })).every((e) => e.replayedAs !== undefined)).toBe(true);
     });
+  });
+
+  describe('dlq filters, shared with tail', () => {
+    const dlq = `${Topics.paymentCommands}.dlq`;
+    let boundary: string;
+    const request = (merchantId: string, type: string, outTradeNo: string) =>
+      encodeEnvelope(Topics.paymentCommands, {
+        id: `evt-${outTradeNo}`, type, source: '/upstream', time: '2026-11-27T12:00:00+08:00', schemaVersion: 1, key: merchantId,
+        data: { merchantId, terminalId: 'T1', channel: 'WECHAT', amountFen: 1999, currency: 'CNY', outTradeNo, paymentCode: '134567890123456789' },
+      });
+    const keysOf = (stdout: string) =>
+      (JSON.parse(stdout) as { record: MessageRecord }[]).map((e) => (e.record.data as { outTradeNo: string }).outTradeNo).sort();
+    const run = (...args: string[]) => cli(['--brokers', brokers(), '--topic-prefix', prefix, '--json', ...args]);
+
+    beforeAll(async () => {
+      const producer = await broker.createProducer();
+      await producer.send([
+        parkedCopy(request('M700', 'pos.payment.requested', 'EARLY-700'), 'SCHEMA_VIOLATION', '1'),
+        parkedCopy(request('M701', 'pos.payment.requested', 'EARLY-701'), 'REJECTED_BY_HANDLER', '2'),
+      ]);
+      // Kafka timestamps are milliseconds: keep the two rounds apart from the boundary between them.
+      await new Promise((r) => setTimeout(r, 100));
+      boundary = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 100));
+      await producer.send([
+        parkedCopy(request('M700', 'pos.payment.requested', 'LATE-700'), 'SCHEMA_VIOLATION', '3'),
+        parkedCopy(request('M701', 'pos.payment.refund-requested', 'LATE-701'), 'UNKNOWN_EVENT_TYPE', '4'),
+      ]);
+      await producer.disconnect();
+    });
+
+    it('dlq list selects by time, merchant and event type, alone or together', async () => {
+      const since = await run('dlq', 'list', dlq, '--since', boundary);
+      expect({ code: since.code, stderr: since.code === 0 ? '' : since.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(keysOf(since.stdout)).toEqual(['LATE-700', 'LATE-701']);
+      expect(keysOf((await run('dlq', 'list', dlq, '--until', boundary)).stdout)).toEqual(['EARLY-700', 'EARLY-701']);
+      expect(keysOf((await run('dlq', 'list', dlq, '--merchant', 'M700')).stdout)).toEqual(['EARLY-700', 'LATE-700']);
+      expect(keysOf((await run('dlq', 'list', dlq, '--type', 'pos.payment.refund-requested')).stdout)).toEqual(['LATE-701']);
+      expect(keysOf((await run('dlq', 'list', '--merchant', 'M701', '--since', boundary, '--reason', 'UNKNOWN_EVENT_TYPE')).stdout)).toEqual([
+        'LATE-701',
+      ]);
+      const backwards = await run('dlq', 'list', dlq, '--since', boundary, '--until', '1h');
+      expect(backwards.code).toBe(ExitCode.usage);
+      expect(backwards.stderr).toMatch(/--until .* is not after --since/);
+    });
+
+    it('tail takes the same filters, --until included', async () => {
+      const early = await run('tail', dlq, '--from-beginning', '--until', boundary);
+      expect(early.code).toBe(0);
+      const keys = early.stdout.trim().split('\n').map((l) => ((JSON.parse(l) as MessageRecord).data as { outTradeNo: string }).outTradeNo);
+      expect(keys.sort()).toEqual(['EARLY-700', 'EARLY-701']);
+      expect((await run('tail', dlq, '--follow', '--until', boundary)).code).toBe(ExitCode.usage);
+    });
+
+    it('dlq replay --all replays only the selected dead letters', async () => {
+      const replay = await run('dlq', 'replay', dlq, '--all', '--merchant', 'M700', '--until', boundary);
+      expect(replay.code).toBe(0);
+      expect((JSON.parse(replay.stdout) as { replayed: unknown[] }).replayed).toHaveLength(1);
+      const listed = JSON.parse((await run('dlq', 'list', dlq)).stdout) as { record: MessageRecord; replayedAs?: string }[];
+      const replayed = listed.filter((e) => e.replayedAs).map((e) => (e.record.data as { outTradeNo: string }).outTradeNo);
+      expect(replayed).toEqual(['EARLY-700']);
+      const copies: MessageRecord[] = [];
+      await tailCommand(ctx, Topics.paymentCommands, { fromBeginning: true }, (r) => copies.push(r));
+      expect(copies.filter((r) => r.replayOf).map((r) => r.key)).toEqual(['M700']);
+
+      const [one] = listed;
+      const mixed = await run('dlq', 'replay', dlq, `${one.record.partition}:${one.record.offset}`, '--merchant', 'M700');
+      expect(mixed.code).toBe(ExitCode.usage);
+      expect(mixed.stderr).toMatch(/only with --all/);
+    });
+  });
+
+  describe('deadlines and interrupts', () => {
+    /** The process's own start (ts-node) is no waiting on Kafka: measured once, on a command that fails before connecting. */
+    let startup: number;
+
+    beforeAll(async () => {
+      const usage = await timed(cli(['--timeout', 'soon', 'topics']));
+      expect(usage.code).toBe(ExitCode.usage);
+      startup = usage.ms;
+    });
+
+    it('gives up on a refused address after --timeout, not after the Kafka client\'s retries', async () => {
+      const port = await closedLoopbackPort();
+      const run = await timed(cli(['--brokers', `127.0.0.1:${port}`, '--timeout', '2000', 'topics']));
+      expect(run.code).toBe(ExitCode.brokerUnreachable);
+      expect(run.stderr).toMatch(/cannot reach Kafka at 127.0.0.1:[0-9]+: .*2000 ms/);
+      expect(run.ms).toBeGreaterThanOrEqual(2000);
+      expect(run.ms - startup).toBeLessThan(2000 + 3000);
+    });
+
+    it('gives up on a listener that never answers after --timeout', async () => {
+      const listener = await silentLoopbackListener();
+      try {
+        const run = await timed(cli(['--brokers', `127.0.0.1:${listener.port}`, '--timeout', '2000', 'topics']));
+        expect(run.code).toBe(ExitCode.brokerUnreachable);
+        expect(run.ms).toBeGreaterThanOrEqual(2000);
+        expect(run.ms - startup).toBeLessThan(2000 + 3000);
+      } finally {
+        await listener.close();
+      }
+    });
+
+    it('ends at once on Ctrl-C while it waits for the cluster, with exit code 130', async () => {
+      const listener = await silentLoopbackListener();
+      const child = cliProcess(['--brokers', `127.0.0.1:${listener.port}`, '--timeout', '60000', 'topics']);
+      try {
+        await listener.connected;
+        const interruptedAt = Date.now();
+        child.kill('SIGINT');
+        const end = await exitOf(child, interruptedAt);
+        // 128 + SIGINT, as a shell reports an interrupted command.
+        expect(end).toMatchObject({ code: 130, signal: null });
+        expect(end.ms).toBeLessThan(1500);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        await listener.close();
+      }
+    });
+
+    it('tail --follow ends within a moment of Ctrl-C, with exit code 0', async () => {
+      const merchantId = 'M600';
+      const child = cliProcess(['--brokers', brokers(), '--topic-prefix', prefix, '--json', 'tail', Topics.paymentEvents, '--follow', '--merchant', merchantId]);
+      let stdout = '';
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      try {
+        const late = paymentStories(merchantId).messages.filter((m) => m.topic === Topics.paymentEvents).slice(0, 1);
+        const producer = await broker.createProducer();
+        try {
+          // The follower starts at the end of the topic once it has joined: write until it prints a message.
+          const deadline = Date.now() + 60_000;
+          while (!stdout.includes('\n') && child.exitCode === null && Date.now() < deadline) {
+            await producer.send(late);
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        } finally {
+          await producer.disconnect();
+        }
+        expect(JSON.parse(stdout.split('\n')[0])).toMatchObject({ key: merchantId });
+        const interruptedAt = Date.now();
+        child.kill('SIGINT');
+        const end = await exitOf(child, interruptedAt);
+        expect(end).toMatchObject({ code: ExitCode.ok, signal: null });
+        expect(end.ms).toBeLessThan(1500);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    });
+  });
+
+  describe('the documented invocation', () => {
+    it('`npm run --silent ops -- --json topics` prints the JSON document and nothing else on stdout', async () => {
+      const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          'npm',
+          ['run', '--silent', 'ops', '--', '--brokers', brokers(), '--topic-prefix', prefix, '--json', 'topics'],
+          { cwd: root, timeout: 170_000, maxBuffer: 16 << 20 },
+          (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
+      const report = JSON.parse(run.stdout) as { topics: { topic: string }[]; missing: string[] };
+      expect(report.topics.map((t) => t.topic).sort()).toEqual([...allTopics()].sort());
+    }, 180_000);
   });
 
   describe('payment trace and batch show', () => {

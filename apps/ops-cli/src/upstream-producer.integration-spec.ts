@@ -14,15 +14,37 @@ import {
 } from '@pos/messaging';
 import { testStack, uniqueName } from '@pos/testing';
 
-/** kcat (Debian package `kcat`), a librdkafka client: nothing of ours, only what docs/asyncapi.json says. */
+/**
+ * kcat (Debian package `kcat`), a librdkafka client: nothing of ours, only what docs/asyncapi.json
+ * says, the partitioner included (librdkafka's default, consistent_random, is CRC32 of the key).
+ */
 function kcatProduce(brokers: string, topic: string, key: string, headers: Record<string, string>, value: string): Promise<void> {
-  const args = ['-P', '-b', brokers, '-t', topic, '-k', key, ...Object.entries(headers).flatMap(([n, v]) => ['-H', `${n}=${v}`])];
+  const args = [
+    '-P', '-b', brokers, '-t', topic, '-k', key,
+    '-X', 'partitioner=murmur2_random',
+    ...Object.entries(headers).flatMap(([n, v]) => ['-H', `${n}=${v}`]),
+  ];
   return new Promise((resolve, reject) => {
     const child = execFile('kcat', args, { timeout: 30_000 }, (error, _stdout, stderr) =>
       error ? reject(new Error(`kcat failed: ${stderr || error.message}`)) : resolve(),
     );
     child.stdin?.end(`${value}\n`);
   });
+}
+
+const PARTITIONS = 6;
+/** A merchant that CRC32 (librdkafka's default) and murmur2 (Java's, the services') put on different partitions of six. */
+const MERCHANT = 'M041';
+
+/** Where the services' own producer puts a key: the partition of a message it sends with that key. */
+async function partitionOfServices(broker: MessageBroker, key: string): Promise<number> {
+  const producer = await broker.createProducer();
+  await producer.send([{ topic: Topics.paymentEvents, key, value: '{}', headers: {} }]);
+  await producer.disconnect();
+  const [offsets] = await broker.topicOffsets([Topics.paymentEvents]);
+  const used = offsets.partitions.filter((p) => p.high !== p.low);
+  if (used.length !== 1) throw new Error(`expected one message, found ${used.length} partitions with messages`);
+  return used[0].partition;
 }
 
 describe('a producer built from the AsyncAPI document alone (kcat)', () => {
@@ -38,7 +60,10 @@ describe('a producer built from the AsyncAPI document alone (kcat)', () => {
     await dataSource.initialize();
     await runMigrations(dataSource);
     broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), prefix);
-    await broker.ensureTopics([Topics.paymentCommands, deadLetterTopicOf(Topics.paymentCommands)].map((name) => ({ name, partitions: 2 })));
+    // Six partitions, as the services create them: enough for partitioners to disagree.
+    await broker.ensureTopics(
+      [Topics.paymentCommands, deadLetterTopicOf(Topics.paymentCommands), Topics.paymentEvents].map((name) => ({ name, partitions: PARTITIONS })),
+    );
   });
 
   afterAll(async () => {
@@ -50,7 +75,7 @@ describe('a producer built from the AsyncAPI document alone (kcat)', () => {
     const eventId = randomUUID();
     // Exactly what the document asks for: the CloudEvents headers, the merchant id as key, the JSON payload.
     const payload = {
-      merchantId: 'M-KCAT',
+      merchantId: MERCHANT,
       terminalId: 'T9',
       channel: 'ALIPAY',
       amountFen: 12345,
@@ -61,7 +86,7 @@ describe('a producer built from the AsyncAPI document alone (kcat)', () => {
     await kcatProduce(
       stack.kafkaBrokers.join(','),
       `${prefix}${Topics.paymentCommands}`,
-      'M-KCAT',
+      MERCHANT,
       {
         ce_id: eventId,
         ce_type: 'pos.payment.requested',
@@ -76,14 +101,15 @@ describe('a producer built from the AsyncAPI document alone (kcat)', () => {
 
     // Reading it back first also waits out a group coordinator still loading on a fresh cluster.
     const [written] = await broker.topicOffsets([Topics.paymentCommands]);
-    let seen = 0;
+    const seen: number[] = [];
     await broker.readMessages(
       written.partitions.map((p) => ({ topic: Topics.paymentCommands, partition: p.partition, from: p.low, until: p.high })),
-      async () => {
-        seen++;
+      async (message) => {
+        seen.push(message.partition);
       },
     );
-    expect(seen).toBe(1);
+    // The contract's partitioner: the merchant's commands land where the services' producer puts it.
+    expect(seen).toEqual([await partitionOfServices(broker, MERCHANT)]);
 
     const received: ConsumedEvent[] = [];
     const consumer = new ReliableConsumer(broker, dataSource, new MessageValidator(), {
@@ -106,7 +132,7 @@ describe('a producer built from the AsyncAPI document alone (kcat)', () => {
       type: 'pos.payment.requested',
       source: '/acme-pos-gateway',
       schemaVersion: 1,
-      key: 'M-KCAT',
+      key: MERCHANT,
       data: payload,
     });
     const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM inbox WHERE event_id = $1`, [eventId]);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { ChannelName, deadLetterTopicOf, Topics } from '@pos/contracts';
+import { ChannelName, contractFor, deadLetterTopicOf, Topics, UPSTREAM } from '@pos/contracts';
 import { parseCutoffSchedule } from '@pos/business-calendar';
-import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
+import { CLOCK, encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
 import { BootedService, bootService } from '@pos/service-testing';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
@@ -13,7 +13,7 @@ import { voidServiceDefinition } from './app/void-service.definition';
  * The void service on real Kafka and PostgreSQL. The payment and clearing services are played by
  * the test: it produces their events onto the service's topics and reads the void events back.
  */
-const KEYS = { M100: 'key-of-merchant-100', M200: 'key-of-merchant-200', M300: 'key-of-merchant-300' };
+const KEYS = { M100: 'key-of-merchant-100', M200: 'key-of-merchant-200', M300: 'key-of-merchant-300', M400: 'key-of-merchant-400' };
 const SUPERVISOR_CREDENTIAL = '246810';
 const schedules = clearingSchedulesFrom({});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,7 +94,10 @@ describe('void service on real Kafka and PostgreSQL', () => {
   // ---------- playing the other services ----------
 
   async function produce(topic: string, type: string, key: string, data: unknown, id = randomUUID()): Promise<string> {
-    await producer.send([encodeEnvelope(topic, { id, type, source: '/test', time: new Date().toISOString(), schemaVersion: 1, key, data })]);
+    // Under the source of the service that owns the type, as that service would send it.
+    const owner = contractFor(topic, type)?.producer ?? UPSTREAM;
+    const source = owner === UPSTREAM ? '/test' : owner;
+    await producer.send([encodeEnvelope(topic, { id, type, source, time: new Date().toISOString(), schemaVersion: 1, key, data })]);
     return id;
   }
 
@@ -113,9 +116,34 @@ describe('void service on real Kafka and PostgreSQL', () => {
     };
   }
 
-  async function paymentSucceeded(p: Payment, succeededAt = new Date()): Promise<void> {
+  /**
+   * The payment service publishes the payment; clearing, which alone names batches (ADR 0005),
+   * announces the batch that holds it (by default the default schedule's window) unless told not to.
+   */
+  async function paymentSucceeded(p: Payment, succeededAt = new Date(), announce: BatchWindow | 'none' = batchOf(p, succeededAt)): Promise<void> {
     await produce(Topics.paymentEvents, 'pos.payment.succeeded', p.merchantId, { ...p, succeededAt: succeededAt.toISOString(), channelTradeNo: `CH-${p.outTradeNo}` });
+    if (announce !== 'none') await batchOpened(p, announce);
     await until(async () => (await paymentStatus(p.paymentId)) === 'SUCCEEDED', `payment ${p.paymentId} known`);
+  }
+
+  interface BatchWindow {
+    readonly batchId: string;
+    readonly clearingDate: string;
+    readonly window: { readonly opensAt: Date; readonly closesAt: Date };
+  }
+
+  /** Clearing announces a batch of the payment's merchant and channel (and terminal and batch number for cards). */
+  async function batchOpened(p: Payment, batch: BatchWindow): Promise<void> {
+    await produce(Topics.clearingEvents, 'pos.clearing.batch.opened', p.merchantId, {
+      batchId: batch.batchId,
+      merchantId: p.merchantId,
+      channel: p.channel,
+      ...(p.card ? { terminalId: p.terminalId, batchNo: p.card.batchNo } : {}),
+      clearingDate: batch.clearingDate,
+      opensAt: batch.window.opensAt.toISOString(),
+      closesAt: batch.window.closesAt.toISOString(),
+    });
+    await until(async () => (await gateStatus(batch.batchId)) !== undefined, `gate of ${batch.batchId}`);
   }
 
   async function paymentStatus(paymentId: string): Promise<string | undefined> {
@@ -145,7 +173,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
     }, 'cleared');
   }
 
-  async function batchClosing(p: Payment, succeededAt: Date, reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT', id = randomUUID()) {
+  async function batchClosing(p: Payment, succeededAt: Date, reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT', id = randomUUID(), cutoffAt?: Date) {
     const key = batchOf(p, succeededAt);
     await produce(
       Topics.clearingEvents,
@@ -158,7 +186,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
         ...(key.terminalId ? { terminalId: key.terminalId, batchNo: key.batchNo } : {}),
         clearingDate: key.clearingDate,
         reason,
-        cutoffAt: key.window.closesAt.toISOString(),
+        cutoffAt: (cutoffAt ?? key.window.closesAt).toISOString(),
       },
       id,
     );
@@ -286,12 +314,20 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect((await requestVoid(voidOf(p, { terminalId: 'POS-8', card, supervisor }))).body).toMatchObject({ reason: 'TERMINAL_MISMATCH' });
     expect((await requestVoid(voidOf(q, { card: q.card, supervisor }))).body).toMatchObject({ decision: 'ACCEPTED' });
 
-    const key = await batchClosing(p, paidAt, 'TERMINAL_SETTLEMENT');
+    // Clearing cuts the batch at the settlement instant and opens its successor for the rest of the window.
+    const settledAt = new Date();
+    const key = await batchClosing(p, paidAt, 'TERMINAL_SETTLEMENT', randomUUID(), settledAt);
+    const successor = { batchId: `${key.batchId}:2`, clearingDate: key.clearingDate, window: { opensAt: settledAt, closesAt: key.window.closesAt } };
     await until(async () => (await gateStatus(key.batchId)) === 'CLOSED', 'gate closed');
     const answer = await requestVoid(voidOf(p, { card, supervisor }));
     expect(answer.body).toMatchObject({ decision: 'REJECTED', reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
     await until(() => eventsOf('pos.void.gate-closed', 'batchId', key.batchId).length === 1, 'gate-closed');
     expect(JSON.parse(eventsOf('pos.void.gate-closed', 'batchId', key.batchId)[0].value?.toString() ?? 'null').acceptedVoids).toBe(1);
+
+    // A card payment of the same terminal and batch number after the settlement is decided on the successor.
+    const after = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-7', card: { batchNo: '000042', voucherNo: '000009' } });
+    await paymentSucceeded(after, new Date(settledAt.getTime() + 10), successor);
+    expect((await requestVoid(voidOf(after, { card: after.card, supervisor }))).body).toMatchObject({ decision: 'ACCEPTED', batchId: successor.batchId });
   });
 
   it('rejects a void of a payment clearing reported cleared as ALREADY_CLEARED', async () => {
@@ -300,7 +336,11 @@ describe('void service on real Kafka and PostgreSQL', () => {
     const paidAt = new Date();
     await paymentSucceeded(p, paidAt);
     await paymentsCleared([p], paidAt);
-    expect((await requestVoid(voidOf(p))).body).toMatchObject({ reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
+    const answer = (await requestVoid(voidOf(p))).body;
+    expect(answer).toMatchObject({ reason: 'ALREADY_CLEARED', remedy: 'REFUND' });
+    // Cleared is the state a void runs into; settled (paid out to the merchant) comes later.
+    expect(answer['message']).toMatch(/batch has closed/);
+    expect(answer['message']).not.toMatch(/settled/);
   });
 
   it('counts a payment clearing reports cleared after its void was accepted (invariant 1 broken) once, among the others of the batch', async () => {
@@ -315,19 +355,97 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect(metrics).toMatch(/^void_invariant_violations_total 1$/m);
   });
 
-  it('records the batch of a succeeded payment when it learns of it, and gives one recorded without it its batch on the first void', async () => {
+  it("decides on the batch and cutoff clearing named, never on a schedule of its own (ADR 0005)", async () => {
     await clearOfCutoff('ALIPAY');
-    const p = newPayment({ channel: 'ALIPAY' });
+    // Clearing runs another schedule than the default one: its batch of this payment cuts off in 1.5 s.
     const paidAt = new Date();
-    await paymentSucceeded(p, paidAt);
-    const batchId = batchOf(p, paidAt).batchId;
-    const recorded = await db.query(`SELECT batch_id FROM "${service.schema}".payment_facts WHERE payment_id = $1`, [p.paymentId]);
-    expect(recorded.rows).toEqual([{ batch_id: batchId }]);
-    // As a row written before batch ids were kept would look.
-    await db.query(`UPDATE "${service.schema}".payment_facts SET batch_id = NULL WHERE payment_id = $1`, [p.paymentId]);
-    expect((await requestVoid(voidOf(p))).body).toMatchObject({ decision: 'ACCEPTED', batchId });
-    const after = await db.query(`SELECT batch_id FROM "${service.schema}".payment_facts WHERE payment_id = $1`, [p.paymentId]);
-    expect(after.rows).toEqual([{ batch_id: batchId }]);
+    const p = newPayment({ channel: 'ALIPAY' });
+    const clearingCloses = new Date(paidAt.getTime() + 1_500);
+    const batchId = `${p.merchantId}:ALIPAY:clearing-named-${randomUUID()}`;
+    await paymentSucceeded(p, paidAt, { batchId, clearingDate: batchOf(p, paidAt).clearingDate, window: { opensAt: new Date(paidAt.getTime() - 60_000), closesAt: clearingCloses } });
+    await sleep(clearingCloses.getTime() - Date.now() + 50);
+    // The default schedule would still have the batch open until midnight: clearing's cutoff decides.
+    expect((await requestVoid(voidOf(p))).body).toMatchObject({
+      decision: 'REJECTED',
+      reason: 'CUTOFF_PASSED',
+      remedy: 'REFUND',
+      deadline: clearingCloses.toISOString(),
+    });
+  });
+
+  it('answers CLEARING_PENDING until clearing named the batch, then decides afresh under the same key', async () => {
+    await clearOfCutoff('WECHAT');
+    const paidAt = new Date();
+    // A merchant of its own, whose batch of the day no other test announced.
+    const p = newPayment({ merchantId: 'M400' });
+    await paymentSucceeded(p, paidAt, 'none');
+    const key = newKey();
+    const first = await requestVoid(voidOf(p), { key, merchant: 'M400' });
+    expect(first.body).toMatchObject({ decision: 'REJECTED', reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER', final: false });
+    await batchOpened(p, batchOf(p, paidAt));
+    const second = await requestVoid(voidOf(p), { key, merchant: 'M400' });
+    expect(second.replayed).toBe(false);
+    expect(second.body).toMatchObject({ decision: 'ACCEPTED', batchId: batchOf(p, paidAt).batchId, final: true });
+    const third = await requestVoid(voidOf(p), { key, merchant: 'M400' });
+    expect(third.replayed).toBe(true);
+    expect(third.body.voidId).toBe(second.body.voidId);
+  });
+
+  it('lets a terminal retry a retry-later or supervisor answer with the same key, and replays only final answers', async () => {
+    await clearOfCutoff('UNIONPAY_CARD');
+    const unknown = newPayment();
+    const key = newKey();
+    expect((await requestVoid(voidOf(unknown), { key })).body).toMatchObject({ reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER', final: false });
+    await paymentSucceeded(unknown);
+    expect((await requestVoid(voidOf(unknown), { key })).body).toMatchObject({ decision: 'ACCEPTED' });
+
+    const card = { batchNo: '000051', voucherNo: '000001' };
+    const p = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-9', card });
+    await paymentSucceeded(p);
+    const cardKey = newKey();
+    expect((await requestVoid(voidOf(p, { card }), { key: cardKey })).body).toMatchObject({ reason: 'SUPERVISOR_AUTH_REQUIRED', final: false });
+    const supervisor = { operatorId: 'OP9', credential: SUPERVISOR_CREDENTIAL };
+    const authorised = await requestVoid(voidOf(p, { card, supervisor }), { key: cardKey });
+    expect(authorised.body).toMatchObject({ decision: 'ACCEPTED', final: true });
+    // A final answer owns the key: a retry with a wrong credential is answered with it, not decided again.
+    const replay = await requestVoid(voidOf(p, { card, supervisor: { operatorId: 'OP9', credential: 'wrong' } }), { key: cardKey });
+    expect(replay.replayed).toBe(true);
+    expect(replay.body.voidId).toBe(authorised.body.voidId);
+  });
+
+  it('decides, stores and re-checks a void at one reading of the clock: never accepted with a decision time at or after the cutoff', async () => {
+    await clearOfCutoff('WECHAT');
+    const paidAt = new Date();
+    const p = newPayment();
+    const batch = batchOf(p, paidAt);
+    const closesAt = new Date(paidAt.getTime() + 60_000);
+    await paymentSucceeded(p, paidAt, { ...batch, batchId: `${batch.batchId}-clock-${randomUUID()}`, window: { opensAt: batch.window.opensAt, closesAt } });
+    // The service's clock reads just before the cutoff once, and after it from then on (a request that took its time).
+    const clock = service.app.get<{ now: () => Date }>(CLOCK);
+    const real = clock.now;
+    let readings = 0;
+    clock.now = () => (++readings === 1 ? new Date(closesAt.getTime() - 1) : new Date(closesAt.getTime() + 1_000));
+    try {
+      const answer = await requestVoid(voidOf(p));
+      const decidedAt = new Date(String(answer.body['decidedAt']));
+      if (answer.body.decision === 'ACCEPTED') expect(decidedAt.getTime()).toBeLessThan(closesAt.getTime());
+      else expect(answer.body).toMatchObject({ reason: 'CUTOFF_PASSED' });
+    } finally {
+      clock.now = real;
+    }
+  });
+
+  it('answers PAYMENT_REFERENCE_MISMATCH (correct the request) for a payment id and order number of two payments', async () => {
+    await clearOfCutoff('WECHAT');
+    const [p, q] = [newPayment(), newPayment()];
+    await paymentSucceeded(p);
+    await paymentSucceeded(q);
+    expect((await requestVoid(voidOf(p, { outTradeNo: q.outTradeNo }))).body).toMatchObject({
+      decision: 'REJECTED',
+      reason: 'PAYMENT_REFERENCE_MISMATCH',
+      remedy: 'CORRECT_REQUEST',
+      final: true,
+    });
   });
 
   // ---------- exactly once ----------

@@ -6,3 +6,4 @@ export * from './lib/service.module';
 export * from './lib/run-service';
 export * from './lib/api-errors';
 export * from './lib/merchant-auth';
+export * from './lib/path-params';

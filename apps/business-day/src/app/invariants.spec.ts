@@ -1,90 +1,378 @@
-import { checkInvariants, doubleVoidProblem } from './invariants';
-import { ObservedEvent, Observation } from './observation';
-import { planDay } from './plan';
+import { checkInvariants, doubleVoidProblem, InvariantResult } from './invariants';
+import { HttpAnswer, ObservedBatch, ObservedEvent, Observation } from './observation';
+import { DayPlan, FULL_VOID, ONE_OF_TWO_VOIDS, PlannedPayment, PlannedVoid, planDay } from './plan';
+import { ReconciliationFile, StatedTotals } from './reconciliation-csv';
 
-const event = (topic: string, type: string, data: Record<string, unknown>, headers: Record<string, string> = {}): ObservedEvent => ({
+const PERIOD = 10_000;
+/** A cutoff of the day's `every:10s` schedule; the window [T, T + 10 s) clears on 2026-11-27 (Asia/Shanghai). */
+const T = Date.parse('2026-11-27T02:00:00.000Z');
+const at = (ms: number) => new Date(T + ms).toISOString();
+
+let offset = 0;
+const event = (topic: string, type: string, data: Record<string, unknown>, timestamp = T): ObservedEvent => ({
   topic,
   partition: 0,
-  offset: '0',
+  offset: String(offset++),
   key: String(data['merchantId'] ?? ''),
-  headers: { ce_type: type, ...headers },
+  headers: { ce_type: type, ce_id: `e${offset}` },
+  id: `e${offset}`,
   type,
   data,
-  timestamp: 0,
+  timestamp,
 });
 
-const emptyPlan = { ...planDay({ seed: 1, merchants: 1, payments: 1, periodMs: 30_000 }), steps: [] };
+const succeeded = (paymentId: string, amountFen: number, ms: number, extra: Record<string, unknown> = {}) =>
+  event('payments.events.v1', 'pos.payment.succeeded', {
+    paymentId, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen, currency: 'CNY', outTradeNo: `O-${paymentId}`, succeededAt: at(ms), channelTradeNo: `W-${paymentId}`, ...extra,
+  });
+const accepted = (paymentId: string, idempotencyKey: string, ms = 2_500) =>
+  event('voids.events.v1', 'pos.void.accepted', { paymentId, merchantId: 'M001', idempotencyKey, voidId: `v-${idempotencyKey}`, batchId: 'B1', decidedAt: at(ms) }, T + ms);
+const wallet = { merchantId: 'M001', channel: 'WECHAT', clearingDate: '2026-11-27' };
+const card = { merchantId: 'M001', channel: 'UNIONPAY_CARD', clearingDate: '2026-11-27', terminalId: 'POS-CARD-1', batchNo: '000001' };
+const opened = (batchId: string, identity: Record<string, unknown>) => event('clearing.events.v1', 'pos.clearing.batch.opened', { batchId, ...identity });
+const closed = (batchId: string, identity: Record<string, unknown>, totals: StatedTotals) =>
+  event('clearing.events.v1', 'pos.clearing.batch.closed', { batchId, ...identity, reason: 'CUTOFF', closedAt: at(PERIOD), ...totals }, T + PERIOD);
+const cleared = (paymentId: string, batchId: string, amountFen: number) =>
+  event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId, merchantId: 'M001', batchId, amountFen, clearedAt: at(PERIOD) });
 
-function observation(events: ObservedEvent[], batches: Observation['batches'] = []): Observation {
-  return { payments: new Map(), voids: new Map(), invalidRequests: [], settlements: [], events, batches };
+const B1: StatedTotals = { paymentCount: 1, totalFen: 500, voidedCount: 1, voidedFen: 300 };
+const B2: StatedTotals = { paymentCount: 1, totalFen: 700, voidedCount: 0, voidedFen: 0 };
+
+/** A day the checks must pass: p1 cleared and p2 voided in the WeChat batch, p3 cleared in the card batch. */
+function consistentEvents(): ObservedEvent[] {
+  return [
+    succeeded('p1', 500, 1_000),
+    succeeded('p2', 300, 2_000),
+    succeeded('p3', 700, 3_000, { terminalId: 'POS-CARD-1', channel: 'UNIONPAY_CARD', card: { batchNo: '000001', voucherNo: '000003' } }),
+    accepted('p2', 'k2'),
+    opened('B1', wallet),
+    opened('B2', card),
+    closed('B1', wallet, B1),
+    cleared('p1', 'B1', 500),
+    closed('B2', card, B2),
+    cleared('p3', 'B2', 700),
+  ];
 }
 
-const byName = (results: ReturnType<typeof checkInvariants>, prefix: string) => results.find((r) => r.name.startsWith(prefix));
+const view = (batchId: string, identity: { merchantId: string; channel: string; clearingDate: string; terminalId?: string }, totals: StatedTotals, state = 'CLOSED'): ObservedBatch => ({
+  batchId, ...identity, terminalId: identity.terminalId ?? null, state, closeReason: 'CUTOFF', opensAt: at(0), closesAt: at(PERIOD), closedAt: at(PERIOD), totals: state === 'CLOSED' ? totals : null,
+});
+
+const file = (path: string, lines: ReconciliationFile['lines'], totals: [string, StatedTotals][], dayFile = false): ReconciliationFile => ({
+  path, lines, batchTotals: new Map(totals), dayFile,
+});
+
+function consistentFiles(): ReconciliationFile[] {
+  const b1Lines = [
+    { batchId: 'B1', paymentId: 'p1', amountFen: 500, voided: false },
+    { batchId: 'B1', paymentId: 'p2', amountFen: 300, voided: true },
+  ];
+  const b2Lines = [{ batchId: 'B2', paymentId: 'p3', amountFen: 700, voided: false }];
+  return [
+    file('/recon/2026-11-27/M001/batch_B1.csv', b1Lines, [['B1', B1]]),
+    file('/recon/2026-11-27/M001/batch_B2.csv', b2Lines, [['B2', B2]]),
+    file('/recon/2026-11-27/M001/merchant_M001_2026-11-27.csv', [...b1Lines, ...b2Lines], [['B1', B1], ['B2', B2]], true),
+  ];
+}
+
+const emptyPlan: DayPlan = { ...planDay({ seed: 1, merchants: 1, payments: 1, periodMs: PERIOD }), steps: [] };
+
+function observation(overrides: Partial<Observation> = {}): Observation {
+  return {
+    cutoffPeriodMs: PERIOD,
+    payments: new Map(),
+    voids: new Map(),
+    voidCommandsSentAt: new Map(),
+    invalidRequests: [],
+    settlements: [],
+    events: consistentEvents(),
+    batches: [view('B1', wallet, B1), view('B2', card, B2)],
+    files: consistentFiles(),
+    ...overrides,
+  };
+}
+
+const byName = (results: InvariantResult[], prefix: string) => {
+  const found = results.find((r) => r.name.startsWith(prefix));
+  if (!found) throw new Error(`no check named ${prefix}`);
+  return found;
+};
+const check = (prefix: string, overrides: Partial<Observation> = {}, plan = emptyPlan) => byName(checkInvariants(plan, observation(overrides)), prefix);
+const MEMBERSHIP = 'Batch membership and totals';
+const EXCLUDED = 'Every accepted void is excluded';
+
+/** The consistent events with one of them replaced. */
+function replacing(type: string, batchId: string, replacement: ObservedEvent | undefined): ObservedEvent[] {
+  const events = consistentEvents();
+  const i = events.findIndex((e) => e.type === type && e.data?.['batchId'] === batchId);
+  return replacement ? events.map((e, j) => (j === i ? replacement : e)) : events.filter((_, j) => j !== i);
+}
 
 describe('checkInvariants', () => {
-  const batch = {
-    batchId: 'B1', merchantId: 'M001', channel: 'WECHAT', terminalId: null, clearingDate: '2026-11-27', state: 'CLOSED', closeReason: 'CUTOFF',
-    opensAt: '', closesAt: '', closedAt: '', totals: { paymentCount: 1, totalFen: 500, voidedCount: 1, voidedFen: 300 },
-    reconciliation: { path: 'f.csv', clearedRows: 1, clearedFen: 500, voidedRows: 1, statedCount: 1, statedFen: 500 },
-  };
-  const consistent = [
-    event('voids.events.v1', 'pos.void.accepted', { paymentId: 'p2', merchantId: 'M001', batchId: 'B1', idempotencyKey: 'k' }),
-    event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId: 'p1', batchId: 'B1', amountFen: 500, merchantId: 'M001' }),
-    event('clearing.events.v1', 'pos.clearing.batch.closed', { batchId: 'B1', paymentCount: 1, totalFen: 500, merchantId: 'M001' }),
-  ];
-
-  it('passes a consistent day', () => {
-    const results = checkInvariants(emptyPlan, observation(consistent, [batch]));
+  it('passes a consistent day, and says which sources each check compared', () => {
+    const results = checkInvariants(emptyPlan, observation());
     expect(results.filter((r) => !r.passed)).toEqual([]);
+    expect(byName(results, MEMBERSHIP).sources).toEqual(
+      expect.arrayContaining(['payments.events.v1', 'voids.events.v1', "the day's cutoff schedule (every:10s)", 'pos.clearing.batch.closed (topic)', 'reconciliation files read from disk', 'clearing HTTP API (GET /v1/batches)']),
+    );
+    for (const r of results) expect(r.sources.length).toBeGreaterThan(0);
   });
 
-  it('fails when a voided payment was cleared', () => {
-    const events = [...consistent, event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId: 'p2', batchId: 'B1', amountFen: 300 })];
-    const results = checkInvariants(emptyPlan, observation(events, [batch]));
-    expect(byName(results, 'Never both')?.passed).toBe(false);
-    expect(byName(results, 'Batch totals')?.passed).toBe(false);
+  describe('batch membership and totals, recomputed', () => {
+    it('fails a batch.closed total one fen off what the payments were paid', () => {
+      const events = replacing('pos.clearing.batch.closed', 'B1', closed('B1', wallet, { ...B1, totalFen: 501 }));
+      const result = check(MEMBERSHIP, { events });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/M001\/WECHAT\/2026-11-27\/-\/-: batch.closed totals add up to 1\/501 fen, the group's payments as paid to 1\/500 fen/);
+    });
+
+    it('fails when every clearing output agrees with the others but not with the amount paid', () => {
+      const off: StatedTotals = { ...B1, totalFen: 501 };
+      const events = replacing('pos.clearing.batch.closed', 'B1', closed('B1', wallet, off));
+      const files = consistentFiles().map((f) => ({ ...f, lines: f.lines.map((l) => (l.paymentId === 'p1' ? { ...l, amountFen: 501 } : l)), batchTotals: new Map([...f.batchTotals].map(([id, t]) => [id, id === 'B1' ? off : t])) }));
+      const result = check(MEMBERSHIP, { events, files, batches: [view('B1', wallet, off), view('B2', card, B2)] });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/lists p1 at 501 fen, it was paid 500 fen/);
+    });
+
+    it('fails a succeeded payment that no batch clears', () => {
+      const events = [...consistentEvents(), succeeded('p4', 100, 4_000)];
+      const result = check(MEMBERSHIP, { events });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/1 succeeded, unvoided payment\(s\) cleared by no batch of the group: p4/);
+    });
+
+    it('fails a payment cleared in the batch of another clearing group', () => {
+      // p1 succeeded on Alipay, but the WeChat batch clears it.
+      const events = consistentEvents().map((e) => (e.data?.['paymentId'] === 'p1' && e.type === 'pos.payment.succeeded' ? succeeded('p1', 500, 1_000, { channel: 'ALIPAY' }) : e));
+      const result = check(MEMBERSHIP, { events });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/payment p1 is in batch B1 of M001\/WECHAT\/2026-11-27\/-\/-, its success time and channel put it in M001\/ALIPAY/);
+    });
+
+    it('fails a batch holding payments of two cutoff windows', () => {
+      const later = succeeded('p5', 200, PERIOD + 1_000);
+      const both: StatedTotals = { ...B1, paymentCount: 2, totalFen: 700 };
+      const events = [...replacing('pos.clearing.batch.closed', 'B1', closed('B1', wallet, both)), later, cleared('p5', 'B1', 200)];
+      const files = consistentFiles().map((f) =>
+        f.dayFile ? f : f.batchTotals.has('B1') ? file(f.path, [...f.lines, { batchId: 'B1', paymentId: 'p5', amountFen: 200, voided: false }], [['B1', both]]) : f,
+      );
+      const result = check(MEMBERSHIP, { events, files: files.filter((f) => !f.dayFile), batches: [view('B1', wallet, both), view('B2', card, B2)] });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/batch B1 holds payments of 2 cutoff windows/);
+    });
+
+    it('fails a batch whose file is not on disk', () => {
+      const result = check(MEMBERSHIP, { files: consistentFiles().filter((f) => !f.path.endsWith('batch_B2.csv')) });
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain('batch B2: no reconciliation file of its own on disk');
+    });
+
+    it("fails a file whose stated total is one fen off its batch's, naming the file it read", () => {
+      const files = consistentFiles().map((f) => (f.dayFile ? { ...f, batchTotals: new Map([...f.batchTotals, ['B2', { ...B2, totalFen: 699 }]]) } : f));
+      const result = check(MEMBERSHIP, { files });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/batch B2: \/recon\/2026-11-27\/M001\/merchant_M001_2026-11-27.csv states 1\/699 fen/);
+    });
+
+    it('fails clearing API totals that differ from batch.closed', () => {
+      const result = check(MEMBERSHIP, { batches: [view('B1', wallet, { ...B1, paymentCount: 2 }), view('B2', card, B2)] });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/batch B1: API totals 2\/500/);
+    });
+
+    it('fails payment.cleared events that are not the payments the file clears', () => {
+      const result = check(MEMBERSHIP, { events: replacing('pos.clearing.payment.cleared', 'B2', undefined) });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/batch B2: 0 payment.cleared events, 1 CLEARED lines/);
+    });
   });
 
-  it('fails when the file disagrees with the totals by one fen', () => {
-    const off = { ...batch, reconciliation: { ...batch.reconciliation, statedFen: 499 } };
-    expect(byName(checkInvariants(emptyPlan, observation(consistent, [off])), 'Batch totals')?.passed).toBe(false);
+  describe('accepted voids excluded', () => {
+    it("fails a voided payment among a file's cleared lines", () => {
+      const files = consistentFiles().map((f) => ({ ...f, lines: f.lines.map((l) => (l.paymentId === 'p2' ? { ...l, voided: false } : l)) }));
+      const results = checkInvariants(emptyPlan, observation({ files }));
+      expect(byName(results, EXCLUDED).passed).toBe(false);
+      expect(byName(results, EXCLUDED).problems.join('\n')).toMatch(/voided payment p2 is a CLEARED line of \/recon\/2026-11-27\/M001\/batch_B1.csv/);
+      expect(byName(results, 'Never both').passed).toBe(false);
+      expect(byName(results, MEMBERSHIP).passed).toBe(false);
+    });
+
+    it("fails a voided payment missing from the files' voided lines", () => {
+      const files = consistentFiles().map((f) => ({ ...f, lines: f.lines.filter((l) => l.paymentId !== 'p2') }));
+      const result = check(EXCLUDED, { files });
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain('voided payment p2 is a VOIDED line of 0 batch files (expected 1)');
+    });
+
+    it('fails voided totals one fen off the voided payment as paid', () => {
+      const result = check(EXCLUDED, { events: replacing('pos.clearing.batch.closed', 'B1', closed('B1', wallet, { ...B1, voidedFen: 299 })) });
+      expect(result.passed).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/batch.closed voided totals 1\/299 fen, the accepted voids' payments add up to 1\/300 fen/);
+    });
+
+    it('fails a second accepted void of one payment, but counts a redelivered event once', () => {
+      const events = consistentEvents();
+      const copy = { ...events[3], offset: '99' };
+      expect(check(EXCLUDED, { events: [...events, copy] }).passed).toBe(true);
+      expect(check(EXCLUDED, { events: [...events, accepted('p2', 'k2-other')] }).passed).toBe(false);
+    });
   });
 
-  it('counts a second delivery of the same event once, but a second decision as doubled', () => {
-    const accepted = event('voids.events.v1', 'pos.void.accepted', { paymentId: 'p2', merchantId: 'M001', batchId: 'B1', idempotencyKey: 'k', voidId: 'v1' });
-    const copy = { ...accepted, offset: '1', id: 'e1', headers: { ...accepted.headers, ce_id: 'e1' } };
-    const first = { ...accepted, id: 'e1', headers: { ...accepted.headers, ce_id: 'e1' } };
-    const cleared = event('clearing.events.v1', 'pos.clearing.payment.cleared', { paymentId: 'p1', batchId: 'B1', amountFen: 500, merchantId: 'M001' });
-    const clearedCopy = { ...cleared, id: 'c1' };
-    const events = [first, copy, { ...clearedCopy }, { ...clearedCopy, offset: '9' }, consistent[2]];
-    expect(checkInvariants(emptyPlan, observation(events, [batch])).filter((r) => !r.passed)).toEqual([]);
-    const second = { ...accepted, id: 'e2', headers: { ...accepted.headers, ce_id: 'e2' }, data: { ...accepted.data, voidId: 'v2' } };
-    expect(byName(checkInvariants(emptyPlan, observation([...events, second], [batch])), 'Every accepted void')?.passed).toBe(false);
+  describe('no batch left open', () => {
+    it('fails a batch still CLOSING in the clearing API', () => {
+      const result = check('No batch left', { batches: [view('B1', wallet, B1), view('B2', card, B2, 'CLOSING')] });
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain('batch B2 is CLOSING in the clearing API');
+    });
+
+    it('fails a batch opened on the topic and never closed', () => {
+      const result = check('No batch left', { events: [...consistentEvents(), opened('B3', { ...wallet, channel: 'ALIPAY' })] });
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain('batch B3 opened and never closed on the topic');
+    });
+  });
+
+  describe('planned voids and their answers', () => {
+    const payment: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 500, outTradeNo: 'O-p1', via: 'KAFKA', outcome: 'SUCCESS', paymentCode: '1300000000000000000',
+    };
+    const planned: PlannedVoid = {
+      kind: 'void', at: 3_000, variant: 'BEFORE_CUTOFF', payment, merchantId: 'M001', idempotencyKey: 'void-k1', amountFen: 500, withSupervisor: false, expected: FULL_VOID,
+    };
+    const plan = { ...emptyPlan, steps: [payment, planned] };
+    const answer = (body: Record<string, unknown>, sentMs: number, answeredMs = sentMs + 50): HttpAnswer => ({ status: 200, body, sentAt: T + sentMs, answeredAt: T + answeredMs });
+    const withAnswer = (a: HttpAnswer, key = 'void-k1') => ({ voids: new Map([[key, [a]]]) });
+    const ANSWERS = 'Every planned void got an answer';
+
+    it('passes an acceptance sent before the cutoff and a CUTOFF_PASSED answered after it', () => {
+      expect(check(ANSWERS, withAnswer(answer({ decision: 'ACCEPTED' }, 3_000)), plan).passed).toBe(true);
+      expect(check(ANSWERS, withAnswer(answer({ decision: 'REJECTED', reason: 'CUTOFF_PASSED', remedy: 'REFUND' }, 9_990, 10_010)), plan).passed).toBe(true);
+      expect(check(ANSWERS, withAnswer(answer({ decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER' }, 3_000)), plan).passed).toBe(true);
+    });
+
+    it('fails a planned void that got no answer', () => {
+      const result = check(ANSWERS, {}, plan);
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain('BEFORE_CUTOFF void void-k1 of O-p1 got no answer');
+    });
+
+    it('fails a void over Kafka that no decision answered', () => {
+      const kafka = { ...planned, variant: 'VIA_KAFKA' as const };
+      const result = check(ANSWERS, { voidCommandsSentAt: new Map([['void-k1', T + 3_000]]) }, { ...emptyPlan, steps: [payment, kafka] });
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain('VIA_KAFKA void void-k1 of O-p1 got no answer');
+    });
+
+    it('fails CUTOFF_PASSED answered before the cutoff, and an acceptance sent after it', () => {
+      const early = check(ANSWERS, withAnswer(answer({ decision: 'REJECTED', reason: 'CUTOFF_PASSED', remedy: 'REFUND' }, 3_000)), plan);
+      expect(early.passed).toBe(false);
+      expect(early.problems[0]).toMatch(/got REJECTED CUTOFF_PASSED \(remedy REFUND\), sent 2026-11-27T02:00:03.000Z, answered 2026-11-27T02:00:03.050Z, deadline 2026-11-27T02:00:10.000Z/);
+      expect(check(ANSWERS, withAnswer(answer({ decision: 'ACCEPTED' }, 10_000)), plan).passed).toBe(false);
+    });
+
+    it('fails a not-yet-known answer without RETRY_LATER, and any reason the plan does not name', () => {
+      expect(check(ANSWERS, withAnswer(answer({ decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND', remedy: 'NONE' }, 3_000)), plan).passed).toBe(false);
+      expect(check(ANSWERS, withAnswer(answer({ decision: 'REJECTED', reason: 'AMOUNT_MISMATCH', remedy: 'REFUND' }, 3_000)), plan).passed).toBe(false);
+    });
+
+    it('moves the deadline to a settlement of the card terminal inside the window', () => {
+      const cardPayment: PlannedPayment = { ...payment, channel: 'UNIONPAY_CARD', terminalId: 'POS-CARD-1', outTradeNo: 'O-p3', card: { cardRef: 'tok_1', batchNo: '000001', voucherNo: '000003' } };
+      const cardVoid = { ...planned, payment: cardPayment };
+      const settlement = { merchantId: 'M001', terminalId: 'POS-CARD-1', batchNo: '000001', sentAt: T + 4_000, answeredAt: T + 4_100, answer: answer({}, 4_000) };
+      const cleared = answer({ decision: 'REJECTED', reason: 'ALREADY_CLEARED', remedy: 'REFUND' }, 5_000);
+      expect(check(ANSWERS, { ...withAnswer(cleared), settlements: [settlement] }, { ...emptyPlan, steps: [cardPayment, cardVoid] }).passed).toBe(true);
+      expect(check(ANSWERS, withAnswer(cleared), { ...emptyPlan, steps: [cardPayment, cardVoid] }).passed).toBe(false);
+    });
+
+    it('passes ALREADY_VOIDED for one of two voids only when the other was accepted', () => {
+      const double = { ...planned, variant: 'DOUBLE' as const, idempotencyKey: 'k2', payment: { ...payment, outTradeNo: 'O-p2' }, expected: ONE_OF_TWO_VOIDS };
+      const doublePlan = { ...emptyPlan, steps: [double] };
+      const voids = new Map([
+        ['k2', [answer({ decision: 'ACCEPTED' }, 2_400)]],
+        ['k2-b', [answer({ decision: 'REJECTED', reason: 'ALREADY_VOIDED', remedy: 'NONE' }, 2_400)]],
+      ]);
+      expect(check(ANSWERS, { voids }, doublePlan).passed).toBe(true);
+      const events = consistentEvents().filter((e) => e.type !== 'pos.void.accepted');
+      expect(check(ANSWERS, { voids, events }, doublePlan).passed).toBe(false);
+    });
+  });
+
+  describe('one final decision per idempotency key', () => {
+    const payment: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 300, outTradeNo: 'O-p2', via: 'KAFKA', outcome: 'SUCCESS', paymentCode: '1300000000000000000',
+    };
+    const planned: PlannedVoid = {
+      kind: 'void', at: 2_000, variant: 'BEFORE_CUTOFF', payment, merchantId: 'M001', idempotencyKey: 'k2', amountFen: 300, withSupervisor: false, expected: FULL_VOID,
+    };
+    const plan = { ...emptyPlan, steps: [payment, planned] };
+    const ONCE = 'Every void request decided exactly once';
+    const reply = (body: Record<string, unknown>, ms: number): HttpAnswer => ({ status: 200, body: { voidId: `v-${ms}`, ...body }, sentAt: T + ms, answeredAt: T + ms + 20 });
+    const pending = (ms: number) => reply({ decision: 'REJECTED', reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER', final: false }, ms);
+    const acceptedAnswer = reply({ decision: 'ACCEPTED', remedy: 'NONE', final: true, voidId: 'v-k2' }, 2_400);
+    const rejectedEvent = (ms: number) =>
+      event('voids.events.v1', 'pos.void.rejected', { merchantId: 'M001', idempotencyKey: 'k2', voidId: `v-${ms}`, reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER' }, T + ms);
+
+    it('passes answers that are not final followed by one final decision under the same key', () => {
+      const events = [...consistentEvents(), rejectedEvent(2_000), rejectedEvent(2_200)];
+      expect(check(ONCE, { events, voids: new Map([['k2', [pending(2_000), pending(2_200), acceptedAnswer]]]) }, plan)).toMatchObject({ passed: true });
+    });
+
+    it('fails a key that never got a final answer, and two final decisions for one key', () => {
+      const never = check(ONCE, { events: [...consistentEvents().filter((e) => e.type !== 'pos.void.accepted'), rejectedEvent(2_000)], voids: new Map([['k2', [pending(2_000)]]]) }, plan);
+      expect(never.problems).toEqual(expect.arrayContaining(['void k2 never got a final answer in 1 attempts']));
+      const twice = check(ONCE, { events: [...consistentEvents(), accepted('p2', 'k2')], voids: new Map([['k2', [acceptedAnswer]]]) }, plan);
+      expect(twice.problems[0]).toMatch(/void k2 \(BEFORE_CUTOFF\) has 2 final decision events/);
+    });
+
+    it("fails an answer whose final flag contradicts the documented list, rather than taking the service's word", () => {
+      const wrongFlag = reply({ decision: 'REJECTED', reason: 'CLEARING_PENDING', remedy: 'RETRY_LATER', final: true }, 2_000);
+      const result = check(ONCE, { voids: new Map([['k2', [wrongFlag, acceptedAnswer]]]) }, plan);
+      expect(result.problems).toEqual(expect.arrayContaining(['void k2: CLEARING_PENDING answered final=true']));
+    });
+  });
+
+  describe('planned payments', () => {
+    const payment: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 500, outTradeNo: 'O-p1', via: 'KAFKA', outcome: 'SUCCESS', paymentCode: '1300000000000000000',
+    };
+    const AS_PLANNED = 'Every planned payment ended as planned';
+
+    it('passes a payment that ended as planned', () => {
+      expect(check(AS_PLANNED, {}, { ...emptyPlan, steps: [payment] }).passed).toBe(true);
+    });
+
+    it('fails a payment that ended otherwise, or for another amount', () => {
+      expect(check(AS_PLANNED, {}, { ...emptyPlan, steps: [{ ...payment, outcome: 'DECLINED' }] }).problems).toContain('payment O-p1 planned DECLINED ended pos.payment.succeeded');
+      expect(check(AS_PLANNED, {}, { ...emptyPlan, steps: [{ ...payment, outcome: 'USERPAYING_THEN_SUCCESS' }] }).problems).toContain('payment O-p1 planned USERPAYING_THEN_SUCCESS was never pending');
+      expect(check(AS_PLANNED, {}, { ...emptyPlan, steps: [{ ...payment, amountFen: 501 }] }).passed).toBe(false);
+      expect(check(AS_PLANNED, {}, { ...emptyPlan, steps: [{ ...payment, outTradeNo: 'O-none' }] }).problems).toContain('payment O-none (SUCCESS) has no final event');
+    });
   });
 
   it('fails on a dead letter nobody sent on purpose', () => {
-    const stray = event('payments.events.v1.dlq', 'pos.payment.succeeded', {}, { ce_id: 'x', dlq_reason: 'SCHEMA_VIOLATION' });
-    expect(byName(checkInvariants(emptyPlan, observation([...consistent, stray], [batch])), 'Dead-letter')?.passed).toBe(false);
+    const stray = { ...event('payments.events.v1.dlq', 'pos.payment.succeeded', {}), headers: { ce_id: 'x', dlq_reason: 'SCHEMA_VIOLATION' } };
+    expect(check('Dead-letter', { events: [...consistentEvents(), stray] }).passed).toBe(false);
   });
 
   describe('a double void (two requests for one payment at once)', () => {
     const deadline = '2026-11-27T16:00:00.000Z';
-    const accepted = { decision: 'ACCEPTED', decidedAt: '2026-11-27T15:59:59.990Z', deadline };
+    const acceptedBody = { decision: 'ACCEPTED', decidedAt: '2026-11-27T15:59:59.990Z', deadline };
     const refused = (reason: string, decidedAt: string, remedy = 'REFUND') => ({ decision: 'REJECTED', reason, remedy, decidedAt, deadline });
 
     it('passes one accepted and the other ALREADY_VOIDED, in either order', () => {
-      expect(doubleVoidProblem([accepted, refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z')])).toBeUndefined();
-      expect(doubleVoidProblem([refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z'), accepted])).toBeUndefined();
+      expect(doubleVoidProblem([acceptedBody, refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z')])).toBeUndefined();
+      expect(doubleVoidProblem([refused('ALREADY_VOIDED', '2026-11-27T15:59:59.995Z'), acceptedBody])).toBeUndefined();
     });
 
     it('passes the other refused CUTOFF_PASSED when it was decided at or after the accepted one\'s deadline', () => {
-      expect(doubleVoidProblem([accepted, refused('CUTOFF_PASSED', '2026-11-27T16:00:00.004Z')])).toBeUndefined();
-      expect(doubleVoidProblem([accepted, refused('VOID_WINDOW_EXPIRED', deadline)])).toBeUndefined();
+      expect(doubleVoidProblem([acceptedBody, refused('CUTOFF_PASSED', '2026-11-27T16:00:00.004Z')])).toBeUndefined();
+      expect(doubleVoidProblem([acceptedBody, refused('VOID_WINDOW_EXPIRED', deadline)])).toBeUndefined();
     });
 
     it('passes the other refused for a payment the void service had not learnt yet, to be retried', () => {
-      expect(doubleVoidProblem([refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'RETRY_LATER'), accepted])).toBeUndefined();
-      expect(doubleVoidProblem([accepted, refused('PAYMENT_PENDING', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toBeUndefined();
+      expect(doubleVoidProblem([refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'RETRY_LATER'), acceptedBody])).toBeUndefined();
+      expect(doubleVoidProblem([acceptedBody, refused('PAYMENT_PENDING', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toBeUndefined();
     });
 
     it('passes both refused for the same reason', () => {
@@ -92,11 +380,11 @@ describe('checkInvariants', () => {
     });
 
     it('fails both accepted, the cutoff claimed before the deadline, and any other reason', () => {
-      expect(doubleVoidProblem([accepted, { ...accepted }])).toBe('2 accepted');
-      expect(doubleVoidProblem([accepted, refused('CUTOFF_PASSED', '2026-11-27T15:59:59.999Z')])).toMatch(/the other CUTOFF_PASSED \(remedy REFUND\) at 2026-11-27T15:59:59.999Z/);
-      expect(doubleVoidProblem([accepted, refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'NONE')])).toMatch(/the other PAYMENT_NOT_FOUND/);
-      expect(doubleVoidProblem([accepted, refused('AMOUNT_MISMATCH', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toMatch(/the other AMOUNT_MISMATCH/);
-      expect(doubleVoidProblem([accepted, undefined])).toMatch(/the other no answer/);
+      expect(doubleVoidProblem([acceptedBody, { ...acceptedBody }])).toBe('2 accepted');
+      expect(doubleVoidProblem([acceptedBody, refused('CUTOFF_PASSED', '2026-11-27T15:59:59.999Z')])).toMatch(/the other CUTOFF_PASSED \(remedy REFUND\) at 2026-11-27T15:59:59.999Z/);
+      expect(doubleVoidProblem([acceptedBody, refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'NONE')])).toMatch(/the other PAYMENT_NOT_FOUND/);
+      expect(doubleVoidProblem([acceptedBody, refused('AMOUNT_MISMATCH', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toMatch(/the other AMOUNT_MISMATCH/);
+      expect(doubleVoidProblem([acceptedBody, undefined])).toMatch(/the other no answer/);
     });
   });
 });

@@ -1,19 +1,43 @@
-import { DayPlan, PlannedMalformed, PlannedPayment, PlannedVoid } from './plan';
-import { ObservedEvent, Observation } from './observation';
+import {
+  ClearingGroup,
+  expectedClearingOf,
+  groupKeyOf,
+  SucceededPayment,
+  voidDeadlineOf,
+} from './expected-clearing';
+import { HttpAnswer, ObservedEvent, Observation } from './observation';
+import { DayPlan, ExpectedAnswer, PlannedMalformed, PlannedOutcome, PlannedPayment, PlannedVoid } from './plan';
+import { ReconciliationLine, StatedTotals } from './reconciliation-csv';
 
 export interface InvariantResult {
   readonly name: string;
   readonly passed: boolean;
+  /** What the check compared: the observations it set against each other. */
+  readonly sources: readonly string[];
   readonly summary: string;
   /** The first few counter-examples, for a FAIL. */
   readonly problems: readonly string[];
 }
 
-const FINAL_PAYMENT_EVENTS = new Set(['pos.payment.succeeded', 'pos.payment.failed', 'pos.payment.reversed']);
 const MAX_PROBLEMS = 8;
 
-function result(name: string, problems: string[], summary: string): InvariantResult {
-  return { name, passed: problems.length === 0, summary, problems: problems.slice(0, MAX_PROBLEMS) };
+/** The observations the checks compare, as the report names them. */
+export const Sources = {
+  payments: 'payments.events.v1',
+  voids: 'voids.events.v1',
+  schedule: (periodMs: number) => `the day's cutoff schedule (every:${periodMs / 1000}s)`,
+  opened: 'pos.clearing.batch.opened (topic)',
+  closed: 'pos.clearing.batch.closed (topic)',
+  cleared: 'pos.clearing.payment.cleared (topic)',
+  api: 'clearing HTTP API (GET /v1/batches)',
+  files: 'reconciliation files read from disk',
+  plan: 'the day plan',
+  http: "the driver's HTTP answers and their times",
+  deadLetters: 'dead-letter topics',
+} as const;
+
+function result(name: string, sources: readonly string[], problems: string[], summary: string): InvariantResult {
+  return { name, passed: problems.length === 0, sources, summary, problems: problems.slice(0, MAX_PROBLEMS) };
 }
 
 function ofType(events: readonly ObservedEvent[], topic: string, ...types: string[]): ObservedEvent[] {
@@ -21,6 +45,7 @@ function ofType(events: readonly ObservedEvent[], topic: string, ...types: strin
 }
 
 const field = (event: ObservedEvent, name: string): unknown => event.data?.[name];
+const text = (event: ObservedEvent, name: string): string => String(field(event, name));
 
 function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, number> {
   const counts = new Map<string, number>();
@@ -28,72 +53,332 @@ function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
   return counts;
 }
 
+function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(keyOf(item)) ?? [];
+    list.push(item);
+    groups.set(keyOf(item), list);
+  }
+  return groups;
+}
+
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+const orderKey = (merchantId: string, outTradeNo: string) => `${merchantId}/${outTradeNo}`;
+const fenOf = (totals: { count: number; fen: number }) => `${totals.count}/${totals.fen} fen`;
+
+/** Succeeded payments as payments.events.v1 announced them, by payment id (the first announcement stands). */
+export function succeededPaymentsOf(events: readonly ObservedEvent[]): Map<string, SucceededPayment> {
+  const payments = new Map<string, SucceededPayment>();
+  for (const event of ofType(events, 'payments.events.v1', 'pos.payment.succeeded')) {
+    const paymentId = text(event, 'paymentId');
+    if (payments.has(paymentId)) continue;
+    const card = field(event, 'card') as { batchNo?: string } | undefined;
+    payments.set(paymentId, {
+      paymentId,
+      merchantId: text(event, 'merchantId'),
+      terminalId: text(event, 'terminalId'),
+      channel: text(event, 'channel'),
+      amountFen: Number(field(event, 'amountFen')),
+      outTradeNo: text(event, 'outTradeNo'),
+      succeededAt: Date.parse(text(event, 'succeededAt')),
+      ...(card?.batchNo ? { cardBatchNo: card.batchNo } : {}),
+    });
+  }
+  return payments;
+}
+
+/** A batch as its own pos.clearing.batch.closed event describes it. */
+interface ClosedBatch {
+  readonly batchId: string;
+  readonly group: ClearingGroup;
+  readonly paymentCount: number;
+  readonly totalFen: number;
+  readonly voidedCount: number;
+  readonly voidedFen: number;
+}
+
+function closedBatchOf(event: ObservedEvent): ClosedBatch {
+  const optional = (name: string) => (field(event, name) === undefined ? {} : { [name]: text(event, name) });
+  return {
+    batchId: text(event, 'batchId'),
+    group: { merchantId: text(event, 'merchantId'), channel: text(event, 'channel'), clearingDate: text(event, 'clearingDate'), ...optional('terminalId'), ...optional('batchNo') },
+    paymentCount: Number(field(event, 'paymentCount')),
+    totalFen: Number(field(event, 'totalFen')),
+    voidedCount: Number(field(event, 'voidedCount')),
+    voidedFen: Number(field(event, 'voidedFen')),
+  };
+}
+
+/** What one file says about one batch: its lines and its stated total. */
+interface BatchInFile {
+  readonly path: string;
+  readonly dayFile: boolean;
+  readonly lines: readonly ReconciliationLine[];
+  readonly stated?: StatedTotals;
+}
+
+/** The day's facts every check draws on, gathered once. */
+interface Facts {
+  readonly succeeded: ReadonlyMap<string, SucceededPayment>;
+  readonly succeededByOrder: ReadonlyMap<string, SucceededPayment>;
+  readonly accepted: readonly ObservedEvent[];
+  readonly voided: ReadonlySet<string>;
+  readonly closedEvents: readonly ObservedEvent[];
+  readonly closed: ReadonlyMap<string, ClosedBatch>;
+  /** By batch id: every file (its own and its merchant's day file) that lists or totals it. */
+  readonly inFiles: ReadonlyMap<string, readonly BatchInFile[]>;
+  readonly scheduleSource: string;
+}
+
+function factsOf(observation: Observation): Facts {
+  const succeeded = succeededPaymentsOf(observation.events);
+  const accepted = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted');
+  const closedEvents = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.batch.closed');
+  const inFiles = new Map<string, BatchInFile[]>();
+  for (const file of observation.files) {
+    const lines = groupBy(file.lines, (l) => l.batchId);
+    for (const batchId of new Set([...lines.keys(), ...file.batchTotals.keys()])) {
+      const stated = file.batchTotals.get(batchId);
+      inFiles.set(batchId, [...(inFiles.get(batchId) ?? []), { path: file.path, dayFile: file.dayFile, lines: lines.get(batchId) ?? [], ...(stated ? { stated } : {}) }]);
+    }
+  }
+  return {
+    succeeded,
+    succeededByOrder: new Map([...succeeded.values()].map((p) => [orderKey(p.merchantId, p.outTradeNo), p])),
+    accepted,
+    voided: new Set(accepted.map((e) => text(e, 'paymentId'))),
+    closedEvents,
+    closed: new Map(closedEvents.map((e) => [text(e, 'batchId'), closedBatchOf(e)])),
+    inFiles,
+    scheduleSource: Sources.schedule(observation.cutoffPeriodMs),
+  };
+}
+
+/** The batch's own file (the one stating no day total); undefined when none was found on disk. */
+function ownFileOf(facts: Facts, batchId: string): BatchInFile | undefined {
+  return facts.inFiles.get(batchId)?.find((f) => !f.dayFile && f.stated);
+}
+
+/** The file a batch's report line should name: its own, as read from disk. */
+export function reconciliationPathOf(observation: Observation, batchId: string): string | undefined {
+  return observation.files.find((f) => !f.dayFile && f.batchTotals.has(batchId))?.path;
+}
+
 /** Invariant 1 of DOMAIN.md: no payment is both voided and cleared. */
-function neverBoth(observation: Observation): InvariantResult {
-  const voided = new Set(ofType(observation.events, 'voids.events.v1', 'pos.void.accepted').map((e) => String(field(e, 'paymentId'))));
-  const cleared = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.payment.cleared').map((e) => String(field(e, 'paymentId')));
-  const both = cleared.filter((id) => voided.has(id));
+function neverBoth(facts: Facts, observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const clearedEvents = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.payment.cleared');
+  const clearedOnTopic = new Set(clearedEvents.map((e) => text(e, 'paymentId')));
+  const clearedInFiles = new Map<string, string>();
+  for (const file of observation.files) for (const line of file.lines) if (!line.voided) clearedInFiles.set(line.paymentId, file.path);
+  for (const paymentId of facts.voided) {
+    if (clearedOnTopic.has(paymentId)) problems.push(`payment ${paymentId} has an accepted void and a pos.clearing.payment.cleared event`);
+    const path = clearedInFiles.get(paymentId);
+    if (path) problems.push(`payment ${paymentId} has an accepted void and is a CLEARED line of ${path}`);
+  }
+  const cleared = new Set([...clearedOnTopic, ...clearedInFiles.keys()]);
   return result(
     'Never both voided and cleared',
-    both.map((id) => `payment ${id} has an accepted void and was cleared`),
-    `${voided.size} voided, ${new Set(cleared).size} cleared, ${both.length} both`,
+    [Sources.voids, Sources.cleared, Sources.files],
+    problems,
+    `${facts.voided.size} voided, ${cleared.size} cleared, ${[...facts.voided].filter((id) => cleared.has(id)).length} both`,
   );
 }
 
-/** Invariant 4: each closed batch's totals equal its cleared payments, its API view and its file. */
-function totalsExact(observation: Observation): InvariantResult {
+/**
+ * Every accepted void excluded: at most one per payment; the payment is in no batch's cleared
+ * lines and is a VOIDED line of exactly one batch of its own clearing group; and the voided
+ * totals clearing announced per group are the voided payments' amounts as paid.
+ */
+function voidsExcluded(facts: Facts, observation: Observation): InvariantResult {
   const problems: string[] = [];
-  const cleared = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.payment.cleared');
-  const perBatch = new Map<string, { count: number; fen: number }>();
-  for (const event of cleared) {
-    const batchId = String(field(event, 'batchId'));
-    const sum = perBatch.get(batchId) ?? { count: 0, fen: 0 };
-    perBatch.set(batchId, { count: sum.count + 1, fen: sum.fen + Number(field(event, 'amountFen')) });
-  }
-  const clearedTwice = [...countBy(cleared, (e) => String(field(e, 'paymentId')))].filter(([, n]) => n > 1);
-  for (const [paymentId, n] of clearedTwice) problems.push(`payment ${paymentId} cleared ${n} times`);
-  const closedEvents = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.batch.closed');
-  for (const [batchId, n] of countBy(closedEvents, (e) => String(field(e, 'batchId')))) {
-    if (n > 1) problems.push(`batch ${batchId} closed ${n} times`);
-  }
-  for (const closed of closedEvents) {
-    const batchId = String(field(closed, 'batchId'));
-    const expected = perBatch.get(batchId) ?? { count: 0, fen: 0 };
-    if (field(closed, 'paymentCount') !== expected.count || field(closed, 'totalFen') !== expected.fen) {
-      problems.push(`batch ${batchId}: closed with ${String(field(closed, 'paymentCount'))}/${String(field(closed, 'totalFen'))} fen, cleared events add up to ${expected.count}/${expected.fen} fen`);
-    }
-    const view = observation.batches.find((b) => b.batchId === batchId);
-    if (!view?.totals) {
-      problems.push(`batch ${batchId}: closed on Kafka but the clearing API shows ${view ? view.state : 'nothing'}`);
+  for (const [paymentId, n] of countBy(facts.accepted, (e) => text(e, 'paymentId'))) if (n > 1) problems.push(`payment ${paymentId} has ${n} accepted voids`);
+  const expectedVoided = new Map<string, { count: number; fen: number }>();
+  for (const paymentId of facts.voided) {
+    const payment = facts.succeeded.get(paymentId);
+    if (!payment) {
+      problems.push(`payment ${paymentId} has an accepted void but never succeeded on payments.events.v1`);
       continue;
     }
-    if (view.totals.paymentCount !== expected.count || view.totals.totalFen !== expected.fen) {
-      problems.push(`batch ${batchId}: API totals ${view.totals.paymentCount}/${view.totals.totalFen} differ from ${expected.count}/${expected.fen}`);
-    }
-    const file = view.reconciliation;
-    if (!file) problems.push(`batch ${batchId}: no reconciliation file`);
-    else if (file.clearedRows !== expected.count || file.clearedFen !== expected.fen || file.statedCount !== expected.count || file.statedFen !== expected.fen) {
-      problems.push(`batch ${batchId}: file ${file.path} rows ${file.clearedRows}/${file.clearedFen}, trailer ${file.statedCount}/${file.statedFen}, expected ${expected.count}/${expected.fen}`);
+    const key = groupKeyOf(expectedClearingOf(payment, observation.cutoffPeriodMs).group);
+    const sum = expectedVoided.get(key) ?? { count: 0, fen: 0 };
+    expectedVoided.set(key, { count: sum.count + 1, fen: sum.fen + payment.amountFen });
+    const lines = [...facts.inFiles].flatMap(([batchId, files]) =>
+      files.filter((f) => !f.dayFile).flatMap((f) => f.lines.filter((l) => l.paymentId === paymentId).map((l) => ({ batchId, path: f.path, line: l }))),
+    );
+    const clearedIn = lines.filter((l) => !l.line.voided);
+    const voidedIn = lines.filter((l) => l.line.voided);
+    if (clearedIn.length) problems.push(`voided payment ${paymentId} is a CLEARED line of ${clearedIn.map((l) => l.path).join(', ')}`);
+    if (voidedIn.length !== 1) problems.push(`voided payment ${paymentId} is a VOIDED line of ${voidedIn.length} batch files (expected 1)`);
+    for (const { batchId, path } of voidedIn) {
+      const batch = facts.closed.get(batchId);
+      if (batch && groupKeyOf(batch.group) !== key) problems.push(`voided payment ${paymentId} is listed in ${path} of batch ${batchId} (${groupKeyOf(batch.group)}), expected in ${key}`);
     }
   }
-  const fen = closedEvents.reduce((sum, e) => sum + Number(field(e, 'totalFen')), 0);
-  return result('Batch totals exact (events, API and files agree to the fen)', problems, `${closedEvents.length} batches closed, ${cleared.length} payments cleared, ${fen} fen`);
+  const announced = new Map<string, { count: number; fen: number }>();
+  for (const batch of facts.closed.values()) {
+    const key = groupKeyOf(batch.group);
+    const sum = announced.get(key) ?? { count: 0, fen: 0 };
+    announced.set(key, { count: sum.count + batch.voidedCount, fen: sum.fen + batch.voidedFen });
+  }
+  for (const key of new Set([...expectedVoided.keys(), ...announced.keys()])) {
+    const expected = expectedVoided.get(key) ?? { count: 0, fen: 0 };
+    const got = announced.get(key) ?? { count: 0, fen: 0 };
+    if (expected.count !== got.count || expected.fen !== got.fen) problems.push(`${key}: batch.closed voided totals ${fenOf(got)}, the accepted voids' payments add up to ${fenOf(expected)}`);
+  }
+  return result(
+    'Every accepted void is excluded from every batch total',
+    [Sources.voids, Sources.payments, facts.scheduleSource, Sources.closed, Sources.cleared, Sources.files],
+    problems,
+    `${facts.accepted.length} accepted voids of ${facts.voided.size} payments, in ${expectedVoided.size} clearing groups`,
+  );
 }
 
-/** Accepted voids are excluded from every total; voided payments appear in the file as voided. */
-function voidsExcluded(observation: Observation): InvariantResult {
+/**
+ * Invariant 4, recomputed: for every clearing group (merchant, channel, clearing date, and for
+ * cards terminal and POS batch number) the payments the driver expects from payments.events.v1,
+ * the accepted voids and the cutoff schedule are exactly the payments the group's batches clear,
+ * to the fen; and every batch's batch.closed totals, clearing API totals, reconciliation files
+ * (lines and stated totals) and payment.cleared events agree with each other.
+ */
+function membershipAndTotals(facts: Facts, observation: Observation): InvariantResult {
   const problems: string[] = [];
-  const accepted = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted');
-  const perPayment = countBy(accepted, (e) => String(field(e, 'paymentId')));
-  for (const [paymentId, n] of perPayment) if (n > 1) problems.push(`payment ${paymentId} has ${n} accepted voids`);
-  const closedBatches = new Set(ofType(observation.events, 'clearing.events.v1', 'pos.clearing.batch.closed').map((e) => String(field(e, 'batchId'))));
-  const voidedInClosed = accepted.filter((e) => closedBatches.has(String(field(e, 'batchId')))).length;
-  return result('Every accepted void is excluded, at most one per payment', problems, `${accepted.length} accepted voids, ${voidedInClosed} of them in batches closed during the run`);
+  const period = observation.cutoffPeriodMs;
+  const expected = new Map<string, Set<string>>();
+  for (const payment of facts.succeeded.values()) {
+    if (facts.voided.has(payment.paymentId)) continue;
+    const key = groupKeyOf(expectedClearingOf(payment, period).group);
+    expected.set(key, (expected.get(key) ?? new Set()).add(payment.paymentId));
+  }
+  const sumOf = (ids: Iterable<string>) => {
+    let fen = 0;
+    let count = 0;
+    for (const id of ids) {
+      count++;
+      fen += facts.succeeded.get(id)?.amountFen ?? 0;
+    }
+    return { count, fen };
+  };
+
+  for (const [batchId, n] of countBy(facts.closedEvents, (e) => text(e, 'batchId'))) if (n > 1) problems.push(`batch ${batchId} closed ${n} times`);
+  const clearedEvents = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.payment.cleared');
+  for (const [paymentId, n] of countBy(clearedEvents, (e) => text(e, 'paymentId'))) if (n > 1) problems.push(`payment ${paymentId} cleared ${n} times on the topic`);
+  const clearedEventsOf = groupBy(clearedEvents, (e) => text(e, 'batchId'));
+  const batchOfPayment = new Map<string, string>();
+
+  const observed = new Map<string, { ids: Set<string>; count: number; fen: number }>();
+  for (const batch of facts.closed.values()) {
+    const { batchId } = batch;
+    const key = groupKeyOf(batch.group);
+    const group = observed.get(key) ?? { ids: new Set<string>(), count: 0, fen: 0 };
+    group.count += batch.paymentCount;
+    group.fen += batch.totalFen;
+    observed.set(key, group);
+    const announced = { count: batch.paymentCount, fen: batch.totalFen };
+
+    const view = observation.batches.find((b) => b.batchId === batchId);
+    if (!view?.totals) problems.push(`batch ${batchId}: closed on the topic, the clearing API shows ${view ? view.state : 'nothing'}`);
+    else if (view.totals.paymentCount !== batch.paymentCount || view.totals.totalFen !== batch.totalFen || view.totals.voidedCount !== batch.voidedCount || view.totals.voidedFen !== batch.voidedFen) {
+      problems.push(`batch ${batchId}: API totals ${view.totals.paymentCount}/${view.totals.totalFen} fen, voided ${view.totals.voidedCount}/${view.totals.voidedFen}; batch.closed ${fenOf(announced)}, voided ${batch.voidedCount}/${batch.voidedFen}`);
+    }
+
+    const own = ownFileOf(facts, batchId);
+    if (!own) {
+      problems.push(`batch ${batchId}: no reconciliation file of its own on disk`);
+      continue;
+    }
+    for (const file of facts.inFiles.get(batchId) ?? []) {
+      const cleared = file.lines.filter((l) => !l.voided);
+      const voided = file.lines.filter((l) => l.voided);
+      const lines = sumOf(cleared.map((l) => l.paymentId));
+      const voidedLines = sumOf(voided.map((l) => l.paymentId));
+      if (lines.count !== batch.paymentCount || lines.fen !== batch.totalFen) problems.push(`batch ${batchId}: ${file.path} clears ${fenOf(lines)} as paid, batch.closed says ${fenOf(announced)}`);
+      if (voidedLines.count !== batch.voidedCount || voidedLines.fen !== batch.voidedFen) problems.push(`batch ${batchId}: ${file.path} voids ${fenOf(voidedLines)} as paid, batch.closed says ${batch.voidedCount}/${batch.voidedFen} fen`);
+      const s = file.stated;
+      if (!s) problems.push(`batch ${batchId}: ${file.path} has its lines but no BATCH_TOTAL`);
+      else if (s.paymentCount !== batch.paymentCount || s.totalFen !== batch.totalFen || s.voidedCount !== batch.voidedCount || s.voidedFen !== batch.voidedFen) {
+        problems.push(`batch ${batchId}: ${file.path} states ${s.paymentCount}/${s.totalFen} fen, voided ${s.voidedCount}/${s.voidedFen}; batch.closed ${fenOf(announced)}, voided ${batch.voidedCount}/${batch.voidedFen}`);
+      }
+      for (const line of file.lines) {
+        const paid = facts.succeeded.get(line.paymentId);
+        if (!paid) problems.push(`batch ${batchId}: ${file.path} lists payment ${line.paymentId}, which never succeeded on payments.events.v1`);
+        else if (paid.amountFen !== line.amountFen) problems.push(`batch ${batchId}: ${file.path} lists ${line.paymentId} at ${line.amountFen} fen, it was paid ${paid.amountFen} fen`);
+      }
+    }
+
+    const windows = new Set<number>();
+    for (const line of own.lines) {
+      const earlier = batchOfPayment.get(line.paymentId);
+      if (earlier) problems.push(`payment ${line.paymentId} is in batch ${earlier} and in batch ${batchId}`);
+      batchOfPayment.set(line.paymentId, batchId);
+      if (!line.voided) group.ids.add(line.paymentId);
+      const paid = facts.succeeded.get(line.paymentId);
+      if (!paid) continue;
+      const expectation = expectedClearingOf(paid, period);
+      windows.add(expectation.window.opensAt);
+      const expectedKey = groupKeyOf(expectation.group);
+      if (expectedKey !== key) problems.push(`payment ${line.paymentId} is in batch ${batchId} of ${key}, its success time and channel put it in ${expectedKey}`);
+    }
+    if (windows.size > 1) problems.push(`batch ${batchId} holds payments of ${windows.size} cutoff windows: ${[...windows].map((w) => new Date(w).toISOString()).join(', ')}`);
+
+    const onTopic = new Set((clearedEventsOf.get(batchId) ?? []).map((e) => text(e, 'paymentId')));
+    const inFile = new Set(own.lines.filter((l) => !l.voided).map((l) => l.paymentId));
+    if (!sameSet(onTopic, inFile)) problems.push(`batch ${batchId}: ${onTopic.size} payment.cleared events, ${inFile.size} CLEARED lines in ${own.path}, not the same payments`);
+  }
+
+  for (const key of new Set([...expected.keys(), ...observed.keys()])) {
+    const want = expected.get(key) ?? new Set<string>();
+    const got = observed.get(key) ?? { ids: new Set<string>(), count: 0, fen: 0 };
+    const missing = [...want].filter((id) => !got.ids.has(id));
+    const extra = [...got.ids].filter((id) => !want.has(id));
+    if (missing.length) problems.push(`${key}: ${missing.length} succeeded, unvoided payment(s) cleared by no batch of the group: ${missing.slice(0, 3).join(', ')}`);
+    if (extra.length) problems.push(`${key}: ${extra.length} payment(s) cleared that do not belong to the group: ${extra.slice(0, 3).join(', ')}`);
+    const sum = sumOf(want);
+    if (sum.count !== got.count || sum.fen !== got.fen) problems.push(`${key}: batch.closed totals add up to ${fenOf(got)}, the group's payments as paid to ${fenOf(sum)}`);
+  }
+  const fen = [...facts.closed.values()].reduce((sum, b) => sum + b.totalFen, 0);
+  return result(
+    'Batch membership and totals recomputed from the payments, voids and cutoff schedule',
+    [Sources.payments, Sources.voids, facts.scheduleSource, Sources.closed, Sources.cleared, Sources.api, Sources.files],
+    problems,
+    `${expected.size} clearing groups expected, ${facts.closed.size} batches closed over ${observed.size} groups, ${fen} fen cleared; ${observation.files.length} files read`,
+  );
 }
 
-function answersAgree(answers: readonly { status: number; body: Record<string, unknown> }[]): boolean {
+/** A batch that did not close by the end of the run fails it: its payments were never cleared or excluded. */
+function noBatchLeftOpen(facts: Facts, observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const opened = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.batch.opened').map((e) => text(e, 'batchId'));
+  for (const batchId of new Set(opened)) if (!facts.closed.has(batchId)) problems.push(`batch ${batchId} opened and never closed on the topic`);
+  for (const batch of observation.batches) if (batch.state === 'OPEN' || batch.state === 'CLOSING') problems.push(`batch ${batch.batchId} is ${batch.state} in the clearing API`);
+  return result(
+    'No batch left OPEN or CLOSING at the end of the run',
+    [Sources.opened, Sources.closed, Sources.api],
+    problems,
+    `${new Set(opened).size} batches opened, ${facts.closed.size} closed`,
+  );
+}
+
+function answersAgree(answers: readonly HttpAnswer[]): boolean {
   const first = answers[0];
   return answers.every((a) => a.status === first.status && a.body['voidId'] === first.body['voidId'] && a.body['decision'] === first.body['decision']);
+}
+
+/**
+ * The answers the void service documents as not final (docs/services.md, "Voids"): they do not take
+ * the idempotency key, and the same key is asked again. Written here from the document, so the
+ * service's own `final` flag is checked against it rather than believed.
+ */
+const NOT_FINAL_REASONS = new Set(['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING', 'CLEARING_PENDING', 'VOID_TOO_EARLY', 'SUPERVISOR_AUTH_REQUIRED']);
+const isFinalDecision = (body: Record<string, unknown> | undefined) => body?.['decision'] === 'ACCEPTED' || !NOT_FINAL_REASONS.has(String(body?.['reason']));
+
+/** The answer a key ended with: its last final answer (or its last one), timed from the first attempt. */
+function settledAnswer(answers: readonly HttpAnswer[]): HttpAnswer | undefined {
+  if (answers.length === 0) return undefined;
+  const finals = answers.filter((a) => isFinalDecision(a.body));
+  const last = finals[finals.length - 1] ?? answers[answers.length - 1];
+  return { ...last, sentAt: answers[0].sentAt };
 }
 
 /** Rejections that depend only on the decision's time: correct for any decision at or after the deadline. */
@@ -123,42 +408,141 @@ export function doubleVoidProblem(pair: readonly (Record<string, unknown> | unde
   return `1 accepted, the other ${reason} (remedy ${String(other?.['remedy'])}) at ${String(other?.['decidedAt'])}, the accepted one's deadline ${String(winner['deadline'])}`;
 }
 
+const keysOf = (planned: PlannedVoid) => (planned.variant === 'DOUBLE' ? [planned.idempotencyKey, `${planned.idempotencyKey}-b`] : [planned.idempotencyKey]);
+
 /** Invariant 2: every void request decided exactly once, retries included. */
 function decidedOnce(plan: DayPlan, observation: Observation): InvariantResult {
   const problems: string[] = [];
   const decisions = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted', 'pos.void.rejected');
-  const keyOf = (e: ObservedEvent) => `${String(field(e, 'merchantId'))}/${String(field(e, 'idempotencyKey'))}`;
-  const byKey = countBy(decisions, keyOf);
+  const keyOf = (e: ObservedEvent) => `${text(e, 'merchantId')}/${text(e, 'idempotencyKey')}`;
   const voids = plan.steps.filter((s): s is PlannedVoid => s.kind === 'void');
   for (const planned of voids) {
-    const keys = planned.variant === 'DOUBLE' ? [planned.idempotencyKey, `${planned.idempotencyKey}-b`] : [planned.idempotencyKey];
+    const keys = keysOf(planned);
     for (const key of keys) {
-      const n = byKey.get(`${planned.merchantId}/${key}`) ?? 0;
-      if (n !== 1) {
-        const seen = decisions.filter((e) => keyOf(e) === `${planned.merchantId}/${key}`).map((e) => `${String(e.type)} ${String(field(e, 'voidId'))}`);
-        problems.push(`void ${key} (${planned.variant}) has ${n} decision events: ${seen.join(', ')}`);
+      // Exactly one final decision per key; answers that are not final may come before it (asked again).
+      const mine = decisions.filter((e) => keyOf(e) === `${planned.merchantId}/${key}`);
+      const finals = mine.filter((e) => isFinalDecision({ ...e.data, decision: e.type === 'pos.void.accepted' ? 'ACCEPTED' : 'REJECTED' }));
+      // An upstream's Kafka command answered "retry later" is for the upstream to send again; the day does not.
+      const toldToRetry = planned.variant === 'VIA_KAFKA' && finals.length === 0 && mine.length > 0;
+      if (finals.length !== 1 && !toldToRetry) {
+        problems.push(`void ${key} (${planned.variant}) has ${finals.length} final decision events: ${mine.map((e) => `${String(e.type)} ${text(e, 'voidId')}`).join(', ')}`);
       }
       const answers = observation.voids.get(key) ?? [];
       if (planned.variant !== 'VIA_KAFKA' && answers.length === 0) problems.push(`void ${key} got no HTTP answer`);
-      if (answers.length > 1 && !answersAgree(answers)) problems.push(`void ${key}: retries got different answers`);
+      if (planned.variant !== 'VIA_KAFKA' && answers.length > 0 && !answers.some((a) => isFinalDecision(a.body))) {
+        problems.push(`void ${key} never got a final answer in ${answers.length} attempts`);
+      }
+      const finalAnswers = answers.filter((a) => isFinalDecision(a.body));
+      if (finalAnswers.length > 1 && !answersAgree(finalAnswers)) problems.push(`void ${key}: retries got different answers`);
+      for (const answer of answers) {
+        if (answer.status === 200 && answer.body['final'] !== isFinalDecision(answer.body)) {
+          problems.push(`void ${key}: ${String(answer.body['reason'] ?? answer.body['decision'])} answered final=${String(answer.body['final'])}`);
+        }
+      }
     }
     if (planned.variant === 'DOUBLE') {
-      const problem = doubleVoidProblem(keys.map((k) => observation.voids.get(k)?.[0]?.body));
+      const problem = doubleVoidProblem(keys.map((k) => settledAnswer(observation.voids.get(k) ?? [])?.body));
       if (problem) problems.push(`double void on ${planned.payment.outTradeNo}: ${problem}`);
     }
   }
-  return result('Every void request decided exactly once', problems, `${voids.length} planned voids, ${decisions.length} decisions on Kafka`);
+  return result('Every void request decided exactly once', [Sources.plan, Sources.voids, Sources.http], problems, `${voids.length} planned voids, ${decisions.length} decisions on Kafka`);
 }
+
+/** A void's answer as the driver got it: the HTTP answer, or for a Kafka command the decision event. */
+interface VoidAnswer {
+  /** The HTTP status; none for a decision read from the topic. */
+  readonly status?: number;
+  readonly body: Record<string, unknown>;
+  readonly sentAt: number;
+  readonly answeredAt: number;
+}
+
+function answerTo(planned: PlannedVoid, key: string, observation: Observation): VoidAnswer | undefined {
+  if (planned.variant !== 'VIA_KAFKA') return settledAnswer(observation.voids.get(key) ?? []);
+  const decisions = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted', 'pos.void.rejected').filter(
+    (e) => text(e, 'merchantId') === planned.merchantId && text(e, 'idempotencyKey') === key,
+  );
+  const decision = decisions.find((e) => isFinalDecision({ ...e.data, decision: e.type === 'pos.void.accepted' ? 'ACCEPTED' : 'REJECTED' })) ?? decisions[0];
+  const sentAt = observation.voidCommandsSentAt.get(key);
+  if (!decision?.data || sentAt === undefined) return undefined;
+  return { body: { ...decision.data, decision: decision.type === 'pos.void.accepted' ? 'ACCEPTED' : 'REJECTED' }, sentAt, answeredAt: decision.timestamp };
+}
+
+/** Why an answer is not the expected one, or undefined when it is. */
+export function unexpectedAnswer(
+  planned: PlannedVoid,
+  key: string,
+  answer: VoidAnswer,
+  payment: SucceededPayment | undefined,
+  observation: Observation,
+  acceptedVoidKeys: ReadonlyMap<string, readonly string[]>,
+): string | undefined {
+  const deadline = payment ? voidDeadlineOf(payment, observation.cutoffPeriodMs, observation.settlements) : undefined;
+  const holds = (expected: ExpectedAnswer): boolean => {
+    if (answer.body['decision'] !== expected.decision) return false;
+    if (expected.reasons && !expected.reasons.includes(String(answer.body['reason']))) return false;
+    if (expected.remedy && answer.body['remedy'] !== expected.remedy) return false;
+    switch (expected.when) {
+      case 'SENT_BEFORE_DEADLINE':
+        return deadline !== undefined && answer.sentAt < deadline.latest;
+      case 'ANSWERED_AT_OR_AFTER_DEADLINE':
+        return deadline !== undefined && answer.answeredAt >= deadline.earliest;
+      case 'ANOTHER_VOID_ACCEPTED':
+        return (acceptedVoidKeys.get(payment?.paymentId ?? '') ?? []).some((k) => k !== key);
+      default:
+        return true;
+    }
+  };
+  if (planned.expected.some(holds)) return undefined;
+  const got =
+    answer.body['decision'] === undefined
+      ? `HTTP ${String(answer.status)} ${JSON.stringify(answer.body).slice(0, 120)}`
+      : `${String(answer.body['decision'])} ${String(answer.body['reason'] ?? '')} (remedy ${String(answer.body['remedy'])})`;
+  const timing = deadline
+    ? `sent ${new Date(answer.sentAt).toISOString()}, answered ${new Date(answer.answeredAt).toISOString()}, deadline ${new Date(deadline.earliest).toISOString()}..${new Date(deadline.latest).toISOString()}`
+    : 'its payment never succeeded on payments.events.v1';
+  const wanted = planned.expected.map((e) => `${e.decision} ${e.reasons?.join('|') ?? ''}${e.when ? ` if ${e.when}` : ''}`.trim()).join('; ');
+  return `${planned.variant} void ${key} of ${planned.payment.outTradeNo}: got ${got}, ${timing}; expected ${wanted}`;
+}
+
+/** Every planned void got an answer, and one of those its plan names as right (timing judged by the driver's clock). */
+function voidAnswersAsPlanned(plan: DayPlan, facts: Facts, observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const acceptedVoidKeys = new Map<string, string[]>();
+  for (const e of facts.accepted) acceptedVoidKeys.set(text(e, 'paymentId'), [...(acceptedVoidKeys.get(text(e, 'paymentId')) ?? []), text(e, 'idempotencyKey')]);
+  let answered = 0;
+  for (const planned of plan.steps.filter((s): s is PlannedVoid => s.kind === 'void')) {
+    const payment = facts.succeededByOrder.get(orderKey(planned.payment.merchantId, planned.payment.outTradeNo));
+    for (const key of keysOf(planned)) {
+      const answer = answerTo(planned, key, observation);
+      if (!answer) {
+        problems.push(`${planned.variant} void ${key} of ${planned.payment.outTradeNo} got no answer`);
+        continue;
+      }
+      answered++;
+      const problem = unexpectedAnswer(planned, key, answer, payment, observation, acceptedVoidKeys);
+      if (problem) problems.push(problem);
+    }
+  }
+  return result(
+    'Every planned void got an answer its plan names as right',
+    [Sources.plan, Sources.http, Sources.voids, Sources.payments, facts.scheduleSource],
+    problems,
+    `${answered} void requests answered`,
+  );
+}
+
+const FINAL_PAYMENT_EVENTS = new Set(['pos.payment.succeeded', 'pos.payment.failed', 'pos.payment.reversed']);
 
 /** Invariant 6 for payments: every accepted request has exactly one final event; duplicates made one payment. */
 function paymentsComplete(plan: DayPlan, observation: Observation): InvariantResult {
   const problems: string[] = [];
   const finals = observation.events.filter((e) => e.topic === 'payments.events.v1' && e.type !== undefined && FINAL_PAYMENT_EVENTS.has(e.type));
-  const finalsByOrder = countBy(finals, (e) => `${String(field(e, 'merchantId'))}/${String(field(e, 'outTradeNo'))}`);
+  const finalsByOrder = countBy(finals, (e) => orderKey(text(e, 'merchantId'), text(e, 'outTradeNo')));
   const payments = plan.steps.filter((s): s is PlannedPayment => s.kind === 'payment');
   let duplicates = 0;
   for (const payment of payments) {
-    const n = finalsByOrder.get(`${payment.merchantId}/${payment.outTradeNo}`) ?? 0;
+    const n = finalsByOrder.get(orderKey(payment.merchantId, payment.outTradeNo)) ?? 0;
     if (n !== 1) problems.push(`payment ${payment.outTradeNo} (${payment.via}) has ${n} final events`);
     const answers = observation.payments.get(payment.outTradeNo) ?? [];
     if (payment.via === 'HTTP' && !answers.some((a) => a.status === 200 || a.status === 201)) problems.push(`payment ${payment.outTradeNo} was not accepted over HTTP`);
@@ -169,7 +553,42 @@ function paymentsComplete(plan: DayPlan, observation: Observation): InvariantRes
       if (ids.size !== 1) problems.push(`duplicate ${payment.outTradeNo} made ${ids.size} payments`);
     }
   }
-  return result('Every payment recorded once and published once', problems, `${payments.length} payments planned (${duplicates} sent twice), ${finals.length} final payment events`);
+  return result('Every payment recorded once and published once', [Sources.plan, Sources.http, Sources.payments], problems, `${payments.length} payments planned (${duplicates} sent twice), ${finals.length} final payment events`);
+}
+
+/** The final event each planned outcome must end in, and whether the customer was seen still paying first. */
+const FINAL_EVENT_OF: Readonly<Record<PlannedOutcome, { readonly type: string; readonly pendingFirst: boolean }>> = {
+  SUCCESS: { type: 'pos.payment.succeeded', pendingFirst: false },
+  DECLINED: { type: 'pos.payment.failed', pendingFirst: false },
+  USERPAYING_THEN_SUCCESS: { type: 'pos.payment.succeeded', pendingFirst: true },
+  USERPAYING_THEN_FAILURE: { type: 'pos.payment.failed', pendingFirst: true },
+  TIMEOUT_REVERSED: { type: 'pos.payment.reversed', pendingFirst: false },
+};
+
+/** Every planned payment ended as its plan says, for the amount, channel, terminal and card batch planned. */
+function paymentsAsPlanned(plan: DayPlan, observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const byOrder = groupBy(
+    observation.events.filter((e) => e.topic === 'payments.events.v1' && e.type?.startsWith('pos.payment.')),
+    (e) => orderKey(text(e, 'merchantId'), text(e, 'outTradeNo')),
+  );
+  const payments = plan.steps.filter((s): s is PlannedPayment => s.kind === 'payment');
+  for (const payment of payments) {
+    const events = byOrder.get(orderKey(payment.merchantId, payment.outTradeNo)) ?? [];
+    const final = events.find((e) => FINAL_PAYMENT_EVENTS.has(e.type ?? ''));
+    const wanted = FINAL_EVENT_OF[payment.outcome];
+    if (!final) {
+      problems.push(`payment ${payment.outTradeNo} (${payment.outcome}) has no final event`);
+      continue;
+    }
+    if (final.type !== wanted.type) problems.push(`payment ${payment.outTradeNo} planned ${payment.outcome} ended ${final.type}`);
+    if (wanted.pendingFirst && !events.some((e) => e.type === 'pos.payment.pending')) problems.push(`payment ${payment.outTradeNo} planned ${payment.outcome} was never pending`);
+    const card = field(final, 'card') as { batchNo?: string } | undefined;
+    const facts = { amountFen: Number(field(final, 'amountFen')), channel: text(final, 'channel'), terminalId: text(final, 'terminalId'), batchNo: card?.batchNo };
+    const planned = { amountFen: payment.amountFen, channel: payment.channel, terminalId: payment.terminalId, batchNo: payment.card?.batchNo };
+    if (JSON.stringify(facts) !== JSON.stringify(planned)) problems.push(`payment ${payment.outTradeNo}: published ${JSON.stringify(facts)}, planned ${JSON.stringify(planned)}`);
+  }
+  return result('Every planned payment ended as planned', [Sources.plan, Sources.payments], problems, `${payments.length} planned payments`);
 }
 
 /** DLQ contents are exactly the bad messages the driver sent, each with the expected reason. */
@@ -186,31 +605,14 @@ function deadLettersExplained(plan: DayPlan, observation: Observation): Invarian
   for (const event of dead) {
     if (!known.has(event.headers['ce_id'] ?? '')) problems.push(`unexplained dead letter on ${event.topic}: ${event.headers['dlq_reason']}: ${event.headers['dlq_detail']}`);
   }
-  return result('Dead-letter topics hold exactly the bad messages sent, with their reasons', problems, `${dead.length} dead letters, ${planned.length} bad messages sent`);
+  return result('Dead-letter topics hold exactly the bad messages sent, with their reasons', [Sources.plan, Sources.deadLetters], problems, `${dead.length} dead letters, ${planned.length} bad messages sent`);
 }
 
 function edgeRefusals(observation: Observation): InvariantResult {
   const problems = observation.invalidRequests
     .filter(({ answer }) => answer.status !== 400 || typeof answer.body['code'] !== 'string')
     .map(({ variant, answer }) => `${variant}: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 120)}`);
-  return result('Bad input refused at the edge with a code', problems, `${observation.invalidRequests.length} bad requests, ${observation.invalidRequests.length - problems.length} refused with 400 and a code`);
-}
-
-/** Rejections whose outcome does not depend on timing came out as the rules say. */
-function expectedOutcomes(plan: DayPlan, observation: Observation): InvariantResult {
-  const problems: string[] = [];
-  let checked = 0;
-  for (const step of plan.steps) {
-    if (step.kind !== 'void' || !step.expected) continue;
-    const answer = observation.voids.get(step.idempotencyKey)?.[0]?.body;
-    if (!answer) continue;
-    checked++;
-    const reasons = step.expected.reasons;
-    if (answer['decision'] !== step.expected.decision || (reasons && !reasons.includes(String(answer['reason'])))) {
-      problems.push(`${step.variant} void of ${step.payment.outTradeNo}: got ${String(answer['decision'])} ${String(answer['reason'] ?? '')}, expected ${step.expected.decision} ${reasons?.join('|') ?? ''}`);
-    }
-  }
-  return result('Voids with a known answer got it (cutoff, settlement, amount, supervisor, merchant)', problems, `${checked} voids checked`);
+  return result('Bad input refused at the edge with a code', [Sources.plan, Sources.http], problems, `${observation.invalidRequests.length} bad requests, ${observation.invalidRequests.length - problems.length} refused with 400 and a code`);
 }
 
 /**
@@ -232,14 +634,17 @@ export function distinctEvents(events: readonly ObservedEvent[]): ObservedEvent[
 
 export function checkInvariants(plan: DayPlan, observed: Observation): InvariantResult[] {
   const observation: Observation = { ...observed, events: distinctEvents(observed.events) };
+  const facts = factsOf(observation);
   return [
-    neverBoth(observation),
-    voidsExcluded(observation),
-    totalsExact(observation),
+    neverBoth(facts, observation),
+    voidsExcluded(facts, observation),
+    membershipAndTotals(facts, observation),
+    noBatchLeftOpen(facts, observation),
     decidedOnce(plan, observation),
+    voidAnswersAsPlanned(plan, facts, observation),
     paymentsComplete(plan, observation),
+    paymentsAsPlanned(plan, observation),
     deadLettersExplained(plan, observation),
     edgeRefusals(observation),
-    expectedOutcomes(plan, observation),
   ];
 }

@@ -1,8 +1,14 @@
-/** What the driver saw: its own requests' answers, every event on the topics, and the batches. */
+import { RequestedSettlement } from './expected-clearing';
+import { ReconciliationFile } from './reconciliation-csv';
+
+/** What the driver saw: its own requests' answers, every event on the topics, the batches and their files. */
 
 export interface HttpAnswer {
   readonly status: number;
   readonly body: Record<string, unknown>;
+  /** When the driver sent the request and when the answer arrived (ms since the epoch, the driver's clock). */
+  readonly sentAt: number;
+  readonly answeredAt: number;
 }
 
 export interface ObservedEvent {
@@ -19,6 +25,7 @@ export interface ObservedEvent {
   readonly timestamp: number;
 }
 
+/** A batch as the clearing HTTP API (`GET /v1/batches`) showed it at the end of the run. */
 export interface ObservedBatch {
   readonly batchId: string;
   readonly merchantId: string;
@@ -31,27 +38,21 @@ export interface ObservedBatch {
   readonly closesAt: string;
   readonly closedAt: string | null;
   readonly totals: { paymentCount: number; totalFen: number; voidedCount: number; voidedFen: number } | null;
-  /** From the batch's reconciliation CSV, when it is closed. */
-  readonly reconciliation?: ReconciliationSummary;
-}
-
-export interface ReconciliationSummary {
-  readonly path: string;
-  readonly clearedRows: number;
-  readonly clearedFen: number;
-  readonly voidedRows: number;
-  /** Totals as the file's own trailer states them. */
-  readonly statedCount: number;
-  readonly statedFen: number;
 }
 
 export interface Observation {
+  /** The cutoff period the day was run with (`every:<n>s` for every channel), in ms. */
+  readonly cutoffPeriodMs: number;
   /** By outTradeNo: every answer to a payment request (duplicates included). */
   readonly payments: ReadonlyMap<string, readonly HttpAnswer[]>;
   /** By idempotency key: every answer to a void request (retries included). */
   readonly voids: ReadonlyMap<string, readonly HttpAnswer[]>;
+  /** By idempotency key: when the driver produced a void command on Kafka. */
+  readonly voidCommandsSentAt: ReadonlyMap<string, number>;
   readonly invalidRequests: readonly { variant: string; answer: HttpAnswer }[];
-  readonly settlements: readonly HttpAnswer[];
+  readonly settlements: readonly (RequestedSettlement & { readonly answer: HttpAnswer })[];
   readonly events: readonly ObservedEvent[];
   readonly batches: readonly ObservedBatch[];
+  /** The reconciliation files read from the clearing service's directory on disk. */
+  readonly files: readonly ReconciliationFile[];
 }

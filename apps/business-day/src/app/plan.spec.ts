@@ -1,4 +1,4 @@
-import { planDay } from './plan';
+import { planDay, planRace } from './plan';
 
 const options = { seed: 7, merchants: 4, payments: 300, periodMs: 30_000 };
 
@@ -40,6 +40,18 @@ describe('planDay', () => {
       const voided = planDay(sizes).steps.flatMap((s) => (s.kind === 'void' ? [s.payment.outTradeNo] : []));
       expect(new Set(voided).size).toBe(voided.length);
     }
+  });
+
+  it('gives every planned void the answers it may rightly get, each with why', () => {
+    for (const plan of [planDay(options), planRace({ ...options, payments: 90 })]) {
+      for (const step of plan.steps) {
+        if (step.kind !== 'void') continue;
+        expect(step.expected.length).toBeGreaterThan(0);
+        for (const answer of step.expected) expect(answer.why).toMatch(/\w{3}/);
+      }
+    }
+    const double = planRace({ ...options, payments: 90 }).steps.find((s) => s.kind === 'void' && s.variant === 'DOUBLE');
+    expect(double?.kind === 'void' && double.expected.some((a) => a.when === 'ANOTHER_VOID_ACCEPTED')).toBe(true);
   });
 
   it('gives card payments after the terminal settlement the next POS batch number', () => {

@@ -57,9 +57,53 @@ export interface PlannedVoid {
   readonly idempotencyKey: string;
   readonly amountFen: number;
   readonly withSupervisor: boolean;
-  /** What the void should come to (any of the reasons); undefined where timing decides. */
-  readonly expected?: { readonly decision: 'ACCEPTED' | 'REJECTED'; readonly reasons?: readonly string[] };
+  /** Every answer the void may rightly get, each with why; the first is the one planned for. */
+  readonly expected: readonly ExpectedAnswer[];
 }
+
+/**
+ * An answer a void may rightly get. Where timing decides, `when` says on which side of the
+ * payment's void deadline (its cutoff, or its terminal's settlement) the answer is right, judged by
+ * the driver's own clock: when it sent the request and when the answer came.
+ */
+export interface ExpectedAnswer {
+  readonly decision: 'ACCEPTED' | 'REJECTED';
+  /** Any of these reasons (a rejection). */
+  readonly reasons?: readonly string[];
+  readonly remedy?: string;
+  readonly when?: 'SENT_BEFORE_DEADLINE' | 'ANSWERED_AT_OR_AFTER_DEADLINE' | 'ANOTHER_VOID_ACCEPTED';
+  readonly why: string;
+}
+
+const PAST_DEADLINE_REASONS = ['CUTOFF_PASSED', 'ALREADY_CLEARED', 'VOID_WINDOW_EXPIRED'];
+
+/**
+ * A full, authorised void of a succeeded payment by its own merchant. Accepted when it beats the
+ * payment's deadline; the two other answers are right only in the situations they name.
+ */
+export const FULL_VOID: readonly ExpectedAnswer[] = [
+  { decision: 'ACCEPTED', when: 'SENT_BEFORE_DEADLINE', why: 'a full void of a succeeded payment, sent before its cutoff' },
+  {
+    decision: 'REJECTED',
+    reasons: PAST_DEADLINE_REASONS,
+    when: 'ANSWERED_AT_OR_AFTER_DEADLINE',
+    why: "decided at or after the payment's cutoff or its terminal's settlement (WeChat: CUTOFF_PASSED or ALREADY_CLEARED; Alipay and UnionPay: VOID_WINDOW_EXPIRED too)",
+  },
+  {
+    decision: 'REJECTED',
+    reasons: ['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING', 'CLEARING_PENDING'],
+    remedy: 'RETRY_LATER',
+    why: "the void service learns of the payment's success (and clearing of its batch) through Kafka, and had not yet",
+  },
+];
+
+/** Two voids of one payment at once (two keys): each may be the one that lost to the other. */
+export const ONE_OF_TWO_VOIDS: readonly ExpectedAnswer[] = [
+  ...FULL_VOID,
+  { decision: 'REJECTED', reasons: ['ALREADY_VOIDED'], when: 'ANOTHER_VOID_ACCEPTED', why: 'the other request of the pair was accepted first' },
+];
+
+const only = (answer: Omit<ExpectedAnswer, 'why'>, why: string): readonly ExpectedAnswer[] => [{ ...answer, why }];
 
 export interface PlannedSettlement {
   readonly kind: 'settlement';
@@ -188,6 +232,7 @@ export function planDay(options: DayOptions): DayPlan {
   const key = () => `void-${options.seed}-${String(++voidNo).padStart(5, '0')}`;
   const succeeded = payments.filter((p) => p.outcome === 'SUCCESS' && p.via === 'HTTP');
   const voidOf = (payment: PlannedPayment, at: number, variant: VoidVariant, overrides: Partial<PlannedVoid> = {}): PlannedVoid => ({
+    expected: variant === 'DOUBLE' ? ONE_OF_TWO_VOIDS : FULL_VOID,
     kind: 'void',
     at,
     variant,
@@ -205,11 +250,14 @@ export function planDay(options: DayOptions): DayPlan {
     if (roll < 0.18 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + random.int(1_500, 3_000), 'BEFORE_CUTOFF'));
     } else if (roll < 0.26 && payment.at < -3_000 && payment.at > -period / 2) {
-      steps.push(voidOf(payment, random.int(1_500, 6_000), 'AFTER_CUTOFF', { expected: { decision: 'REJECTED', reasons: ['CUTOFF_PASSED', 'ALREADY_CLEARED', 'VOID_WINDOW_EXPIRED'] } }));
+      steps.push(voidOf(payment, random.int(1_500, 6_000), 'AFTER_CUTOFF', {
+        expected: only({ decision: 'REJECTED', reasons: PAST_DEADLINE_REASONS }, 'sent seconds after the cutoff of the payment, which succeeded seconds before it'),
+      }));
     } else if (roll < 0.3 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + 2_000, 'PARTIAL_AMOUNT', {
         amountFen: Math.max(1, Math.floor(payment.amountFen / 2)),
-        expected: payment.amountFen > 1 ? { decision: 'REJECTED', reasons: ['AMOUNT_MISMATCH'] } : undefined,
+        // Half of 1 fen rounds up to the whole amount: that is a full void.
+        expected: payment.amountFen > 1 ? only({ decision: 'REJECTED', reasons: ['AMOUNT_MISMATCH'] }, 'a void is for the full amount only') : FULL_VOID,
       }));
     } else if (roll < 0.33 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + 2_000, 'RETRIED'));
@@ -217,9 +265,15 @@ export function planDay(options: DayOptions): DayPlan {
       steps.push(voidOf(payment, payment.at + 2_000, 'DOUBLE'));
     } else if (roll < 0.38 && merchants.length > 1 && roomBeforeCutoff > 4_000) {
       const other = merchants.find((m) => m !== payment.merchantId) ?? payment.merchantId;
-      steps.push(voidOf(payment, payment.at + 2_000, 'OTHER_MERCHANT', { merchantId: other, expected: { decision: 'REJECTED', reasons: ['PAYMENT_NOT_FOUND'] } }));
+      steps.push(voidOf(payment, payment.at + 2_000, 'OTHER_MERCHANT', {
+        merchantId: other,
+        expected: only({ decision: 'REJECTED', reasons: ['PAYMENT_NOT_FOUND'] }, "another merchant's payment is reported as unknown"),
+      }));
     } else if (roll < 0.4 && payment.channel === 'UNIONPAY_CARD' && roomBeforeCutoff > 4_000) {
-      steps.push(voidOf(payment, payment.at + 2_000, 'NO_SUPERVISOR', { withSupervisor: false, expected: { decision: 'REJECTED', reasons: ['SUPERVISOR_AUTH_REQUIRED'] } }));
+      steps.push(voidOf(payment, payment.at + 2_000, 'NO_SUPERVISOR', {
+        withSupervisor: false,
+        expected: only({ decision: 'REJECTED', reasons: ['SUPERVISOR_AUTH_REQUIRED'] }, 'a card void (消费撤销) needs the supervisor'),
+      }));
     } else if (roll < 0.43 && roomBeforeCutoff > 4_000) {
       steps.push(voidOf(payment, payment.at + 2_000, 'VIA_KAFKA'));
     }
@@ -229,11 +283,15 @@ export function planDay(options: DayOptions): DayPlan {
   const unvoided = succeeded.filter((p) => !voided.has(p));
   // DOMAIN.md: a payment seconds after the cutoff belongs to tomorrow; voiding it tonight is allowed.
   const late = unvoided.find((p) => p.at > 500 && p.at < 4_000 && p.merchantId !== settledMerchant);
-  if (late) steps.push(voidOf(late, late.at + 2_500, 'LATE_PAYMENT_SAME_NIGHT', { expected: { decision: 'ACCEPTED' } }));
+  if (late) steps.push(voidOf(late, late.at + 2_500, 'LATE_PAYMENT_SAME_NIGHT', {
+    expected: only({ decision: 'ACCEPTED' }, 'a payment seconds after the cutoff belongs to the next batch, still open'),
+  }));
   // A card payment of the settled batch: voiding it after the terminal settled must fail.
   const settledCard = unvoided.find((p) => p.merchantId === settledMerchant && p.channel === 'UNIONPAY_CARD' && p.at > 0 && p.at < settlementAt - 1_000);
   if (settledCard) {
-    steps.push(voidOf(settledCard, settlementAt + 3_000, 'AFTER_SETTLEMENT', { expected: { decision: 'REJECTED', reasons: ['ALREADY_CLEARED'] } }));
+    steps.push(voidOf(settledCard, settlementAt + 3_000, 'AFTER_SETTLEMENT', {
+      expected: only({ decision: 'REJECTED', reasons: ['ALREADY_CLEARED'] }, 'the terminal settled (结算) its batch seconds before'),
+    }));
   }
 
   const malformed: [PlannedMalformed['topic'], PlannedMalformed['variant'], string][] = [
@@ -267,8 +325,9 @@ export function planDay(options: DayOptions): DayPlan {
 /**
  * The race of DOMAIN.md as a plan: payments spread over three cutoff periods, and for each
  * succeeded one a void fired at a random instant around its batch's cutoff, some twice at once
- * with two keys, some retried with one key. Nothing here has a known answer: the invariants are
- * the test.
+ * with two keys, some retried with one key. Which side of the cutoff a void lands on is the race
+ * itself, so each may get any answer of FULL_VOID (or ONE_OF_TWO_VOIDS), each right only on its
+ * side of the deadline.
  */
 export function planRace(options: DayOptions): DayPlan {
   const random = new SeededRandom(options.seed);
@@ -316,6 +375,7 @@ export function planRace(options: DayOptions): DayPlan {
       idempotencyKey: `race-${options.seed}-${String(++voidNo).padStart(5, '0')}`,
       amountFen: payment.amountFen,
       withSupervisor: channel === 'UNIONPAY_CARD',
+      expected: variant === 'DOUBLE' ? ONE_OF_TWO_VOIDS : FULL_VOID,
     });
   }
   steps.sort((a, b) => a.at - b.at);

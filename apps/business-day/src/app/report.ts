@@ -1,4 +1,4 @@
-import { distinctEvents, InvariantResult } from './invariants';
+import { distinctEvents, InvariantResult, reconciliationPathOf } from './invariants';
 import { ObservedBatch, Observation } from './observation';
 import { DayPlan } from './plan';
 
@@ -41,15 +41,15 @@ export function voidOutcomes(observation: Observation): [string, number][] {
   );
 }
 
-function batchRows(batches: readonly ObservedBatch[]): (string | number)[][] {
-  return batches.map((b) => [
+function batchRows(observation: Observation): (string | number)[][] {
+  return observation.batches.map((b: ObservedBatch) => [
     b.batchId,
     b.state,
     b.closeReason ?? '',
     b.totals?.paymentCount ?? '',
     b.totals?.totalFen ?? '',
     b.totals ? `${b.totals.voidedCount}/${b.totals.voidedFen}` : '',
-    b.reconciliation?.path ?? '',
+    reconciliationPathOf(observation, b.batchId) ?? '',
   ]);
 }
 
@@ -68,7 +68,7 @@ export function renderText(report: DayReport): string {
     table(['decision', 'count'], voidOutcomes(observation)),
     '',
     'Settlement batches',
-    table(['batch', 'state', 'closed by', 'payments', 'total fen', 'voided n/fen', 'reconciliation file'], batchRows(observation.batches)),
+    table(['batch', 'state', 'closed by', 'payments', 'total fen', 'voided n/fen', 'reconciliation file (read from disk)'], batchRows(observation)),
     '',
     `Events on the topics: ${observation.events.length}, of which ${observation.events.length - distinctEvents(observation.events).length} were second deliveries of the same event id (absorbed by the consumers' inboxes)`,
     '',
@@ -76,7 +76,11 @@ export function renderText(report: DayReport): string {
     deadLetters.length ? table(['topic / reason', 'count'], deadLetters) : '(empty)',
     '',
     'Invariants',
-    ...invariants.flatMap((i) => [`${i.passed ? 'PASS' : 'FAIL'}  ${i.name}: ${i.summary}`, ...i.problems.map((p) => `        ${p}`)]),
+    ...invariants.flatMap((i) => [
+      `${i.passed ? 'PASS' : 'FAIL'}  ${i.name}: ${i.summary}`,
+      `        compared: ${i.sources.join(' ↔ ')}`,
+      ...i.problems.map((p) => `        ${p}`),
+    ]),
     '',
     failed === 0 ? 'All invariants PASS.' : `${failed} invariant(s) FAIL.`,
   ].join('\n');
@@ -133,7 +137,7 @@ export function renderTimeline(report: DayReport): string {
 
 export function renderHtml(report: DayReport): string {
   const verdicts = report.invariants
-    .map((i) => `<tr><td class="${i.passed ? 'pass' : 'fail'}">${i.passed ? 'PASS' : 'FAIL'}</td><td>${escape(i.name)}</td><td>${escape(i.summary)}${i.problems.map((p) => `<br><small>${escape(p)}</small>`).join('')}</td></tr>`)
+    .map((i) => `<tr><td class="${i.passed ? 'pass' : 'fail'}">${i.passed ? 'PASS' : 'FAIL'}</td><td>${escape(i.name)}</td><td>${escape(i.sources.join(' ↔ '))}</td><td>${escape(i.summary)}${i.problems.map((p) => `<br><small>${escape(p)}</small>`).join('')}</td></tr>`)
     .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Business day report</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1200px}td,th{padding:2px 8px;text-align:left}.pass{color:#27ae60;font-weight:bold}.fail{color:#c0392b;font-weight:bold}pre{background:#f7f7f7;padding:1em;overflow:auto}</style>

@@ -3,16 +3,22 @@ import { encodeEnvelope, InboundMessage, MessageBroker, MessageProducer, Outboun
 import { checkInvariants } from './invariants';
 import { HttpAnswer, ObservedBatch, ObservedEvent, Observation } from './observation';
 import { DayPlan, PlannedInvalidRequest, PlannedMalformed, PlannedPayment, PlannedSettlement, PlannedStep, PlannedVoid } from './plan';
-import { summariseReconciliation } from './reconciliation-csv';
+import { RequestedSettlement } from './expected-clearing';
+import { ReconciliationFile } from './reconciliation-csv';
+import { readReconciliationFiles } from './reconciliation-directory';
 import { DayReport } from './report';
 import { DEMO_SUPERVISOR, demoSupervisorCredential, StackClient } from './stack-client';
 import { Progress } from './progress';
+
+/** How often and how soon the day asks again after a void answer that is not final. */
+const VOID_ATTEMPTS = 40;
+const VOID_RETRY_MS = 250;
 
 export interface RunDependencies {
   readonly client: StackClient;
   readonly broker: MessageBroker;
   readonly progress: Progress;
-  /** Where the clearing service writes reconciliation files, as the report should name them. */
+  /** Where the clearing service writes reconciliation files: the checks read them from there. */
   readonly reconciliationDir: string;
 }
 
@@ -47,7 +53,8 @@ export class DayRun {
   private readonly payments = new Map<string, HttpAnswer[]>();
   private readonly voids = new Map<string, HttpAnswer[]>();
   private readonly invalidRequests: { variant: string; answer: HttpAnswer }[] = [];
-  private readonly settlements: HttpAnswer[] = [];
+  private readonly settlements: (RequestedSettlement & { answer: HttpAnswer })[] = [];
+  private readonly voidCommandsSentAt = new Map<string, number>();
   private readonly paymentIds = new Map<string, string>();
   private producer?: MessageProducer;
 
@@ -79,16 +86,23 @@ export class DayRun {
     this.deps.progress.phase('waiting for the last batches to close', cutoffs);
     const lastPaymentAt = firstCutoffAt + Math.max(...this.plan.steps.filter((s) => s.kind === 'payment').map((s) => s.at));
     const lastCutoff = Math.ceil((lastPaymentAt + 1) / period) * period;
-    const events = await this.observeUntilClosed(startOffsets, lastCutoff + 45_000);
+    const closedEvents = await this.observeUntilClosed(startOffsets, lastCutoff + 45_000);
+    this.deps.progress.phase('reading the reconciliation files from disk', cutoffs);
+    const files = await this.readFilesOfClosedBatches(closedEvents, Date.now() + 30_000);
+    // Read again: payment.cleared events and closes that followed the files are part of the day.
+    const events = await this.readSince(startOffsets);
     const batches = await this.observeBatches(events);
     const finishedAt = Date.now();
     const observation: Observation = {
+      cutoffPeriodMs: period,
       payments: this.payments,
       voids: this.voids,
+      voidCommandsSentAt: this.voidCommandsSentAt,
       invalidRequests: this.invalidRequests,
       settlements: this.settlements,
       events,
       batches,
+      files,
     };
     return {
       plan: this.plan,
@@ -158,12 +172,21 @@ export class DayRun {
   private async voidPayment(step: PlannedVoid): Promise<void> {
     this.deps.progress.count('voids');
     if (step.variant === 'VIA_KAFKA') {
+      this.voidCommandsSentAt.set(step.idempotencyKey, Date.now());
       await this.producer?.send([
         envelopeFor(Topics.voidCommands, 'pos.void.requested', `void-cmd-${step.idempotencyKey}`, step.merchantId, this.voidBody(step, step.idempotencyKey)),
       ]);
       return;
     }
-    const send = async (key: string) => this.record(this.voids, key, await this.deps.client.requestVoid(step.merchantId, this.voidBody(step, key)));
+    // As a terminal does: an answer that is not final (retry later) is asked again with the same key.
+    const send = async (key: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const answer = await this.deps.client.requestVoid(step.merchantId, this.voidBody(step, key));
+        this.record(this.voids, key, answer);
+        if (answer.body['final'] !== false || attempt >= VOID_ATTEMPTS) return;
+        await new Promise((resolve) => setTimeout(resolve, VOID_RETRY_MS));
+      }
+    };
     if (step.variant === 'DOUBLE') {
       await Promise.all([send(step.idempotencyKey), send(`${step.idempotencyKey}-b`)]);
     } else if (step.variant === 'RETRIED') {
@@ -177,9 +200,9 @@ export class DayRun {
 
   private async settle(step: PlannedSettlement): Promise<void> {
     this.deps.progress.count('settlements');
-    this.settlements.push(
-      await this.deps.client.settleTerminal({ merchantId: step.merchantId, terminalId: step.terminalId, batchNo: step.batchNo, requestedBy: 'OPERATOR-1' }),
-    );
+    const { merchantId, terminalId, batchNo } = step;
+    const answer = await this.deps.client.settleTerminal({ merchantId, terminalId, batchNo, requestedBy: 'OPERATOR-1' });
+    this.settlements.push({ merchantId, terminalId, batchNo, sentAt: answer.sentAt, answeredAt: answer.answeredAt, answer });
   }
 
   private async sendMalformed(step: PlannedMalformed): Promise<void> {
@@ -252,23 +275,33 @@ export class DayRun {
     return events.sort((a, b) => a.timestamp - b.timestamp);
   }
 
+  /**
+   * The reconciliation files on disk of the clearing dates of the batches that closed, read again
+   * until every closed batch has its own file (clearing writes them shortly after the close) or
+   * the deadline passes; a batch still without one is then reported by the checks.
+   */
+  private async readFilesOfClosedBatches(events: readonly ObservedEvent[], deadline: number): Promise<ReconciliationFile[]> {
+    const closed = events.filter((e) => e.type === 'pos.clearing.batch.closed');
+    const dates = new Set(closed.map((e) => String(e.data?.['clearingDate'])));
+    for (;;) {
+      const files = await readReconciliationFiles(this.deps.reconciliationDir, dates);
+      const written = new Set(files.filter((f) => !f.dayFile).flatMap((f) => [...f.batchTotals.keys()]));
+      const waiting = closed.filter((e) => !written.has(String(e.data?.['batchId']))).length;
+      this.deps.progress.status(`${closed.length - waiting}/${closed.length} reconciliation files on disk`);
+      if (waiting === 0 || Date.now() > deadline) return files;
+      await sleep(1_000);
+    }
+  }
+
+  /** The clearing API's view of every batch the run saw open or close. */
   private async observeBatches(events: readonly ObservedEvent[]): Promise<ObservedBatch[]> {
-    const ids = new Set(events.filter((e) => e.type === 'pos.clearing.batch.opened').map((e) => String(e.data?.['batchId'])));
-    const merchants = new Set(events.filter((e) => ids.has(String(e.data?.['batchId']))).map((e) => String(e.data?.['merchantId'])));
+    const batchEvents = events.filter((e) => e.type === 'pos.clearing.batch.opened' || e.type === 'pos.clearing.batch.closed');
+    const ids = new Set(batchEvents.map((e) => String(e.data?.['batchId'])));
+    const merchants = new Set(batchEvents.map((e) => String(e.data?.['merchantId'])));
     const batches: ObservedBatch[] = [];
     for (const merchantId of merchants) {
       for (const raw of await this.deps.client.batches(merchantId)) {
-        if (!ids.has(String(raw['batchId']))) continue;
-        const batch = raw as unknown as ObservedBatch;
-        if (batch.state === 'CLOSED' || batch.state === 'SETTLED') {
-          const csv = await this.deps.client.reconciliationFile(batch.batchId);
-          // The clearing service's layout: <dir>/<clearing date>/<merchant>/batch_<id>.csv
-          const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, '_');
-          const path = `${this.deps.reconciliationDir}/${batch.clearingDate}/${safe(batch.merchantId)}/batch_${safe(batch.batchId)}.csv`;
-          batches.push({ ...batch, reconciliation: summariseReconciliation(path, batch.batchId, csv) });
-        } else {
-          batches.push(batch);
-        }
+        if (ids.has(String(raw['batchId']))) batches.push(raw as unknown as ObservedBatch);
       }
     }
     return batches.sort((a, b) => a.opensAt.localeCompare(b.opensAt) || a.batchId.localeCompare(b.batchId));

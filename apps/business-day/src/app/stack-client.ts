@@ -38,30 +38,35 @@ export class StackClient {
   }
 
   private async call(url: string, init: RequestInit): Promise<HttpAnswer> {
+    const sentAt = Date.now();
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
     const text = await response.text();
+    const answeredAt = Date.now();
     let body: Record<string, unknown> = {};
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
       body = { raw: text.slice(0, 500) };
     }
-    return { status: response.status, body };
+    return { status: response.status, body, sentAt, answeredAt };
   }
 
   /**
    * POSTs are idempotent here (payments by merchant order number, voids by idempotency key), so a
-   * request whose instance vanished is sent again to the next one, as a real client would.
+   * request whose instance vanished is sent again to the next one, as a real client would. The
+   * answer's `sentAt` is the first attempt's: the request may have been decided then.
    */
   private async post(target: RoundRobin, path: string, merchantId: string | undefined, payload: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     let lastError: unknown;
+    const sentAt = Date.now();
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        return await this.call(`${target.url()}${path}`, {
+        const answer = await this.call(`${target.url()}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(merchantId ? { 'x-api-key': demoApiKey(merchantId) } : {}), ...headers },
           body: JSON.stringify(payload),
         });
+        return { ...answer, sentAt };
       } catch (error) {
         lastError = error;
         await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
@@ -86,13 +91,5 @@ export class StackClient {
     const answer = await this.call(`${this.clearing.url()}/v1/batches?merchantId=${encodeURIComponent(merchantId)}&limit=500`, {});
     if (answer.status !== 200) throw new Error(`listing batches of ${merchantId}: HTTP ${answer.status}`);
     return (answer.body['batches'] as Record<string, unknown>[]) ?? [];
-  }
-
-  async reconciliationFile(batchId: string): Promise<string> {
-    const response = await fetch(`${this.clearing.url()}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`, {
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (response.status !== 200) throw new Error(`reconciliation file of ${batchId}: HTTP ${response.status}`);
-    return response.text();
   }
 }

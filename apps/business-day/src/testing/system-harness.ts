@@ -2,6 +2,7 @@ import { hashApiKey } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { DayPlan } from '../app/plan';
 import { Progress } from '../app/progress';
@@ -21,6 +22,8 @@ export class SystemUnderTest {
     'void-service': uniqueName('voids'),
   };
   readonly instances: Record<ServiceName, SpawnedService[]> = { 'payment-service': [], 'clearing-service': [], 'void-service': [] };
+  /** Where the clearing instances write reconciliation files, and where the day's checks read them. */
+  readonly reconciliationDir = resolve('tmp', 'reconciliation', this.prefix);
 
   constructor(
     private readonly cutoffSchedule: string,
@@ -41,7 +44,7 @@ export class SystemUnderTest {
       MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(demoApiKey(m))}`).join(','),
       SUPERVISOR_CREDENTIALS: this.merchants.map((m) => `${m}/${DEMO_SUPERVISOR}:${sha(demoSupervisorCredential(m))}`).join(','),
       CLEARING_TICK_MS: '100',
-      RECONCILIATION_DIR: `tmp/reconciliation/${this.prefix}`,
+      RECONCILIATION_DIR: this.reconciliationDir,
     };
   }
 
@@ -77,7 +80,7 @@ export class SystemUnderTest {
       })),
       broker,
       progress: new Progress(),
-      reconciliationDir: 'tmp/reconciliation',
+      reconciliationDir: this.reconciliationDir,
     });
   }
 

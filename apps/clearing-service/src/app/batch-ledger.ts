@@ -9,22 +9,25 @@ import {
   CLOUD_EVENTS_SPEC_VERSION,
   CloudEventHeaders,
   contractFor,
+  deadLetterTopicOf,
   JSON_CONTENT_TYPE,
   PaymentSucceeded,
   TerminalSettlementRequested,
   Topics,
   VoidAccepted,
+  VoidGateClosed,
 } from '@pos/contracts';
 import { BusinessDate, businessDateOf, parseBusinessDate } from '@pos/business-calendar';
 import {
   BatchState,
   batchIdInChain,
-  chooseBatch,
   ClearingTotals,
+  fenTotal,
+  placePayment,
   safeNumber,
   settlementDateFor,
-  successorWindow,
 } from '@pos/clearing-domain';
+import { CutoffWindow } from '@pos/business-calendar';
 import { AfterCommit, Outbox, OutboxMessage } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
@@ -126,8 +129,12 @@ export class BatchLedger {
     @Inject(CLEARING_SOURCE) private readonly source: string,
   ) {}
 
-  /** Puts a succeeded payment into exactly one batch; a payment seen before changes nothing. */
-  async assignPayment(tx: EntityManager, payment: PaymentSucceeded, now: Date): Promise<string> {
+  /**
+   * Puts a succeeded payment into exactly one batch, the one whose window holds its success time
+   * (ADR 0005); a payment seen before changes nothing. One that arrives after that batch closed
+   * keeps its clearing date in a late batch of the same window, and is reported.
+   */
+  async assignPayment(tx: EntityManager, payment: PaymentSucceeded, now: Date, afterCommit: AfterCommit): Promise<string> {
     const [known] = await tx.query(`SELECT batch_id, amount_fen FROM batch_payments WHERE payment_id = $1`, [payment.paymentId]);
     if (known) {
       if (Number(known.amount_fen) !== payment.amountFen) {
@@ -145,7 +152,17 @@ export class BatchLedger {
       },
       this.settings.schedules,
     );
-    const batch = await this.batchTakingPayments(tx, key, now);
+    const succeededAt = new Date(payment.succeededAt);
+    const { batch, late } = await this.batchHolding(tx, key, succeededAt);
+    if (late) {
+      // Its batch closed before its event arrived (beyond the close grace): money people must know.
+      afterCommit(() =>
+        this.logger.error(
+          `late payment ${payment.paymentId} (succeeded ${payment.succeededAt}) arrived after batch ${key.batchId} closed; ` +
+            `it clears on ${batch.clearing_date} in late batch ${batch.batch_id}`,
+        ),
+      );
+    }
     await tx.query(
       `INSERT INTO batch_payments (payment_id, batch_id, merchant_id, terminal_id, channel, amount_fen, out_trade_no,
          channel_trade_no, card_batch_no, voucher_no, succeeded_at, assigned_at)
@@ -169,56 +186,80 @@ export class BatchLedger {
   }
 
   /**
-   * The batch of the key's chain that takes payments now, locked until the caller commits: the
-   * newest one if it is OPEN or CLOSING, else a new successor (a closed batch is never altered).
+   * The batch of the key's chain whose window holds the instant, locked until the caller commits
+   * (the chain's rows are locked in order, so two placements of one chain serialise). Opens the
+   * key's own batch for the first payment of a window, and a late batch when the one holding the
+   * instant has closed (a closed batch is never altered).
    */
-  async batchTakingPayments(tx: EntityManager, key: BatchKey, now: Date): Promise<BatchRow> {
+  async batchHolding(tx: EntityManager, key: BatchKey, instant: Date): Promise<{ batch: BatchRow; late: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [tail]: BatchRow[] = await tx.query(
-        `SELECT ${BATCH_COLUMNS} FROM batches WHERE base_batch_id = $1 ORDER BY sequence DESC LIMIT 1 FOR UPDATE`,
-        [key.batchId],
+      const chain: BatchRow[] = await tx.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE base_batch_id = $1 ORDER BY sequence FOR UPDATE`, [
+        key.batchId,
+      ]);
+      const placement = placePayment(
+        chain.map((b) => ({ sequence: b.sequence, state: b.state, opensAt: b.opens_at, closesAt: b.closes_at })),
+        instant,
       );
-      const choice = chooseBatch(tail);
-      if (choice.kind === 'join') return tail;
-      const window = choice.kind === 'open-first' ? key.window : successorWindow(key.window, this.settings.schedules[key.channel], now);
-      const [opened]: BatchRow[] = await tx.query(
-        `INSERT INTO batches (batch_id, base_batch_id, sequence, merchant_id, channel, terminal_id, batch_no, clearing_date, opens_at, closes_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT DO NOTHING RETURNING ${BATCH_COLUMNS}`,
-        [
-          batchIdInChain(key.batchId, choice.sequence),
-          key.batchId,
-          choice.sequence,
-          key.merchantId,
-          key.channel,
-          key.terminalId ?? null,
-          key.batchNo ?? null,
-          businessDateOf(new Date(window.closesAt.getTime() - 1)),
-          window.opensAt,
-          window.closesAt,
-        ],
-      );
+      if (placement.kind === 'join') return { batch: chain.find((b) => b.sequence === placement.sequence) as BatchRow, late: false };
+      if (placement.kind === 'outside') {
+        throw new Error(`no batch of ${key.batchId} holds ${instant.toISOString()}: its windows disagree with the cutoff schedule`);
+      }
+      const window = placement.kind === 'open-first' ? key.window : placement.window;
+      const opened = await this.openBatch(tx, key, placement.sequence, window);
       // Another transaction opened it first: read the chain again, under its lock.
-      if (!opened) continue;
-      const data: BatchOpened = { ...identityOf(opened), opensAt: opened.opens_at.toISOString(), closesAt: opened.closes_at.toISOString() };
-      await this.outbox.append(tx, [batchEvent('pos.clearing.batch.opened', opened, data)]);
-      return opened;
+      if (opened) return { batch: opened, late: placement.kind === 'open-late' };
     }
     throw new Error(`could not find or open a batch for ${key.batchId}`);
   }
 
-  /** Remembers accepted voids, whether or not their payments have arrived; they are excluded at the close. */
-  async recordVoids(tx: EntityManager, accepted: readonly VoidAccepted[], afterCommit: AfterCommit): Promise<void> {
-    // Runs for every accepted void: one prepared statement records a run of them and looks for a
-    // closed batch that cleared one of their payments anyway (the check reads batches, not the rows it inserts).
-    const cleared = await queryPrepared<{ payment_id: string; batch_id: string }>(
+  /** A new batch of the key's chain, announced (batch.opened carries the window the void service decides by); undefined if taken. */
+  private async openBatch(tx: EntityManager, key: BatchKey, sequence: number, window: CutoffWindow): Promise<BatchRow | undefined> {
+    const [opened]: BatchRow[] = await tx.query(
+      `INSERT INTO batches (batch_id, base_batch_id, sequence, merchant_id, channel, terminal_id, batch_no, clearing_date, opens_at, closes_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT DO NOTHING RETURNING ${BATCH_COLUMNS}`,
+      [
+        batchIdInChain(key.batchId, sequence),
+        key.batchId,
+        sequence,
+        key.merchantId,
+        key.channel,
+        key.terminalId ?? null,
+        key.batchNo ?? null,
+        key.clearingDate,
+        window.opensAt,
+        window.closesAt,
+      ],
+    );
+    if (!opened) return undefined;
+    const data: BatchOpened = { ...identityOf(opened), opensAt: opened.opens_at.toISOString(), closesAt: opened.closes_at.toISOString() };
+    await this.outbox.append(tx, [batchEvent('pos.clearing.batch.opened', opened, data)]);
+    return opened;
+  }
+
+  /**
+   * Remembers accepted voids, whether or not their payments have arrived; they are excluded at the
+   * close. A void that a batch waiting in CLOSING still lacked (parked on the dead-letter topic,
+   * then replayed) completes that batch's close in this transaction once none is missing.
+   */
+  async recordVoids(tx: EntityManager, accepted: readonly VoidAccepted[], afterCommit: AfterCommit, now: Date): Promise<void> {
+    // Runs for every accepted void: one prepared statement records a run of them, looks for a
+    // closed batch that cleared one of their payments anyway (the check reads batches, not the rows
+    // it inserts), and names the not yet closed batches whose gate closed before a void of theirs
+    // was recorded: only those need the follow-up below.
+    const findings = await queryPrepared<{ finding: 'CLEARED' | 'GATE_CLOSED'; payment_id: string | null; batch_id: string }>(
       tx,
       `WITH recorded AS (
          INSERT INTO voided_payments (payment_id, void_id, batch_id, merchant_id, out_trade_no, amount_fen, decided_at)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[])
-         ON CONFLICT (payment_id) DO NOTHING)
-       SELECT p.payment_id, b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
-        WHERE p.payment_id = ANY($1::uuid[]) AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided`,
+         ON CONFLICT (payment_id) DO NOTHING
+         RETURNING batch_id)
+       SELECT 'CLEARED' AS finding, p.payment_id, b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
+        WHERE p.payment_id = ANY($1::uuid[]) AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided
+       UNION ALL
+       SELECT DISTINCT 'GATE_CLOSED', NULL::uuid, g.batch_id FROM recorded r JOIN void_gates g USING (batch_id) JOIN batches b USING (batch_id)
+        WHERE b.state IN ('OPEN', 'CLOSING')
+       ORDER BY finding, batch_id`,
       [
         accepted.map((a) => a.paymentId),
         accepted.map((a) => a.voidId),
@@ -229,55 +270,69 @@ export class BatchLedger {
         accepted.map((a) => a.decidedAt),
       ],
     );
-    for (const { payment_id, batch_id } of cleared) {
+    for (const { finding, payment_id, batch_id } of findings) {
+      if (finding === 'GATE_CLOSED') {
+        // OPEN too: a cutoff marking it CLOSING right now counted without this uncommitted void;
+        // completeClose waits for that transaction's lock and counts again.
+        await this.completeClose(tx, batch_id, now);
+        continue;
+      }
       const voidId = accepted.find((a) => a.paymentId === payment_id)?.voidId;
       // ADR 0002 makes this impossible; if it ever happens, money people must look at it (once, for the committed record).
       afterCommit(() => this.logger.error(`void ${voidId} accepted for payment ${payment_id}, already cleared in closed batch ${batch_id}`));
     }
   }
 
-  /** Cutoffs (日切) that have passed: OPEN -> CLOSING, asking the void service to close each gate. */
+  /**
+   * Cutoffs (日切) passed by more than the close grace: OPEN -> CLOSING, asking the void service to
+   * close each gate. The grace lets payments that succeeded just before the cutoff reach clearing
+   * first (ADR 0005); voids are refused from the cutoff itself, by the gate's window.
+   */
   async closeDueBatches(tx: EntityManager, now: Date): Promise<BatchRow[]> {
     const closing = await updateReturning<BatchRow>(tx, 
       `UPDATE batches SET state = 'CLOSING', close_reason = 'CUTOFF', cutoff_at = closes_at, closing_at = $1
-        WHERE batch_id IN (SELECT batch_id FROM batches WHERE state = 'OPEN' AND closes_at <= $1
+        WHERE batch_id IN (SELECT batch_id FROM batches WHERE state = 'OPEN' AND closes_at <= $2
                             ORDER BY closes_at LIMIT ${BATCHES_PER_TICK} FOR UPDATE SKIP LOCKED)
           AND state = 'OPEN'
         RETURNING ${BATCH_COLUMNS}`,
-      [now],
+      [now, new Date(now.getTime() - this.settings.closeGraceMs)],
     );
     await this.announceClosing(tx, closing, now);
     return closing;
   }
 
   /**
-   * Terminal settlement (结算): the terminal's OPEN card batches with that batch number close now.
-   * With none open, the current one is opened empty and closed, so the void gate closes too.
+   * Terminal settlement (结算) at `now`: the terminal's OPEN card batches with that batch number
+   * close now. The one whose window holds `now` is cut there (its window ends at the settlement) and
+   * a successor takes the rest of the window, announced after the closing, so a card payment that
+   * succeeds after the settlement is batched, and voided, on the successor (ADR 0005). With no batch
+   * open yet, the window's own batch is opened empty and closed, so its void gate closes too.
    */
   async settleTerminal(tx: EntityManager, request: TerminalSettlementRequested, now: Date): Promise<BatchRow[]> {
+    const key = batchKeyOf(
+      { merchantId: request.merchantId, terminalId: request.terminalId, channel: 'UNIONPAY_CARD', cardBatchNo: request.batchNo, succeededAt: now },
+      this.settings.schedules,
+    );
+    const { batch: current } = await this.batchHolding(tx, key, now);
     const open: BatchRow[] = await tx.query(
       `SELECT ${BATCH_COLUMNS} FROM batches
-        WHERE merchant_id = $1 AND terminal_id = $2 AND batch_no = $3 AND channel = 'UNIONPAY_CARD' AND state = 'OPEN'
+        WHERE merchant_id = $1 AND terminal_id = $2 AND batch_no = $3 AND channel = 'UNIONPAY_CARD' AND state = 'OPEN' AND opens_at <= $4
         ORDER BY batch_id FOR UPDATE`,
-      [request.merchantId, request.terminalId, request.batchNo],
+      [request.merchantId, request.terminalId, request.batchNo, now],
     );
-    let targets = open;
-    if (targets.length === 0) {
-      const key = batchKeyOf(
-        { merchantId: request.merchantId, terminalId: request.terminalId, channel: 'UNIONPAY_CARD', cardBatchNo: request.batchNo, succeededAt: now },
-        this.settings.schedules,
-      );
-      const current = await this.batchTakingPayments(tx, key, now);
-      // Already closing: the request repeats one in progress.
-      if (current.state !== 'OPEN') return [current];
-      targets = [current];
-    }
+    // Already closing: the request repeats one in progress.
+    if (open.length === 0) return current.state === 'OPEN' ? [] : [current];
     const closing = await updateReturning<BatchRow>(tx, 
-      `UPDATE batches SET state = 'CLOSING', close_reason = 'TERMINAL_SETTLEMENT', cutoff_at = $2, closing_at = $2
+      `UPDATE batches SET state = 'CLOSING', close_reason = 'TERMINAL_SETTLEMENT', cutoff_at = $2, closing_at = $2, closes_at = LEAST(closes_at, $2)
         WHERE batch_id = ANY($1) AND state = 'OPEN' RETURNING ${BATCH_COLUMNS}`,
-      [targets.map((b) => b.batch_id), now],
+      [open.map((b) => b.batch_id), now],
     );
     await this.announceClosing(tx, closing, now);
+    const cut = closing.find((b) => b.batch_id === current.batch_id);
+    if (cut && current.closes_at.getTime() > now.getTime()) {
+      const [{ last }]: { last: number }[] = await tx.query(`SELECT max(sequence)::int AS last FROM batches WHERE base_batch_id = $1`, [key.batchId]);
+      await this.openBatch(tx, key, last + 1, { opensAt: now, closesAt: current.closes_at });
+    }
     return closing;
   }
 
@@ -296,20 +351,55 @@ export class BatchLedger {
     for (const { batch_id } of gated) await this.completeClose(tx, batch_id, now);
   }
 
-  /** The void service closed the batch's gate: complete the close (only CLOSING -> CLOSED; repeats are no-ops). */
-  async gateClosed(tx: EntityManager, batchId: string, gateClosedAt: Date, now: Date): Promise<BatchRow | undefined> {
-    await tx.query(`INSERT INTO void_gates (batch_id, closed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [batchId, gateClosedAt]);
-    return this.completeClose(tx, batchId, now);
+  /**
+   * The void service closed the batch's gate: complete the close (only CLOSING -> CLOSED; repeats
+   * are no-ops), once the voids it accepted for the batch are all recorded here.
+   */
+  async gateClosed(tx: EntityManager, gate: VoidGateClosed, now: Date): Promise<BatchRow | undefined> {
+    await tx.query(`INSERT INTO void_gates (batch_id, closed_at, accepted_voids) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+      gate.batchId,
+      new Date(gate.closedAt),
+      gate.acceptedVoids,
+    ]);
+    return this.completeClose(tx, gate.batchId, now);
+  }
+
+  /**
+   * Batches in CLOSING whose gate closed with more accepted voids than are recorded here: each
+   * waits for a void parked on the dead-letter topic (docs/operations.md). Reads the few CLOSING
+   * batches only.
+   */
+  async countBatchesAwaitingVoids(db: Pick<EntityManager, 'query'>): Promise<number> {
+    const [row]: { waiting: number }[] = await db.query(
+      `SELECT count(*)::int AS waiting FROM batches b JOIN void_gates g USING (batch_id)
+        WHERE b.state = 'CLOSING' AND g.accepted_voids > (SELECT count(*) FROM voided_payments v WHERE v.batch_id = b.batch_id)`,
+    );
+    return row.waiting;
   }
 
   /**
    * CLOSING -> CLOSED with exact totals, all set-based: the voided set is frozen into the batch,
    * totals are one aggregate; payment.cleared events start in the same transaction (see
-   * appendPaymentsCleared).
+   * appendPaymentsCleared). Runs only for a batch whose gate is recorded in void_gates.
    */
   private async completeClose(tx: EntityManager, batchId: string, now: Date): Promise<BatchRow | undefined> {
     const [batch]: BatchRow[] = await tx.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1 FOR UPDATE`, [batchId]);
     if (!batch || batch.state !== 'CLOSING') return undefined;
+    // Invariant 1: a void accepted for the batch and not recorded here (parked on the dead-letter
+    // topic) would leave its payment in the totals. Voided payments of the batch are counted by
+    // the void's batch id, as the void service counts them for the gate.
+    const [voids]: { accepted: number; recorded: number }[] = await tx.query(
+      `SELECT g.accepted_voids AS accepted, (SELECT count(*)::int FROM voided_payments v WHERE v.batch_id = g.batch_id) AS recorded
+         FROM void_gates g WHERE g.batch_id = $1`,
+      [batchId],
+    );
+    if (voids.recorded < voids.accepted) {
+      this.logger.error(
+        `batch ${batchId} waits in CLOSING: the void service accepted ${voids.accepted} void(s) for it, ${voids.recorded} recorded; ` +
+          `replay the parked pos.void.accepted from ${deadLetterTopicOf(Topics.voidEvents)} and it closes by itself`,
+      );
+      return undefined;
+    }
     await tx.query(
       `UPDATE batch_payments p SET voided = true FROM voided_payments v
         WHERE p.batch_id = $1 AND v.payment_id = p.payment_id AND NOT p.voided`,
@@ -335,9 +425,9 @@ export class BatchLedger {
       reason: closed.close_reason ?? 'CUTOFF',
       closedAt: now.toISOString(),
       paymentCount: safeNumber(totals.paymentCount),
-      totalFen: safeNumber(totals.totalFen),
+      totalFen: fenTotal(totals.totalFen),
       voidedCount: safeNumber(totals.voidedCount),
-      voidedFen: safeNumber(totals.voidedFen),
+      voidedFen: fenTotal(totals.voidedFen),
       settlementDate,
     };
     await this.outbox.append(tx, [batchEvent('pos.clearing.batch.closed', closed, data)]);

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, VoidGateClosed } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
-import { CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure, GATHERED_BATCHES } from '@pos/messaging';
+import { AfterCommit, CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure, GATHERED_BATCHES } from '@pos/messaging';
 import { BatchLedger } from './batch-ledger';
 import { ScheduleVersions } from './schedule-versions';
 
@@ -32,7 +32,7 @@ export class ClearingConsumers implements OnApplicationBootstrap {
         // only once its gate-closed event is applied: their events may wait and share transactions.
         ...GATHERED_BATCHES,
         handlers: {
-          'pos.payment.succeeded': (event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager) => this.paymentSucceeded(event, tx),
+          'pos.payment.succeeded': (event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager, afterCommit) => this.paymentSucceeded(event, tx, afterCommit),
         },
       }),
       this.groups.start({
@@ -42,10 +42,10 @@ export class ClearingConsumers implements OnApplicationBootstrap {
         handlers: {
           'pos.void.accepted': {
             applySet: (events: readonly ConsumedEvent<VoidAccepted>[], tx: EntityManager, afterCommit) =>
-              this.ledger.recordVoids(tx, events.map((event) => event.envelope.data), afterCommit),
+              this.ledger.recordVoids(tx, events.map((event) => event.envelope.data), afterCommit, this.clock.now()),
           },
           'pos.void.gate-closed': async (event: ConsumedEvent<VoidGateClosed>, tx: EntityManager) => {
-            await this.ledger.gateClosed(tx, event.envelope.data.batchId, new Date(event.envelope.data.closedAt), this.clock.now());
+            await this.ledger.gateClosed(tx, event.envelope.data, this.clock.now());
           },
         },
       }),
@@ -64,13 +64,12 @@ export class ClearingConsumers implements OnApplicationBootstrap {
     ]);
   }
 
-  private async paymentSucceeded(event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager): Promise<void> {
+  private async paymentSucceeded(event: ConsumedEvent<PaymentSucceeded>, tx: EntityManager, afterCommit: AfterCommit): Promise<void> {
     const payment = event.envelope.data;
     // The schema allows it, batch assignment cannot: a card payment is batched by its POS batch number.
     if (payment.channel === 'UNIONPAY_CARD' && !payment.card) throw new PermanentFailure('a UNIONPAY_CARD payment without card.batchNo cannot be batched');
-    const now = this.clock.now();
-    // Its batch window follows the schedule at its success time, a successor's the schedule at now.
-    this.scheduleVersions.assertKnown(payment.channel, new Date(payment.succeededAt), now);
-    await this.ledger.assignPayment(tx, payment, now);
+    // Its batch is the window holding its success time, under the schedule version in force then.
+    this.scheduleVersions.assertKnown(payment.channel, new Date(payment.succeededAt));
+    await this.ledger.assignPayment(tx, payment, this.clock.now(), afterCommit);
   }
 }

@@ -41,6 +41,13 @@ export const clearingConfigShape = {
   RECONCILIATION_DIR: z.string().min(1).default('./out/reconciliation'),
   /** How often each instance looks for due cutoffs, settlements and unwritten files. */
   CLEARING_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(300),
+  /**
+   * How long after a cutoff a batch starts closing: payments that succeeded just before the cutoff
+   * reach clearing in that time (ADR 0005); later ones are late and keep their clearing date.
+   */
+  CLEARING_CLOSE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
+  /** How long a terminal settlement (结算) over HTTP waits for its batch to close before answering 202. */
+  TERMINAL_SETTLEMENT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 };
 
 /** The setting that holds a channel's cutoff schedule versions, named in messages to operators. */
@@ -55,6 +62,8 @@ export interface ClearingSettings {
   readonly settlement: SettlementPolicy;
   readonly reconciliationDir: string;
   readonly tickMs: number;
+  readonly closeGraceMs: number;
+  readonly terminalSettlementWaitMs: number;
 }
 
 export function clearingSettingsFrom(config: ClearingConfig): ClearingSettings {
@@ -72,6 +81,8 @@ export function clearingSettingsFrom(config: ClearingConfig): ClearingSettings {
     }),
     reconciliationDir: config.RECONCILIATION_DIR,
     tickMs: config.CLEARING_TICK_MS,
+    closeGraceMs: config.CLEARING_CLOSE_GRACE_MS,
+    terminalSettlementWaitMs: config.TERMINAL_SETTLEMENT_WAIT_MS,
   };
 }
 

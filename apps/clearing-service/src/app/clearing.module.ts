@@ -2,20 +2,21 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { BatchLedger, CLEARING_SOURCE } from './batch-ledger';
 import { ClearingConsumers } from './clearing-consumers';
+import { ClearingMetrics, MetricsController } from './clearing-metrics';
 import { ClearingController } from './clearing.controller';
 import { ClearingScheduler } from './clearing-scheduler';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
 import { ReconciliationFiles } from './reconciliation-files';
 import { ScheduleVersions } from './schedule-versions';
 
-/** Settlement batches: Kafka consumers, the cutoff scheduler, reconciliation files, the HTTP API. */
+/** Settlement batches: Kafka consumers, the cutoff scheduler, reconciliation files, the HTTP API, metrics. */
 @Module({})
 export class ClearingModule {
   /** `source` is the CloudEvents source of this service, as MessagingModule's outbox stamps it. */
   static forRoot(settings: ClearingSettings, source: string): DynamicModule {
     return {
       module: ClearingModule,
-      controllers: [ClearingController],
+      controllers: [ClearingController, MetricsController],
       providers: [
         { provide: CLEARING_SETTINGS, useValue: settings },
         { provide: CLEARING_SOURCE, useValue: source },
@@ -25,6 +26,7 @@ export class ClearingModule {
         ReconciliationFiles,
         ClearingConsumers,
         ClearingScheduler,
+        ClearingMetrics,
       ],
     };
   }

@@ -6,7 +6,10 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { DataSource } from 'typeorm';
 import {
+  batchFileName,
   ClearingTotals,
+  merchantDayFileName,
+  merchantDirectoryName,
   reconciliationHeader,
   reconciliationLine,
   reconciliationSummary,
@@ -33,8 +36,6 @@ interface LineRow {
   readonly succeeded_key: string;
   readonly voided: boolean;
 }
-
-const fileSafe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, '_');
 
 /**
  * Reconciliation files (对账单): per closed batch and per merchant and clearing day, CSV with one
@@ -113,15 +114,15 @@ export class ReconciliationFiles {
   }
 
   batchFilePath(batch: Pick<BatchRow, 'batch_id' | 'merchant_id' | 'clearing_date'>): string {
-    return join(this.directoryOf(batch.merchant_id, batch.clearing_date), `batch_${fileSafe(batch.batch_id)}.csv`);
+    return join(this.directoryOf(batch.merchant_id, batch.clearing_date), batchFileName(batch.batch_id));
   }
 
   merchantDayFilePath(merchantId: string, clearingDate: string): string {
-    return join(this.directoryOf(merchantId, clearingDate), `merchant_${fileSafe(merchantId)}_${clearingDate}.csv`);
+    return join(this.directoryOf(merchantId, clearingDate), merchantDayFileName(merchantId, clearingDate));
   }
 
   private directoryOf(merchantId: string, clearingDate: string): string {
-    return join(resolve(this.settings.reconciliationDir), clearingDate, fileSafe(merchantId));
+    return join(resolve(this.settings.reconciliationDir), clearingDate, merchantDirectoryName(merchantId));
   }
 
   /**

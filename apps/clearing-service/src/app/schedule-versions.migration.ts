@@ -8,8 +8,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * assign payments where the two differ (see ScheduleVersions), so no two instances ever put a
  * payment in different windows.
  */
-export class CreateCutoffScheduleVersions1764700000000 implements MigrationInterface {
-  name = 'CreateCutoffScheduleVersions1764700000000';
+export class CreateCutoffScheduleVersions1765000000000 implements MigrationInterface {
+  name = 'CreateCutoffScheduleVersions1765000000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`

@@ -96,24 +96,21 @@ export class ScheduleVersions implements OnModuleInit, OnApplicationBootstrap, O
   }
 
   /**
-   * Throws InstanceNotReady unless this instance computes the same windows as the stored versions
-   * for the channel at each instant: the payment's success time and, where a successor batch may
-   * be opened, now.
+   * Throws InstanceNotReady unless this instance computes the same window as the stored versions
+   * for the channel at the instant: a payment's success time, a terminal settlement's instant.
    */
-  assertKnown(channel: Channel, ...instants: Date[]): void {
-    for (const instant of instants) {
-      // Any version stored after the last read takes effect later than this.
-      const knownUntil = this.readAt ? this.readAt.getTime() + this.noticeMs - STORING_SLACK_MS : Number.NEGATIVE_INFINITY;
-      if (instant.getTime() >= knownUntil) {
-        throw new InstanceNotReady(
-          `cutoff schedule versions last read ${this.readAt ? `at ${formatShanghai(this.readAt)}` : 'never'}: ` +
-            `a version taking effect by ${formatShanghai(instant)} may be unknown to this instance`,
-        );
-      }
-      const disagreement = this.disagreements[channel];
-      if (disagreement && (disagreement.refusedFrom === undefined || instant >= disagreement.refusedFrom)) {
-        throw new InstanceNotReady(`not assigning ${channel} at ${formatShanghai(instant)}: ${this.describe(channel, disagreement)}`);
-      }
+  assertKnown(channel: Channel, instant: Date): void {
+    // Any version stored after the last read takes effect later than this.
+    const knownUntil = this.readAt ? this.readAt.getTime() + this.noticeMs - STORING_SLACK_MS : Number.NEGATIVE_INFINITY;
+    if (instant.getTime() >= knownUntil) {
+      throw new InstanceNotReady(
+        `cutoff schedule versions last read ${this.readAt ? `at ${formatShanghai(this.readAt)}` : 'never'}: ` +
+          `a version taking effect by ${formatShanghai(instant)} may be unknown to this instance`,
+      );
+    }
+    const disagreement = this.disagreements[channel];
+    if (disagreement && (disagreement.refusedFrom === undefined || instant >= disagreement.refusedFrom)) {
+      throw new InstanceNotReady(`not assigning ${channel} at ${formatShanghai(instant)}: ${this.describe(channel, disagreement)}`);
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { ChannelName, EventEnvelope, PaymentSucceeded, Topics, VoidAccepted, VoidGateClosed } from '@pos/contracts';
+import { ChannelName, EventEnvelope, MessageContracts, PaymentSucceeded, Topics, UPSTREAM, VoidAccepted, VoidGateClosed } from '@pos/contracts';
 import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
 
 export interface Stack {
@@ -30,8 +30,11 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** An event as its producer sends it: another service's under that service's source, a command as an upstream system's. */
 export function envelope<T>(type: string, key: string, data: T, id: string = randomUUID()): EventEnvelope<T> {
-  return { id, type, source: '/clearing-test', time: new Date().toISOString(), schemaVersion: 1, key, data };
+  const producer = MessageContracts.find((c) => c.type === type)?.producer ?? UPSTREAM;
+  const source = producer === UPSTREAM ? '/clearing-test' : producer;
+  return { id, type, source, time: new Date().toISOString(), schemaVersion: 1, key, data };
 }
 
 let tradeCounter = 0;

@@ -3,19 +3,31 @@ import { Command, CommanderError, Option } from 'commander';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { brokerConnection, ConnectionOptions } from './connection';
 import { OpsContext, opsContext } from './context';
-import { CliError, ExitCode, usageError } from './exit-codes';
+import { CliError, ExitCode, exitCodeOnSignal, usageError } from './exit-codes';
+import { withRecordFilters } from './filters';
 import { renderRecord } from './records';
 import { batchShowCommand, paymentTraceCommand, renderBatchStory, renderPaymentTrace } from './commands/trace';
-import { dlqListCommand, dlqReplayCommand, dlqShowCommand, renderDeadLetter, renderDeadLetters } from './commands/dlq';
+import {
+  DeadLetterSelection,
+  dlqListCommand,
+  dlqReplayCommand,
+  dlqShowCommand,
+  renderDeadLetter,
+  renderDeadLetters,
+  ReplayOptions,
+} from './commands/dlq';
 import { lagCommand, renderLag } from './commands/lag';
 import { renderTopics, topicsCommand } from './commands/topics';
-import { tailCommand } from './commands/tail';
+import { tailCommand, TailOptions } from './commands/tail';
 
 export interface CliIo {
   /** One chunk of standard output (a line or a block, without the trailing newline). */
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
-  /** Ends a follower (`tail --follow`); the process wires SIGINT/SIGTERM to it. */
+  /**
+   * Aborted (with the signal's name as reason) on SIGINT/SIGTERM: ends a follower (`tail --follow`)
+   * normally, and any other command at once with exit code 130/143.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -60,7 +72,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .addOption(new Option('--sasl-mechanism <mechanism>', 'SASL mechanism').choices(['plain', 'scram-sha-256', 'scram-sha-512']).env('KAFKA_SASL_MECHANISM'))
     .addOption(new Option('--sasl-username <user>', 'SASL user name').env('KAFKA_SASL_USERNAME'))
     .addOption(new Option('--sasl-password <password>', 'SASL password (prefer the environment variable)').env('KAFKA_SASL_PASSWORD'))
-    .addOption(new Option('--timeout <ms>', 'how long to wait for the cluster to answer').default('10000'))
+    .addOption(new Option('--timeout <ms>', 'how long to wait for the cluster to answer before giving up (exit code 3)').default('10000'))
     .option('--json', 'machine-readable output: one JSON document (tail: one JSON object per line)')
     .option('--verbose', 'Kafka client logs on stderr')
     .exitOverride()
@@ -72,7 +84,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     async (...args: A) => {
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalOptions>();
-      setExit(await withBroker(globals, io, (ctx) => work(ctx, globals, ...args)));
+      const follows = command.opts()['follow'] === true;
+      setExit(await withBroker(globals, io, follows, (ctx) => work(ctx, globals, ...args)));
     };
   const print = (globals: GlobalOptions, value: unknown, text: () => string) =>
     io.out(globals.json ? JSON.stringify(value, null, 2) : text());
@@ -87,32 +100,27 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     }),
   );
 
-  program
-    .command('tail <topic>')
-    .description('decoded messages of a topic: the last ones, from an offset or a time, or following')
-    .option('-f, --follow', 'keep reading new messages until interrupted')
-    .option('-p, --partition <n>', 'only this partition')
-    .option('-o, --offset <n>', 'start at this offset (of --partition, or of every partition)')
-    .option('-s, --since <time>', 'start at this time: RFC 3339 (2026-11-27T22:59:00+08:00) or back from now (15m, 2h, 3d)')
-    .option('--from-beginning', 'start at the first stored message')
-    .option('-n, --last <n>', 'the last n messages of each partition (default 10)')
-    .option('--limit <n>', 'stop after n matching messages')
-    .option('--merchant <id>', 'only messages of this merchant (merchantId or key)')
-    .option('--payment <id>', 'only messages about this payment (paymentId or subject)')
-    .option('--batch <id>', 'only messages about this settlement batch')
-    .option('--type <types>', 'only these CloudEvents types, comma-separated')
-    .action(
-      run(async (ctx, g, topic: string, options: Record<string, string | boolean | undefined>) => {
-        const types = typeof options['type'] === 'string' ? options['type'].split(',').map((t) => t.trim()) : undefined;
-        await tailCommand(
-          ctx,
-          topic,
-          { ...options, ...(types ? { types } : {}) },
-          (record) => io.out(g.json ? JSON.stringify(record) : `${renderRecord(record)}\n`),
-          io.signal,
-        );
-      }),
-    );
+  withRecordFilters(
+    program
+      .command('tail <topic>')
+      .description('decoded messages of a topic: the last ones, from an offset or a time (--since starts there), or following')
+      .option('-f, --follow', 'keep reading new messages until interrupted (Ctrl-C ends it with exit code 0)')
+      .option('-p, --partition <n>', 'only this partition')
+      .option('-o, --offset <n>', 'start at this offset (of --partition, or of every partition)')
+      .option('--from-beginning', 'start at the first stored message')
+      .option('-n, --last <n>', 'the last n messages of each partition (default 10)')
+      .option('--limit <n>', 'stop after n matching messages'),
+  ).action(
+    run(async (ctx, g, topic: string, options: TailOptions) => {
+      await tailCommand(
+        ctx,
+        topic,
+        options,
+        (record) => io.out(g.json ? JSON.stringify(record) : `${renderRecord(record)}\n`),
+        io.signal,
+      );
+    }),
+  );
 
   program
     .command('lag')
@@ -126,16 +134,17 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     );
 
   const dlq = program.command('dlq').description('dead-lettered messages: list, show, replay');
-  dlq
-    .command('list [topic]')
-    .description('dead-lettered messages with their reasons (all dead-letter topics, or one; a source topic names its .dlq)')
-    .option('--reason <reason>', 'only this dlq_reason, e.g. SCHEMA_VIOLATION')
-    .action(
-      run(async (ctx, g, topic: string | undefined, options: { reason?: string }) => {
-        const entries = await dlqListCommand(ctx, { topic, reason: options.reason });
-        print(g, entries, () => renderDeadLetters(entries));
-      }),
-    );
+  withRecordFilters(
+    dlq
+      .command('list [topic]')
+      .description('dead-lettered messages with their reasons (all dead-letter topics, or one; a source topic names its .dlq)')
+      .option('--reason <reason>', 'only this dlq_reason, e.g. SCHEMA_VIOLATION'),
+  ).action(
+    run(async (ctx, g, topic: string | undefined, options: DeadLetterSelection) => {
+      const entries = await dlqListCommand(ctx, { ...options, ...(topic !== undefined ? { topic } : {}) });
+      print(g, entries, () => renderDeadLetters(entries));
+    }),
+  );
   dlq
     .command('show <topic> <position>')
     .description('one dead-lettered message, decoded, at <partition>:<offset>')
@@ -145,24 +154,25 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
         print(g, entry, () => renderDeadLetter(entry));
       }),
     );
-  dlq
-    .command('replay <topic> [position]')
-    .description('write dead-lettered messages back to their source topic, once: one at <partition>:<offset>, or --all')
-    .option('--all', 'every message of the dead-letter topic not replayed yet')
-    .option('--reason <reason>', 'with --all: only messages parked for this reason')
-    .option('--dry-run', 'say what would be replayed, write nothing')
-    .action(
-      run(async (ctx, g, topic: string, at: string | undefined, options: { all?: boolean; reason?: string; dryRun?: boolean }) => {
-        const report = await dlqReplayCommand(ctx, topic, { ...options, ...(at ? { position: at } : {}) });
-        print(g, report, () =>
-          [
-            ...report.replayed.map((r) => `${report.dryRun ? 'would replay' : 'replayed'} ${r.from} -> ${r.to}`),
-            ...report.skipped.map((s) => `skipped ${s.from}: already replayed as ${s.replayedAs}`),
-            `${report.replayed.length} ${report.dryRun ? 'to replay' : 'replayed'}, ${report.skipped.length} already replayed`,
-          ].join('\n'),
-        );
-      }),
-    );
+  withRecordFilters(
+    dlq
+      .command('replay <topic> [position]')
+      .description('write dead-lettered messages back to their source topic, once: one at <partition>:<offset>, or --all (the filters select among them)')
+      .option('--all', 'every message of the dead-letter topic not replayed yet')
+      .option('--reason <reason>', 'with --all: only messages parked for this reason')
+      .option('--dry-run', 'say what would be replayed, write nothing'),
+  ).action(
+    run(async (ctx, g, topic: string, at: string | undefined, options: Omit<ReplayOptions, 'position'>) => {
+      const report = await dlqReplayCommand(ctx, topic, { ...options, ...(at ? { position: at } : {}) });
+      print(g, report, () =>
+        [
+          ...report.replayed.map((r) => `${report.dryRun ? 'would replay' : 'replayed'} ${r.from} -> ${r.to}`),
+          ...report.skipped.map((s) => `skipped ${s.from}: already replayed as ${s.replayedAs}`),
+          `${report.replayed.length} ${report.dryRun ? 'to replay' : 'replayed'}, ${report.skipped.length} already replayed`,
+        ].join('\n'),
+      );
+    }),
+  );
 
   program
     .command('batch')
@@ -193,14 +203,30 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
   return program;
 }
 
-async function withBroker(globals: GlobalOptions, io: CliIo, work: (ctx: OpsContext) => Promise<void>): Promise<ExitCode> {
+/** Resolves with the exit code of the signal that aborts `signal`; never, without one. */
+function interruption(signal: AbortSignal | undefined): Promise<ExitCode> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) resolve(exitCodeOnSignal(signal.reason));
+    else signal.addEventListener('abort', () => resolve(exitCodeOnSignal(signal.reason)), { once: true });
+  });
+}
+
+/**
+ * Connects, runs one command and disconnects, within `--timeout` while the cluster does not answer.
+ * A signal ends the command at once: a follower (`follows`) with `ok`, anything else with 130/143.
+ * Whatever the command still has in flight then is left to the process's exit.
+ */
+async function withBroker(globals: GlobalOptions, io: CliIo, follows: boolean, work: (ctx: OpsContext) => Promise<void>): Promise<ExitCode> {
   Logger.overrideLogger(stderrLogger(io, !!globals.verbose));
   if (!/^[0-9]{1,7}$/.test(globals.timeout)) throw usageError(`--timeout ${globals.timeout} is not a number of milliseconds`);
+  const timeoutMs = Number(globals.timeout);
   const connection = brokerConnection(globals);
   const broker: MessageBroker = new NamespacedBroker(new KafkajsBroker(connection), globals.topicPrefix);
-  try {
+  let connected = false;
+  const command = (async (): Promise<ExitCode> => {
     try {
-      await broker.ping(Number(globals.timeout));
+      await broker.ping(timeoutMs);
     } catch (error) {
       throw new CliError(
         ExitCode.brokerUnreachable,
@@ -208,10 +234,20 @@ async function withBroker(globals: GlobalOptions, io: CliIo, work: (ctx: OpsCont
         'check --brokers (or KAFKA_BROKERS), and --ssl / --sasl-* if the cluster needs them',
       );
     }
+    connected = true;
     await work(opsContext(broker));
     return ExitCode.ok;
+  })();
+  // Once interrupted, nobody awaits the command any more; its late failure must not end the process.
+  command.catch(() => undefined);
+  try {
+    return await Promise.race([command, interruption(io.signal).then((code) => (follows ? ExitCode.ok : code))]);
   } finally {
-    await broker.close().catch(() => undefined);
+    const closing = broker.close().catch(() => undefined);
+    // A client still retrying its first connection only disconnects once kafkajs gives up on it
+    // (about 20 s with the adapter's retries): only a connected one is worth waiting for, and not
+    // longer than the cluster is given to answer.
+    if (connected) await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 }
 

@@ -2,6 +2,7 @@ import { CliError, ExitCode } from './exit-codes';
 import { parseOffset, parsePosition, parseTime } from './context';
 import { brokerConnection } from './connection';
 import { byEventTime, matches, MessageRecord } from './records';
+import { filtersGiven, recordFilterOf } from './filters';
 import { runCli } from './cli';
 
 const usage = (fn: () => unknown) => {
@@ -59,10 +60,41 @@ describe('records', () => {
     expect(matches(r, { types: ['pos.void.accepted'] })).toBe(false);
   });
 
+  it('keeps messages written in [since, until), by their Kafka timestamp', () => {
+    const at = (timestamp: string) => record({ timestamp });
+    const window = { since: Date.parse('2026-11-27T14:59:00Z'), until: Date.parse('2026-11-27T15:01:00Z') };
+    expect(matches(at('2026-11-27T14:58:59.999Z'), window)).toBe(false);
+    expect(matches(at('2026-11-27T14:59:00.000Z'), window)).toBe(true);
+    expect(matches(at('2026-11-27T15:00:59.999Z'), window)).toBe(true);
+    expect(matches(at('2026-11-27T15:01:00.000Z'), window)).toBe(false);
+  });
+
   it('orders by event time across topics, then by where Kafka put it', () => {
     const at = (time: string, topic: string) =>
       record({ topic, event: { id: topic, type: 'x', source: '/s', time, schemaVersion: 1 } });
     const sorted = [at('2026-11-27T23:00:00+08:00', 'b'), at('2026-11-27T14:59:59Z', 'a')].sort(byEventTime);
     expect(sorted.map((r) => r.topic)).toEqual(['a', 'b']);
+  });
+});
+
+describe('the filters tail and dlq share', () => {
+  const now = new Date('2026-11-27T15:00:00Z');
+
+  it('turns the command line into one filter: times in either form, types split on commas', () => {
+    expect(recordFilterOf({ merchant: 'M1', type: 'pos.void.accepted, pos.void.rejected', since: '2h', until: '2026-11-27T22:30:00+08:00' }, now)).toEqual({
+      merchant: 'M1',
+      types: ['pos.void.accepted', 'pos.void.rejected'],
+      since: Date.parse('2026-11-27T13:00:00Z'),
+      until: Date.parse('2026-11-27T14:30:00Z'),
+    });
+    expect(recordFilterOf({}, now)).toEqual({});
+    expect(filtersGiven({ merchant: 'M1', until: '1h' })).toEqual(['--merchant', '--until']);
+  });
+
+  it('calls an empty window, an empty type list or a bad time a usage error', () => {
+    expect(usage(() => recordFilterOf({ since: '1h', until: '2h' }, now))).toBe(ExitCode.usage);
+    expect(usage(() => recordFilterOf({ since: '1h', until: '1h' }, now))).toBe(ExitCode.usage);
+    expect(usage(() => recordFilterOf({ type: ' , ' }, now))).toBe(ExitCode.usage);
+    expect(usage(() => recordFilterOf({ until: 'tomorrow' }, now))).toBe(ExitCode.usage);
   });
 });

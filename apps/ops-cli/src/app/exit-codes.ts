@@ -1,5 +1,5 @@
 /**
- * Exit codes scripts can rely on. Documented in the README (Operator CLI); never renumber one.
+ * Exit codes scripts can rely on. Documented in docs/ops-cli.md; never renumber one.
  */
 export const ExitCode = {
   ok: 0,
@@ -15,8 +15,15 @@ export const ExitCode = {
   offsetOutOfRange: 5,
   /** `dlq replay` wrote some messages but not all: re-run it; replaying is idempotent. */
   partialReplay: 6,
+  /** Ctrl-C (SIGINT) ended a command before it was done: 128 + 2, as shells report it. A follower's normal end is `ok`. */
+  interrupted: 130,
+  /** SIGTERM ended a command before it was done: 128 + 15. */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit code of a command a signal ended; the process aborts its `CliIo.signal` with the signal's name. */
+export const exitCodeOnSignal = (signal: unknown): ExitCode => (signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
 
 /** An error whose message is meant for the operator, with the exit code it maps to. */
 export class CliError extends Error {

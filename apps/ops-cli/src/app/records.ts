@@ -108,6 +108,10 @@ export interface RecordFilter {
   readonly payment?: string;
   readonly batch?: string;
   readonly types?: readonly string[];
+  /** Written to the topic at or after this instant (epoch ms, the message's Kafka timestamp). */
+  readonly since?: number;
+  /** Written to the topic before this instant (epoch ms). */
+  readonly until?: number;
 }
 
 export const field = (record: MessageRecord, name: string): string | undefined => {
@@ -122,6 +126,9 @@ export function matches(record: MessageRecord, filter: RecordFilter): boolean {
   if (filter.payment !== undefined && field(record, 'paymentId') !== filter.payment && record.event?.subject !== filter.payment) return false;
   if (filter.batch !== undefined && field(record, 'batchId') !== filter.batch && record.event?.subject !== filter.batch) return false;
   if (filter.types?.length && !filter.types.includes(record.event?.type ?? record.headers[CloudEventHeaders.type] ?? '')) return false;
+  const written = Date.parse(record.timestamp);
+  if (filter.since !== undefined && written < filter.since) return false;
+  if (filter.until !== undefined && written >= filter.until) return false;
   return true;
 }
 

@@ -12,19 +12,24 @@ export const FACTS_GROUP = 'payment-service.facts';
 
 /**
  * Kafka intake and the facts other services announce. Envelope and schema checks happen in the
- * reliable consumer; what the schema cannot say (the amount limit, channel/field combinations, a
- * modified duplicate) is refused here as a PermanentFailure, which parks the command on
- * payments.commands.v1.dlq with the reason while the partition moves on.
+ * reliable consumer; what the schema cannot say (a merchant the platform does not know, the
+ * amount limit, channel/field combinations, a modified duplicate) is refused here as a
+ * PermanentFailure, which parks the command on payments.commands.v1.dlq with the reason while the
+ * partition moves on.
  */
 @Injectable()
 export class PaymentConsumers implements OnApplicationBootstrap {
   private readonly logger = new Logger('PaymentConsumers');
+  /** The merchants the platform knows: those it has API keys for, as over HTTP. */
+  private readonly merchants: ReadonlySet<string>;
 
   constructor(
     private readonly groups: ConsumerGroups,
     private readonly payments: Payments,
     @Inject(SERVICE_CONFIG) private readonly config: PaymentConfig,
-  ) {}
+  ) {
+    this.merchants = new Set(config.MERCHANT_API_KEYS.values());
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.join({
@@ -36,6 +41,8 @@ export class PaymentConsumers implements OnApplicationBootstrap {
         // channel call. Idempotency comes from the unique (merchant, outTradeNo), shared with HTTP;
         // a redelivered command (crash before the inbox commit) replays to the same payment.
         'pos.payment.requested': async (event: ConsumedEvent<PaymentRequested>) => {
+          const { merchantId } = event.envelope.data;
+          if (!this.merchants.has(merchantId)) throw new PermanentFailure(`merchant ${merchantId} is not known to the platform`, 'UNKNOWN_MERCHANT');
           const validation = validatePaymentRequest(event.envelope.data, { maxAmountFen: fen(this.config.PAYMENT_MAX_AMOUNT_FEN) });
           if (!validation.ok) throw new PermanentFailure(`${validation.code} (${validation.field}): ${validation.message}`);
           const result = await this.payments.accept(validation.request, 'KAFKA');

@@ -1,5 +1,4 @@
 import { ChannelName, PaymentFailureReason } from '@pos/contracts';
-import { formatShanghai } from '@pos/business-calendar';
 import { ChannelOrderRef, PaymentStatus } from '@pos/payment-domain';
 
 /** Every column, with the date as text: node-pg would turn a `date` into a local-time Date. */
@@ -36,7 +35,7 @@ export interface PaymentRow {
   void_id: string | null;
 }
 
-/** What the API answers for a payment. Instants are RFC 3339 in Asia/Shanghai. */
+/** What the API answers for a payment. Instants are RFC 3339 in UTC (`Z`), as on every API and event (docs/contracts.md). */
 export interface PaymentView {
   paymentId: string;
   merchantId: string;
@@ -64,7 +63,7 @@ export interface PaymentView {
   voidedAt?: string;
 }
 
-const instant = (value: Date | null) => (value ? formatShanghai(value) : undefined);
+const instant = (value: Date | null) => value?.toISOString();
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -84,7 +83,7 @@ export function viewOf(row: PaymentRow): PaymentView {
     status: row.status,
     failureReason: row.failure_reason ?? undefined,
     channelTradeNo: row.channel_trade_no ?? undefined,
-    createdAt: formatShanghai(row.created_at),
+    createdAt: row.created_at.toISOString(),
     pendingSince: instant(row.pending_since),
     succeededAt: instant(row.succeeded_at),
     failedAt: instant(row.failed_at),

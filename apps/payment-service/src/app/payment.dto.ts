@@ -71,8 +71,3 @@ export class PaymentPageDto {
   @ApiPropertyOptional({ description: 'Pass as `cursor` for the next page; absent on the last page' })
   nextCursor?: string;
 }
-
-export class ErrorDto {
-  @ApiProperty({ example: 'AMOUNT_TOO_LARGE' }) code!: string;
-  @ApiProperty() message!: string;
-}

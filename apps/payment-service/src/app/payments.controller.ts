@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpStatus, Inject, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpStatus, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { isBusinessDate } from '@pos/business-calendar';
 import { fen } from '@pos/money';
-import { isPaymentStatus, PAYMENT_STATUSES, validatePaymentRequest } from '@pos/payment-domain';
-import { ApiError, AuthenticatedMerchant, MerchantAuthGuard, SERVICE_CONFIG } from '@pos/service-runtime';
-import { CreatePaymentDto, ErrorDto, PaymentDto, PaymentPageDto } from './payment.dto';
+import { isPaymentStatus, PAYMENT_REQUEST_REJECTION_CODES, PAYMENT_STATUSES, validatePaymentRequest } from '@pos/payment-domain';
+import { ApiError, ApiErrorCodes, AuthenticatedMerchant, MerchantAuthenticated, SERVICE_CONFIG, UuidParam } from '@pos/service-runtime';
+import { CreatePaymentDto, PaymentDto, PaymentPageDto } from './payment.dto';
 import { PaymentConfig } from './payment-config';
 import { PaymentView } from './payment-record';
 import { Payments } from './payments';
@@ -16,7 +16,7 @@ const OUT_TRADE_NO = /^[A-Za-z0-9_\-|*]{1,32}$/;
 
 function notFound(): ApiError {
   // The same answer for "does not exist" and "belongs to another merchant": nothing leaks.
-  return new ApiError(HttpStatus.NOT_FOUND, 'PAYMENT_NOT_FOUND', 'no such payment');
+  return new ApiError('PAYMENT_NOT_FOUND', 'no such payment');
 }
 
 function encodeCursor(last: { createdAt: string; paymentId: string }): string {
@@ -26,15 +26,13 @@ function encodeCursor(last: { createdAt: string; paymentId: string }): string {
 function decodeCursor(cursor: string): { createdAt: string; paymentId: string } {
   const [createdAt, paymentId] = Buffer.from(cursor.slice(0, 200), 'base64url').toString('utf8').split('|');
   if (!createdAt || !paymentId || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(paymentId)) {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'FIELD_INVALID', 'cursor is not one this service issued', { field: 'cursor' });
+    throw new ApiError('FIELD_INVALID', 'cursor is not one this service issued', { field: 'cursor' });
   }
   return { createdAt, paymentId };
 }
 
 @ApiTags('payments')
-@ApiSecurity('merchant-api-key')
-@ApiResponse({ status: 401, description: 'UNAUTHENTICATED: missing or unknown X-Api-Key', type: ErrorDto })
-@UseGuards(MerchantAuthGuard)
+@MerchantAuthenticated()
 @Controller('v1/payments')
 export class PaymentsController {
   constructor(
@@ -52,13 +50,7 @@ export class PaymentsController {
   @ApiBody({ type: CreatePaymentDto })
   @ApiResponse({ status: 201, description: 'Created; status SUCCEEDED, FAILED, PENDING (customer still paying) or REVERSED', type: PaymentDto })
   @ApiResponse({ status: 200, description: 'Identical replay: the payment as it is now', type: PaymentDto })
-  @ApiResponse({
-    status: 400,
-    description: 'AMOUNT_NOT_INTEGER, AMOUNT_NOT_POSITIVE, AMOUNT_TOO_LARGE, UNKNOWN_CHANNEL, UNSUPPORTED_CURRENCY, CARD_DETAILS_REQUIRED, PAYMENT_CODE_REQUIRED, FIELD_REQUIRED, FIELD_INVALID, MALFORMED_JSON',
-    type: ErrorDto,
-  })
-  @ApiResponse({ status: 403, description: 'MERCHANT_MISMATCH: merchantId is not the authenticated merchant', type: ErrorDto })
-  @ApiResponse({ status: 409, description: 'MODIFIED_REQUEST', type: ErrorDto })
+  @ApiErrorCodes(...PAYMENT_REQUEST_REJECTION_CODES, 'MERCHANT_MISMATCH', 'MODIFIED_REQUEST')
   async create(
     @AuthenticatedMerchant() merchantId: string,
     @Body() body: unknown,
@@ -66,15 +58,14 @@ export class PaymentsController {
   ): Promise<PaymentView> {
     const validation = validatePaymentRequest(body, { maxAmountFen: fen(this.config.PAYMENT_MAX_AMOUNT_FEN) });
     if (!validation.ok) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, validation.code, validation.message, { field: validation.field });
+      throw new ApiError(validation.code, validation.message, { field: validation.field });
     }
     if (validation.request.merchantId !== merchantId) {
-      throw new ApiError(HttpStatus.FORBIDDEN, 'MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
+      throw new ApiError('MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
     }
     const result = await this.payments.accept(validation.request, 'HTTP');
     if (result.kind === 'modified') {
       throw new ApiError(
-        HttpStatus.CONFLICT,
         'MODIFIED_REQUEST',
         'a payment with this outTradeNo exists with a different request; use a new outTradeNo',
         { paymentId: result.paymentId },
@@ -88,8 +79,8 @@ export class PaymentsController {
   @Get(':paymentId')
   @ApiOperation({ summary: 'A payment of the authenticated merchant' })
   @ApiResponse({ status: 200, type: PaymentDto })
-  @ApiResponse({ status: 404, description: 'PAYMENT_NOT_FOUND (also for another merchant\'s payment)', type: ErrorDto })
-  async get(@AuthenticatedMerchant() merchantId: string, @Param('paymentId') paymentId: string): Promise<PaymentView> {
+  @ApiErrorCodes('INVALID_PAYMENT_ID', 'PAYMENT_NOT_FOUND')
+  async get(@AuthenticatedMerchant() merchantId: string, @Param('paymentId', new UuidParam('INVALID_PAYMENT_ID')) paymentId: string): Promise<PaymentView> {
     const payment = await this.payments.findById(merchantId, paymentId);
     if (!payment) throw notFound();
     return payment;
@@ -106,12 +97,12 @@ export class PaymentsController {
   @ApiQuery({ name: 'limit', required: false, description: `1..${MAX_PAGE}, default ${DEFAULT_PAGE}` })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiResponse({ status: 200, type: PaymentPageDto })
-  @ApiResponse({ status: 400, description: 'FIELD_REQUIRED, FIELD_INVALID', type: ErrorDto })
+  @ApiErrorCodes('FIELD_REQUIRED', 'FIELD_INVALID')
   async list(
     @AuthenticatedMerchant() merchantId: string,
     @Query() query: Record<string, unknown>,
   ): Promise<{ items: PaymentView[]; nextCursor?: string }> {
-    const invalid = (field: string, message: string) => new ApiError(HttpStatus.BAD_REQUEST, 'FIELD_INVALID', message, { field });
+    const invalid = (field: string, message: string) => new ApiError('FIELD_INVALID', message, { field });
     const single = (field: string): string | undefined => {
       const value = query[field];
       if (value === undefined) return undefined;
@@ -124,7 +115,7 @@ export class PaymentsController {
     const limitText = single('limit');
     const cursor = single('cursor');
     if (outTradeNo === undefined && businessDate === undefined) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'FIELD_REQUIRED', 'outTradeNo or businessDate is required', { field: 'businessDate' });
+      throw new ApiError('FIELD_REQUIRED', 'outTradeNo or businessDate is required', { field: 'businessDate' });
     }
     if (outTradeNo !== undefined && !OUT_TRADE_NO.test(outTradeNo)) throw invalid('outTradeNo', 'outTradeNo has not the expected format');
     if (businessDate !== undefined && !isBusinessDate(businessDate)) throw invalid('businessDate', 'businessDate must be a date YYYY-MM-DD');

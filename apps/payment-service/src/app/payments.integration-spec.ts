@@ -144,7 +144,7 @@ describe('payment service on real Kafka and PostgreSQL', () => {
     const paymentId = created.body['paymentId'] as string;
     expect(await get(service.url, `/v1/payments/${paymentId}`)).toMatchObject({ status: 200, body: { paymentId, status: 'SUCCEEDED' } });
     expect(await get(service.url, `/v1/payments/${paymentId}`, KEYS.M200)).toMatchObject({ status: 404, body: { code: 'PAYMENT_NOT_FOUND' } });
-    expect(await get(service.url, `/v1/payments/not-a-uuid`)).toMatchObject({ status: 404, body: { code: 'PAYMENT_NOT_FOUND' } });
+    expect(await get(service.url, `/v1/payments/not-a-uuid`)).toMatchObject({ status: 400, body: { code: 'INVALID_PAYMENT_ID' } });
     expect(await get(service.url, `/v1/payments?outTradeNo=${request.outTradeNo}`, KEYS.M200)).toMatchObject({ status: 200, body: { items: [] } });
     const byOrder = await get(service.url, `/v1/payments?outTradeNo=${request.outTradeNo}`);
     expect(byOrder.body['items']).toEqual([created.body]);
@@ -264,6 +264,20 @@ describe('payment service on real Kafka and PostgreSQL', () => {
     const [event] = await events.waitFor((_, d) => d['paymentId'] === paymentId, 1);
     expect(events.forPayment(paymentId)).toHaveLength(1);
     expectValidEvent(event, Topics.paymentEvents, 'pos.payment.succeeded');
+  });
+
+  it('refuses a command for a merchant the platform does not know: parked as UNKNOWN_MERCHANT, nothing recorded', async () => {
+    const stranger = walletPayment('00', { merchantId: 'M042' });
+    const known = walletPayment('00');
+    const refused = command(Topics.paymentCommands, 'pos.payment.requested', stranger, 'M042');
+    await producer.send([refused, command(Topics.paymentCommands, 'pos.payment.requested', known, 'M100')]);
+
+    const [parked] = await dead.waitFor((m) => m.headers['ce_id'] === refused.headers['ce_id'], 1);
+    expect(parked.headers[DeadLetterHeaders.reason]).toBe('UNKNOWN_MERCHANT');
+    expect(parked.headers[DeadLetterHeaders.detail]).toMatch(/M042/);
+    await eventually(() => countPayments(known.outTradeNo), (n) => n === 1);
+    expect(await countPayments(stranger.outTradeNo)).toBe(0);
+    expect(events.where((_, d) => d['outTradeNo'] === stranger.outTradeNo)).toHaveLength(0);
   });
 
   it('reflects voids, clearing and settlement announced by the other services, and parks contradictions', async () => {

@@ -1,4 +1,4 @@
-import { EventEnvelope } from '@pos/contracts';
+import { contractFor, EventEnvelope, UPSTREAM } from '@pos/contracts';
 import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageValidator, NamespacedBroker, OutboundMessage } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -126,11 +126,13 @@ export function expectValidEvent(message: InboundMessage, topic: string, type: s
   return data;
 }
 
+/** A message as its producer sends it: another service's event under that service's source, a command as an upstream system's. */
 export function command(topic: string, type: string, data: unknown, key: string, overrides: Partial<EventEnvelope> = {}): OutboundMessage {
+  const producer = contractFor(topic, type)?.producer ?? UPSTREAM;
   return encodeEnvelope(topic, {
     id: randomUUID(),
     type,
-    source: '/upstream-test',
+    source: producer === UPSTREAM ? '/upstream-test' : producer,
     time: new Date().toISOString(),
     schemaVersion: 1,
     key,

@@ -1,8 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ChannelName } from '@pos/contracts';
-import { parseCutoffSchedule } from '@pos/business-calendar';
-import { ClearingSchedules, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { merchantAuthConfigShape } from '@pos/service-runtime';
 import { parseChannelList, parseDuration, parseVoidWindow, SupervisorCheck, voidRulesFrom, VoidRules } from '@pos/void-domain';
 
@@ -41,10 +39,6 @@ const supervisorCredentials = z
 export const voidServiceConfigShape = {
   ...merchantAuthConfigShape,
   SUPERVISOR_CREDENTIALS: supervisorCredentials,
-  /** The same settings as the clearing service's: both must compute the same batch for a payment (ADR 0002). */
-  CUTOFF_SCHEDULE_WECHAT: optionalSetting(parseCutoffSchedule),
-  CUTOFF_SCHEDULE_ALIPAY: optionalSetting(parseCutoffSchedule),
-  CUTOFF_SCHEDULE_UNIONPAY_CARD: optionalSetting(parseCutoffSchedule),
   /** The channels' own void windows: `age:<duration>` or `until:<cutoff schedule>`. */
   VOID_WINDOW_WECHAT: optionalSetting(parseVoidWindow),
   VOID_WINDOW_ALIPAY: optionalSetting(parseVoidWindow),
@@ -59,7 +53,6 @@ export const voidServiceConfigShape = {
 
 export interface VoidServiceSettings {
   readonly supervisorCredentials: ReadonlyMap<string, Buffer>;
-  readonly clearingSchedules: ClearingSchedules;
   readonly voidRules: VoidRules;
 }
 
@@ -71,7 +64,6 @@ export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidSe
   const perChannel = (prefix: string) => Object.fromEntries(CHANNELS.map((channel) => [channel, text(`${prefix}${channel}`)]));
   return {
     supervisorCredentials: config['SUPERVISOR_CREDENTIALS'] as Map<string, Buffer>,
-    clearingSchedules: clearingSchedulesFrom(perChannel('CUTOFF_SCHEDULE_')),
     voidRules: voidRulesFrom({
       window: perChannel('VOID_WINDOW_'),
       minAge: perChannel('VOID_MIN_AGE_'),

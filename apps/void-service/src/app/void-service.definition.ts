@@ -1,8 +1,9 @@
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000 } from '@pos/messaging';
+import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
+import { GatesNamedByClearing1764900000000 } from './persistence/gates-named-by-clearing.migration';
 import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
@@ -20,7 +21,14 @@ export const voidServiceDefinition: ServiceDefinition = {
     Topics.voidEvents,
   ],
   // In the order they run (by their timestamps).
-  migrations: [CreateMessagingTables1764200000000, CreateVoidTables1764300000000, AddPaymentBatch1764400000000, DropOutboxNotify1764500000000],
+  migrations: [
+    CreateMessagingTables1764200000000,
+    CreateVoidTables1764300000000,
+    AddPaymentBatch1764400000000,
+    DropOutboxNotify1764500000000,
+    GatesNamedByClearing1764900000000,
+    InboxKeyedBySource1764950000000,
+  ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],
 };

@@ -15,15 +15,24 @@ export const CloudEventHeaders = {
 } as const;
 
 export const CLOUD_EVENTS_SPEC_VERSION = '1.0';
+/** Longest `ce_id` a consumer accepts (the inbox stores it). */
+export const CE_ID_MAX_LENGTH = 200;
+
+/**
+ * How a producer must choose a keyed message's partition: murmur2 of the key, as Java's clients
+ * and the platform's own producers do (librdkafka: `partitioner=murmur2_random`). One merchant's
+ * messages stay in order only if every producer puts its key on the same partition.
+ */
+export const KEY_PARTITIONER = 'murmur2';
 export const JSON_CONTENT_TYPE = 'application/json';
 
 /** An event or command as the services see it, independent of the wire. */
 export interface EventEnvelope<TData = unknown> {
-  /** Unique per event; consumers deduplicate on it. */
+  /** Unique per event within its `source` (CloudEvents 1.0): consumers deduplicate on source + id. */
   readonly id: string;
   /** Reverse-DNS style type, e.g. `pos.payment.succeeded`. */
   readonly type: string;
-  /** URI-reference of the producer, e.g. `/payment-service`. */
+  /** URI-reference of the producer, e.g. `/payment-service`; one the contract allows for the type (see sources.ts). */
   readonly source: string;
   /** RFC 3339 instant with an explicit offset. */
   readonly time: string;

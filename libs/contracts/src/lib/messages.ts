@@ -8,12 +8,14 @@ import {
   Channel,
   CountOrFen,
   Currency,
+  FenTotal,
   Identifier,
   Instant,
   OutTradeNo,
   Uuid,
 } from './primitives';
 import { BatchCloseReasons, PaymentFailureReasons, Remedies, VoidRejectionReasons } from './reasons';
+import { Producer, TopicProducers } from './sources';
 import { TopicName, Topics } from './topics';
 
 /** A string enum whose static type is the union of its values. */
@@ -104,9 +106,9 @@ export const BatchClosed = Type.Object(
     reason: literalUnion(BatchCloseReasons),
     closedAt: Instant,
     paymentCount: CountOrFen,
-    totalFen: CountOrFen,
+    totalFen: FenTotal,
     voidedCount: CountOrFen,
-    voidedFen: CountOrFen,
+    voidedFen: FenTotal,
     settlementDate: BusinessDate,
   },
   strict,
@@ -196,6 +198,8 @@ export interface MessageContract {
   readonly type: string;
   readonly schemaVersion: number;
   readonly kind: 'command' | 'event';
+  /** Who may send it: consumers dead-letter a message whose `ce_source` this does not allow (FORGED_SOURCE). */
+  readonly producer: Producer;
   readonly summary: string;
   readonly schema: TObject;
 }
@@ -206,7 +210,15 @@ const contract = (
   kind: MessageContract['kind'],
   schema: TObject,
   summary: string,
-): MessageContract => ({ topic, type, schemaVersion: 1, kind, schema, summary });
+  schemaVersion = 1,
+): MessageContract => ({ topic, type, schemaVersion, kind, producer: TopicProducers[topic], schema, summary });
+
+/**
+ * Version 2 of every message carrying a batch id: the id's pattern and length widened for
+ * percent-encoded fields and the Asia/Shanghai offset (`%`, `+`); batch.closed also carries fen
+ * totals above 2^53 - 1 as decimal strings. See docs/contracts.md.
+ */
+const BATCH_ID_REVISION = 2;
 
 /** Every message the system produces or consumes, with its schema. The AsyncAPI document is built from this. */
 export const MessageContracts: readonly MessageContract[] = [
@@ -216,16 +228,16 @@ export const MessageContracts: readonly MessageContract[] = [
   contract(Topics.paymentEvents, 'pos.payment.failed', 'event', PaymentFailed, 'The channel declined the payment'),
   contract(Topics.paymentEvents, 'pos.payment.reversed', 'event', PaymentReversed, 'Reversed (冲正) after a timeout'),
   contract(Topics.clearingCommands, 'pos.clearing.terminal-settlement.requested', 'command', TerminalSettlementRequested, 'Manual terminal settlement (结算)'),
-  contract(Topics.clearingEvents, 'pos.clearing.batch.opened', 'event', BatchOpened, 'A settlement batch opened'),
-  contract(Topics.clearingEvents, 'pos.clearing.batch.closing', 'event', BatchClosing, 'Clearing asks the void service to close the batch gate'),
-  contract(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'event', PaymentCleared, 'A payment was cleared in a closed batch'),
-  contract(Topics.clearingEvents, 'pos.clearing.batch.closed', 'event', BatchClosed, 'A batch closed with exact totals'),
-  contract(Topics.clearingEvents, 'pos.clearing.batch.settled', 'event', BatchSettled, 'A batch was settled (T+1 working day)'),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.opened', 'event', BatchOpened, 'A settlement batch opened', BATCH_ID_REVISION),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.closing', 'event', BatchClosing, 'Clearing asks the void service to close the batch gate', BATCH_ID_REVISION),
+  contract(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'event', PaymentCleared, 'A payment was cleared in a closed batch', BATCH_ID_REVISION),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.closed', 'event', BatchClosed, 'A batch closed with exact totals', BATCH_ID_REVISION),
+  contract(Topics.clearingEvents, 'pos.clearing.batch.settled', 'event', BatchSettled, 'A batch was settled (T+1 working day)', BATCH_ID_REVISION),
   contract(Topics.voidCommands, 'pos.void.requested', 'command', VoidRequested, 'Void (撤销) a payment (upstream producers)'),
-  contract(Topics.voidEvents, 'pos.void.accepted', 'event', VoidAccepted, 'A void was accepted'),
+  contract(Topics.voidEvents, 'pos.void.accepted', 'event', VoidAccepted, 'A void was accepted', BATCH_ID_REVISION),
   contract(Topics.voidEvents, 'pos.void.rejected', 'event', VoidRejected, 'A void was rejected, with reason and remedy'),
   contract(Topics.voidEvents, 'pos.void.confirmed', 'event', VoidConfirmed, 'Customer notice for an accepted void'),
-  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch: clearing may close it'),
+  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch: clearing may close it', BATCH_ID_REVISION),
 ];
 
 export type PaymentRequested = Static<typeof PaymentRequested>;

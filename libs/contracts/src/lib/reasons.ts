@@ -5,7 +5,9 @@
 
 export const VoidRejectionReasons = [
   'PAYMENT_NOT_FOUND',
+  'PAYMENT_REFERENCE_MISMATCH',
   'PAYMENT_PENDING',
+  'CLEARING_PENDING',
   'PAYMENT_NOT_SUCCEEDED',
   'ALREADY_VOIDED',
   'ALREADY_CLEARED',
@@ -30,7 +32,10 @@ export type PaymentFailureReason = (typeof PaymentFailureReasons)[number];
 export const BatchCloseReasons = ['CUTOFF', 'TERMINAL_SETTLEMENT'] as const;
 export type BatchCloseReason = (typeof BatchCloseReasons)[number];
 
-/** Why a consumer parked a message on a dead-letter topic (header `dlq_reason`). */
+/**
+ * Why a consumer parked a message on a dead-letter topic (header `dlq_reason`); docs/contracts.md
+ * explains each. New values are appended: operators and tools treat an unknown one as "other".
+ */
 export const DeadLetterReasons = [
   'MALFORMED_ENVELOPE',
   'UNKNOWN_EVENT_TYPE',
@@ -39,5 +44,11 @@ export const DeadLetterReasons = [
   'MODIFIED_DUPLICATE',
   'REJECTED_BY_HANDLER',
   'RETRIES_EXHAUSTED',
+  'MALFORMED_ENCODING',
+  'INVALID_CE_ID',
+  'INVALID_CE_TIME',
+  'FORGED_SOURCE',
+  'KEY_MISMATCH',
+  'UNKNOWN_MERCHANT',
 ] as const;
 export type DeadLetterReason = (typeof DeadLetterReasons)[number];

@@ -23,8 +23,19 @@ export interface InboundMessage {
   readonly timestamp: number;
 }
 
+/** The broker refused a message as larger than the topic's `max.message.bytes`: sending it again cannot succeed. */
+export class MessageTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
 export interface MessageProducer {
-  /** Resolves once the broker acknowledged every message (acks=all, idempotent producer). */
+  /**
+   * Resolves once the broker acknowledged every message (acks=all, idempotent producer). Rejects
+   * with MessageTooLargeError when a message exceeds its topic's size limit.
+   */
   send(messages: readonly OutboundMessage[]): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -71,6 +82,8 @@ export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
   readonly replicationFactor?: number;
+  /** Topic configuration entries for a topic created now, e.g. `max.message.bytes`. */
+  readonly config?: Readonly<Record<string, string>>;
 }
 
 /** The first and the next offset of a partition: `high - low` messages are in it (fewer once compacted). */

@@ -1,6 +1,6 @@
 import { EventEnvelope } from '@pos/contracts';
 import { InboundMessage } from './broker.port';
-import { decodeEnvelope, encodeEnvelope } from './envelope-codec';
+import { deadLetterReasonOf, decodeEnvelope, encodeEnvelope, isRfc3339Instant } from './envelope-codec';
 
 const envelope: EventEnvelope<{ amountFen: number }> = {
   id: 'evt-1',
@@ -56,8 +56,33 @@ describe('envelope codec', () => {
     ['no key', { key: null }, 'MISSING_KEY'],
     ['a value that is not JSON', { value: Buffer.from('{not json') }, 'MALFORMED_JSON'],
     ['no value', { value: null }, 'MALFORMED_JSON'],
+    ['an id of 201 characters', { headers: { ...inbound().headers, ce_id: 'x'.repeat(201) } }, 'INVALID_CE_ID'],
+    ['a time that is a word', { headers: { ...inbound().headers, ce_time: 'yesterday' } }, 'INVALID_CE_TIME'],
+    ['a time without an offset', { headers: { ...inbound().headers, ce_time: '2026-12-04T10:00:00' } }, 'INVALID_CE_TIME'],
+    ['a time without seconds', { headers: { ...inbound().headers, ce_time: '2026-12-04T10:00+08:00' } }, 'INVALID_CE_TIME'],
+    ['an offset without its colon', { headers: { ...inbound().headers, ce_time: '2026-12-04T10:00:00+0800' } }, 'INVALID_CE_TIME'],
+    ['a day the calendar does not have', { headers: { ...inbound().headers, ce_time: '2026-02-30T10:00:00Z' } }, 'INVALID_CE_TIME'],
+    ['a value that is not UTF-8', { value: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]) }, 'MALFORMED_ENCODING'],
   ] as const)('rejects %s with a reason', (_name, overrides, reason) => {
     const result = decodeEnvelope(inbound(overrides));
     expect(result).toMatchObject({ ok: false, reason });
+  });
+
+  it.each(['2026-12-04T10:00:00Z', '2026-12-04t10:00:00.123456z', '2026-12-04T10:00:00.9+08:00', '2026-12-31T23:59:60-05:30'])(
+    'accepts the RFC 3339 instant %s',
+    (time) => {
+      expect(isRfc3339Instant(time)).toBe(true);
+    },
+  );
+
+  it('accepts an id of 200 characters', () => {
+    expect(decodeEnvelope(inbound({ headers: { ...inbound().headers, ce_id: 'x'.repeat(200) } })).ok).toBe(true);
+  });
+
+  it('parks its own reasons under their names, the others as a malformed envelope', () => {
+    expect(deadLetterReasonOf('INVALID_CE_TIME')).toBe('INVALID_CE_TIME');
+    expect(deadLetterReasonOf('INVALID_CE_ID')).toBe('INVALID_CE_ID');
+    expect(deadLetterReasonOf('MALFORMED_ENCODING')).toBe('MALFORMED_ENCODING');
+    expect(deadLetterReasonOf('MISSING_HEADER')).toBe('MALFORMED_ENVELOPE');
   });
 });

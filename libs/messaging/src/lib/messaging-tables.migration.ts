@@ -73,7 +73,41 @@ export class DropOutboxNotify1764500000000 implements MigrationInterface {
 }
 
 /**
- * The messaging tables alone, for a data source that has no other tables (tests, benchmarks). A
- * service lists both migrations itself, in timestamp order among its own.
+ * `event_source` of the inbox rows written before the inbox knew sources. `ce_source` is never
+ * empty (the codec refuses it), so no event of today has it. Such a row claims its id for every
+ * source: an event applied before the change and redelivered after it is still a duplicate.
  */
-export const messagingMigrations = [CreateMessagingTables1764200000000, DropOutboxNotify1764500000000];
+export const LEGACY_INBOX_SOURCE = '';
+
+/**
+ * The inbox deduplicates on `ce_source` + `ce_id`, the identity CloudEvents 1.0 gives an event:
+ * two upstream systems that happen to use the same id are two events, not a modified duplicate.
+ * Adding the column with a constant default rewrites no row; the new primary key is built once.
+ */
+export class InboxKeyedBySource1764950000000 implements MigrationInterface {
+  name = 'InboxKeyedBySource1764950000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    // The existing rows get LEGACY_INBOX_SOURCE (written out: a migration stays as it ran).
+    await queryRunner.query(`ALTER TABLE inbox ADD COLUMN event_source text NOT NULL DEFAULT ''`);
+    // From now on every row names its source.
+    await queryRunner.query(`ALTER TABLE inbox ALTER COLUMN event_source DROP DEFAULT`);
+    await queryRunner.query(`ALTER TABLE inbox DROP CONSTRAINT inbox_pkey, ADD PRIMARY KEY (consumer_group, event_source, event_id)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    // Keyed by id alone again: of the events that share an id, the first applied keeps it.
+    await queryRunner.query(`
+      DELETE FROM inbox later USING inbox earlier
+      WHERE later.consumer_group = earlier.consumer_group AND later.event_id = earlier.event_id
+        AND (later.processed_at, later.event_source) > (earlier.processed_at, earlier.event_source)`);
+    await queryRunner.query(`ALTER TABLE inbox DROP CONSTRAINT inbox_pkey, ADD PRIMARY KEY (consumer_group, event_id)`);
+    await queryRunner.query(`ALTER TABLE inbox DROP COLUMN event_source`);
+  }
+}
+
+/**
+ * The messaging tables alone, for a data source that has no other tables (tests, benchmarks). A
+ * service lists these migrations itself, in timestamp order among its own.
+ */
+export const messagingMigrations = [CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000];

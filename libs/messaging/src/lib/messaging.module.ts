@@ -28,6 +28,8 @@ export interface MessagingOptions {
   readonly connection: BrokerConnection;
   /** CloudEvents `source` of everything this service produces, e.g. `/payment-service`. */
   readonly source: string;
+  /** The `ce_source`s of the upstream systems whose commands this deployment accepts; see isSourceAllowed. */
+  readonly upstreamSources?: readonly string[];
   /** Topics this service produces or consumes; created at boot when missing. */
   readonly topics: readonly string[];
   readonly partitions: number;
@@ -139,7 +141,11 @@ export class MessagingModule {
             return resolved.topicPrefix ? new NamespacedBroker(broker, resolved.topicPrefix) : broker;
           },
         },
-        { provide: MessageValidator, useValue: new MessageValidator() },
+        {
+          provide: MessageValidator,
+          inject: [MESSAGING_OPTIONS],
+          useFactory: (resolved: MessagingOptions) => new MessageValidator({ upstreamSources: resolved.upstreamSources }),
+        },
         {
           provide: Outbox,
           inject: [MESSAGING_OPTIONS, MessageValidator, CLOCK],

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { Topics } from '@pos/contracts';
+import { ServiceSources, Topics } from '@pos/contracts';
 import { systemClock } from '@pos/business-calendar';
 import { createDataSource, runMigrations } from '@pos/persistence';
 import { testStack, uniqueName } from '@pos/testing';
@@ -189,15 +189,15 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
   it.each([1, 10])('applies each event once, parks bad and modified messages with reasons, and keeps going (batches of %d)', async (batchSize) => {
     const producer = await broker.createProducer();
     const good = encodeEnvelope(Topics.paymentEvents, {
-      id: 'evt-good', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
+      id: 'evt-good', type: 'pos.payment.succeeded', source: ServiceSources.payment, time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
       data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'),
     });
     const modified = { ...good, value: JSON.stringify({ ...succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11'), amountFen: 1 }) };
-    const invalid = encodeEnvelope(Topics.paymentEvents, { id: 'evt-invalid', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100', data: { paymentId: 'nope' } });
-    const unknownType = encodeEnvelope(Topics.paymentEvents, { id: 'evt-unknown', type: 'pos.payment.teleported', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100', data: {} });
-    const future = encodeEnvelope(Topics.paymentEvents, { id: 'evt-future', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 9, key: 'M100', data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11') });
+    const invalid = encodeEnvelope(Topics.paymentEvents, { id: 'evt-invalid', type: 'pos.payment.succeeded', source: ServiceSources.payment, time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100', data: { paymentId: 'nope' } });
+    const unknownType = encodeEnvelope(Topics.paymentEvents, { id: 'evt-unknown', type: 'pos.payment.teleported', source: ServiceSources.payment, time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100', data: {} });
+    const future = encodeEnvelope(Topics.paymentEvents, { id: 'evt-future', type: 'pos.payment.succeeded', source: ServiceSources.payment, time: '2026-11-27T14:59:59Z', schemaVersion: 9, key: 'M100', data: succeeded('3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11') });
     const last = encodeEnvelope(Topics.paymentEvents, {
-      id: 'evt-last', type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
+      id: 'evt-last', type: 'pos.payment.succeeded', source: ServiceSources.payment, time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
       data: succeeded('6f1d2c3b-4a5e-4f60-8b7a-9c0d1e2f3a4b'),
     });
     // Same key, so one partition, in this order.
@@ -254,7 +254,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     const paymentIdOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
     const eventOf = (n: number, amountFen = 1999) =>
       encodeEnvelope(Topics.paymentEvents, {
-        id: `evt-${n}`, type: 'pos.payment.succeeded', source: '/upstream', time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
+        id: `evt-${n}`, type: 'pos.payment.succeeded', source: ServiceSources.payment, time: '2026-11-27T14:59:59Z', schemaVersion: 1, key: 'M100',
         data: { ...succeeded(paymentIdOf(n)), amountFen },
       });
 

@@ -11,7 +11,7 @@ export interface OutboxRelayOptions {
    * Under steady load, how long the relay lets rows gather after a partial batch before it reads
    * the next (default 1 ms), and the first wait after an empty read. Longer means fewer, larger
    * batches for more time to Kafka: at 500 voids/s, 5 ms cost 3-4 ms of median publication
-   * latency, and saved the broker about a third of its CPU (README, "Void decisions").
+   * latency, and saved the broker about a third of its CPU (docs/performance.md).
    */
   readonly lingerMs?: number;
   /**
@@ -147,7 +147,7 @@ export class OutboxRelay {
     // separate mark would; consumers absorb the repeat through their inbox.
     let acknowledged: Acknowledged | undefined;
     // Polling, not LISTEN/NOTIFY: a NOTIFY takes a database-wide lock at every commit that wrote
-    // to the outbox, which halved the commit rate the services can reach (measured in the README).
+    // to the outbox, which halved the commit rate the services can reach (measured in docs/performance.md).
     while (this.running) {
       if (broken) throw broken;
       const rows = await this.nextBatch(session, batchSize, acknowledged);

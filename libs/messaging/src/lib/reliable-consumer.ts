@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { DeadLetterReason, deadLetterTopicOf, EventEnvelope, TopicName } from '@pos/contracts';
 import { queryPrepared } from '@pos/persistence';
-import { HandlerContext, InboundMessage, MessageBroker, MessageConsumer, MessageProducer } from './broker.port';
-import { decodeEnvelope } from './envelope-codec';
+import { HandlerContext, InboundMessage, MessageBroker, MessageConsumer, MessageProducer, MessageTooLargeError, OutboundMessage } from './broker.port';
+import { deadLetterReasonOf, decodeEnvelope } from './envelope-codec';
 import { MessageValidator } from './message-validator';
+import { LEGACY_INBOX_SOURCE } from './messaging-tables.migration';
 
 /** An event that passed envelope and schema checks, handed to a handler with its position. */
 export interface ConsumedEvent<T = unknown> {
@@ -38,9 +39,15 @@ export interface SetHandler {
   readonly applySet: (events: readonly ConsumedEvent<any>[], tx: EntityManager, afterCommit: AfterCommit) => Promise<void>;
 }
 
+/** The dead-letter reasons a handler may give; REJECTED_BY_HANDLER when no more specific one fits. */
+export type HandlerRejection = Extract<DeadLetterReason, 'REJECTED_BY_HANDLER' | 'UNKNOWN_MERCHANT'>;
+
 /** Thrown by a handler for a message that can never succeed: it goes to the dead-letter topic at once. */
 export class PermanentFailure extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly reason: HandlerRejection = 'REJECTED_BY_HANDLER',
+  ) {
     super(message);
     this.name = 'PermanentFailure';
   }
@@ -101,7 +108,20 @@ export const DeadLetterHeaders = {
   sourceOffset: 'dlq_source_offset',
   consumerGroup: 'dlq_consumer_group',
   failedAt: 'dlq_failed_at',
+  /** Only on a copy cut to fit the dead-letter topic: the original value's size in bytes. */
+  truncatedFrom: 'dlq_truncated_from',
 } as const;
+
+/**
+ * What a dead letter keeps of its original when the whole copy would exceed the dead-letter
+ * topic's message size: enough to recognise it; the original stays at its coordinates.
+ */
+const TRUNCATED_VALUE_BYTES = 1_024;
+const TRUNCATED_TEXT_CHARS = 256;
+
+/** An event's identity: CloudEvents 1.0 makes `source` + `id` unique, not the id alone. */
+const identityOf = (source: string, id: string): string => JSON.stringify([source, id]);
+const eventIdentity = (item: Applicable): string => identityOf(item.event.envelope.source, item.event.envelope.id);
 
 /** SQLSTATE classes and socket errors that mean "the database is not there", not "this message is bad". */
 function isOutage(error: unknown): boolean {
@@ -184,11 +204,12 @@ export class ReliableConsumer {
   private async admit(message: InboundMessage): Promise<Applicable | undefined> {
     const decoded = decodeEnvelope(message);
     if (!decoded.ok) {
-      await this.deadLetter(message, 'MALFORMED_ENVELOPE', `${decoded.reason}: ${decoded.detail}`);
+      const reason = deadLetterReasonOf(decoded.reason);
+      await this.deadLetter(message, reason, reason === decoded.reason ? decoded.detail : `${decoded.reason}: ${decoded.detail}`);
       return undefined;
     }
     const { envelope } = decoded;
-    const validation = this.validator.validate(message.topic, envelope.type, envelope.schemaVersion, envelope.data);
+    const validation = this.validator.validateEvent(message.topic, envelope);
     if (!validation.ok) {
       await this.deadLetter(message, validation.reason, validation.detail);
       return undefined;
@@ -212,7 +233,7 @@ export class ReliableConsumer {
         if (outcome === 'modified') return this.deadLetterModified(item);
         return;
       } catch (error) {
-        if (error instanceof PermanentFailure) return this.deadLetter(message, 'REJECTED_BY_HANDLER', error.message);
+        if (error instanceof PermanentFailure) return this.deadLetter(message, error.reason, error.message);
         // Shutting down: the offset stays uncommitted and the group's next owner applies it.
         if (this.stopping) throw error;
         const waitOut = error instanceof InstanceNotReady || isOutage(error) || isConflict(error);
@@ -232,17 +253,21 @@ export class ReliableConsumer {
     const { event, hash } = item;
     const effects: (() => void)[] = [];
     const outcome = await this.dataSource.transaction(async (tx): Promise<'applied' | 'duplicate' | 'modified'> => {
+      // A row of before the inbox knew sources (LEGACY_INBOX_SOURCE) claims its id for every source.
       const inserted = await queryPrepared(
         tx,
-        `INSERT INTO inbox (consumer_group, event_id, payload_hash, topic, partition, "offset")
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING event_id`,
-        [this.options.groupId, event.envelope.id, hash, event.topic, event.partition, event.offset],
+        `INSERT INTO inbox (consumer_group, event_source, event_id, payload_hash, topic, partition, "offset")
+         SELECT $1, $2, $3, $4, $5, $6::int, $7::bigint
+         WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE consumer_group = $1 AND event_source = $8 AND event_id = $3)
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [this.options.groupId, event.envelope.source, event.envelope.id, hash, event.topic, event.partition, event.offset, LEGACY_INBOX_SOURCE],
       );
       if (inserted.length === 0) {
-        const [seen] = await tx.query(`SELECT payload_hash FROM inbox WHERE consumer_group = $1 AND event_id = $2`, [
-          this.options.groupId,
-          event.envelope.id,
-        ]);
+        const [seen] = await queryPrepared<{ payload_hash: string }>(
+          tx,
+          `SELECT payload_hash FROM inbox WHERE consumer_group = $1 AND event_source IN ($2, $3) AND event_id = $4`,
+          [this.options.groupId, event.envelope.source, LEGACY_INBOX_SOURCE, event.envelope.id],
+        );
         return seen?.payload_hash === hash ? 'duplicate' : 'modified';
       }
       await this.applyInOrder([item], tx, (effect) => effects.push(effect));
@@ -259,43 +284,53 @@ export class ReliableConsumer {
    * handlers' effects then.
    */
   private async applyAll(ready: readonly Applicable[]): Promise<Applicable[]> {
-    // The first delivery of an id in the batch claims it; later ones compare with what is stored.
+    // The first delivery of an event in the batch claims it; later ones compare with what is stored.
     const firsts = new Map<string, Applicable>();
-    for (const item of ready) if (!firsts.has(item.event.envelope.id)) firsts.set(item.event.envelope.id, item);
+    for (const item of ready) if (!firsts.has(eventIdentity(item))) firsts.set(eventIdentity(item), item);
     const claims = [...firsts.values()];
     const effects: (() => void)[] = [];
     const modified = await this.dataSource.transaction(async (tx) => {
-      const inserted = await queryPrepared<{ event_id: string }>(
+      // A row of before the inbox knew sources (LEGACY_INBOX_SOURCE) claims its id for every source.
+      const inserted = await queryPrepared<{ event_source: string; event_id: string }>(
         tx,
-        `INSERT INTO inbox (consumer_group, event_id, payload_hash, topic, partition, "offset")
-         SELECT $1, * FROM unnest($2::text[], $3::char(64)[], $4::text[], $5::int[], $6::bigint[])
-         ON CONFLICT DO NOTHING RETURNING event_id`,
+        `INSERT INTO inbox (consumer_group, event_source, event_id, payload_hash, topic, partition, "offset")
+         SELECT $1, claim.* FROM unnest($2::text[], $3::text[], $4::char(64)[], $5::text[], $6::int[], $7::bigint[])
+           AS claim (event_source, event_id, payload_hash, topic, partition, "offset")
+         WHERE NOT EXISTS (SELECT 1 FROM inbox legacy WHERE legacy.consumer_group = $1 AND legacy.event_source = $8 AND legacy.event_id = claim.event_id)
+         ON CONFLICT DO NOTHING RETURNING event_source, event_id`,
         [
           this.options.groupId,
+          claims.map((c) => c.event.envelope.source),
           claims.map((c) => c.event.envelope.id),
           claims.map((c) => c.hash),
           claims.map((c) => c.event.topic),
           claims.map((c) => c.event.partition),
           claims.map((c) => c.event.offset),
+          LEGACY_INBOX_SOURCE,
         ],
       );
-      const claimed = new Set(inserted.map((row) => row.event_id));
-      const stored = new Map(claims.filter((c) => claimed.has(c.event.envelope.id)).map((c) => [c.event.envelope.id, c.hash]));
-      const seenBefore = claims.filter((c) => !claimed.has(c.event.envelope.id)).map((c) => c.event.envelope.id);
+      const claimed = new Set(inserted.map((row) => identityOf(row.event_source, row.event_id)));
+      const stored = new Map(claims.filter((c) => claimed.has(eventIdentity(c))).map((c) => [eventIdentity(c), c.hash]));
+      const seenBefore = claims.filter((c) => !claimed.has(eventIdentity(c)));
       if (seenBefore.length > 0) {
-        const rows = await queryPrepared<{ event_id: string; payload_hash: string }>(
+        const rows = await queryPrepared<{ event_source: string; event_id: string; payload_hash: string }>(
           tx,
-          `SELECT event_id, payload_hash FROM inbox WHERE consumer_group = $1 AND event_id = ANY($2::text[])`,
-          [this.options.groupId, seenBefore],
+          `SELECT event_source, event_id, payload_hash FROM inbox
+           WHERE consumer_group = $1 AND event_id = ANY($2::text[]) AND event_source = ANY($3::text[])`,
+          [this.options.groupId, seenBefore.map((c) => c.event.envelope.id), [...new Set(seenBefore.map((c) => c.event.envelope.source)), LEGACY_INBOX_SOURCE]],
         );
-        for (const row of rows) stored.set(row.event_id, row.payload_hash);
+        const found = new Map(rows.map((row) => [identityOf(row.event_source, row.event_id), row.payload_hash]));
+        for (const claim of seenBefore) {
+          const hash = found.get(eventIdentity(claim)) ?? found.get(identityOf(LEGACY_INBOX_SOURCE, claim.event.envelope.id));
+          if (hash !== undefined) stored.set(eventIdentity(claim), hash);
+        }
       }
       const modified: Applicable[] = [];
       const fresh: Applicable[] = [];
       for (const item of ready) {
-        const id = item.event.envelope.id;
-        if (claimed.has(id) && firsts.get(id) === item) fresh.push(item);
-        else if (stored.get(id) !== item.hash) modified.push(item);
+        const identity = eventIdentity(item);
+        if (claimed.has(identity) && firsts.get(identity) === item) fresh.push(item);
+        else if (stored.get(identity) !== item.hash) modified.push(item);
       }
       await this.applyInOrder(fresh, tx, (effect) => effects.push(effect));
       return modified;
@@ -331,29 +366,52 @@ export class ReliableConsumer {
   }
 
   private deadLetterModified({ message, event }: Applicable): Promise<void> {
-    return this.deadLetter(message, 'MODIFIED_DUPLICATE', `event ${event.envelope.id} was seen before with another payload`);
+    return this.deadLetter(
+      message,
+      'MODIFIED_DUPLICATE',
+      `event ${event.envelope.id} from ${event.envelope.source} was seen before with another payload`,
+    );
   }
 
-  /** Parks the message with its reason; resolves only once the broker has it, so nothing is lost. */
+  /**
+   * Parks the message with its reason; resolves only once the broker has it, so nothing is lost.
+   * A message just under its topic's size limit can be over it once the dead-letter headers are
+   * added: then a cut copy is parked instead (see TRUNCATED_VALUE_BYTES), rather than failing on
+   * the same offset for ever.
+   */
   private async deadLetter(message: InboundMessage, reason: DeadLetterReason, detail: string): Promise<void> {
-    if (!this.deadLetters) throw new Error('consumer is not started');
+    const deadLetters = this.deadLetters;
+    if (!deadLetters) throw new Error('consumer is not started');
     this.logger.warn(`dead-lettering ${message.topic}[${message.partition}]@${message.offset}: ${reason}: ${detail}`);
-    await this.deadLetters.send([
-      {
-        topic: deadLetterTopicOf(message.topic as TopicName),
-        key: message.key,
-        value: message.value,
-        headers: {
-          ...message.headers,
-          [DeadLetterHeaders.reason]: reason,
-          [DeadLetterHeaders.detail]: detail.slice(0, 1_000),
-          [DeadLetterHeaders.sourceTopic]: message.topic,
-          [DeadLetterHeaders.sourcePartition]: String(message.partition),
-          [DeadLetterHeaders.sourceOffset]: message.offset,
-          [DeadLetterHeaders.consumerGroup]: this.options.groupId,
-          [DeadLetterHeaders.failedAt]: new Date().toISOString(),
+    const deadLetterHeaders = {
+      [DeadLetterHeaders.reason]: reason,
+      [DeadLetterHeaders.detail]: detail.slice(0, 1_000),
+      [DeadLetterHeaders.sourceTopic]: message.topic,
+      [DeadLetterHeaders.sourcePartition]: String(message.partition),
+      [DeadLetterHeaders.sourceOffset]: message.offset,
+      [DeadLetterHeaders.consumerGroup]: this.options.groupId,
+      [DeadLetterHeaders.failedAt]: new Date().toISOString(),
+    };
+    const topic = deadLetterTopicOf(message.topic as TopicName);
+    const whole: OutboundMessage = { topic, key: message.key, value: message.value, headers: { ...message.headers, ...deadLetterHeaders } };
+    try {
+      await deadLetters.send([whole]);
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+      this.logger.warn(`the dead letter of ${message.topic}[${message.partition}]@${message.offset} is too large for ${topic}: parking a cut copy`);
+      const cut = (text: string) => text.slice(0, TRUNCATED_TEXT_CHARS);
+      await deadLetters.send([
+        {
+          topic,
+          key: message.key === null ? null : cut(message.key),
+          value: message.value?.subarray(0, TRUNCATED_VALUE_BYTES) ?? null,
+          headers: {
+            ...Object.fromEntries(Object.entries(message.headers).map(([name, value]) => [cut(name), cut(value)])),
+            ...deadLetterHeaders,
+            [DeadLetterHeaders.truncatedFrom]: String(message.value?.length ?? 0),
+          },
         },
-      },
-    ]);
+      ]);
+    }
   }
 }

@@ -18,7 +18,7 @@ export interface DataSourceParts {
    * How long an idle pooled connection is kept before it is closed; 0 (the default) keeps it.
    * Closing idle connections makes the next burst open new ones (a backend process, password
    * authentication, every prepared statement parsed and planned again) exactly when the service
-   * is busiest: measured as the worst stall of the void benchmark (README, "Void decisions").
+   * is busiest: measured as the worst stall of the void benchmark (docs/performance.md).
    */
   readonly poolIdleTimeoutMs?: number;
 }

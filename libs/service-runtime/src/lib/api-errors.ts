@@ -1,33 +1,35 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { HttpErrorCatalogue, HttpErrorCode } from '@pos/contracts';
 
-/** An HTTP answer with a machine-readable code: `{ "code": "AMOUNT_TOO_LARGE", "message": "..." }`. */
+/**
+ * An HTTP answer with a machine-readable code of the catalogue (libs/contracts HttpErrorCatalogue),
+ * which also gives its status: `{ "code": "AMOUNT_TOO_LARGE", "message": "...", "details"?: {...} }`.
+ */
 export class ApiError extends HttpException {
   constructor(
-    status: HttpStatus,
-    readonly code: string,
+    readonly code: HttpErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
-    super({ code, message, ...(details ? { details } : {}) }, status);
+    super({ code, message, ...(details ? { details } : {}) }, HttpErrorCatalogue[code].status);
   }
 }
 
-const CODES_BY_STATUS: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'UNPROCESSABLE',
-  429: 'TOO_MANY_REQUESTS',
-  503: 'SERVICE_UNAVAILABLE',
-};
+/** OpenAPI extension that carries a route's codes until the document is built (see documentErrorResponses). */
+export const ERROR_CODES_EXTENSION = 'x-error-codes';
 
-/** Every error leaves as `{code, message}`; nothing internal (stack, SQL) reaches the caller. */
+/**
+ * The error codes a route answers besides the ones every route of its kind shares (bad bodies,
+ * authentication: added by documentErrorResponses). Put it on the handler that raises them; the
+ * OpenAPI document then lists each of its statuses with exactly these codes.
+ */
+export function ApiErrorCodes(...codes: HttpErrorCode[]): MethodDecorator {
+  return ApiExtension(ERROR_CODES_EXTENSION, codes) as MethodDecorator;
+}
+
+/** Every error leaves as `{code, message}` with a code of the catalogue; nothing internal (stack, SQL) reaches the caller. */
 @Catch()
 export class ApiErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiErrorFilter');
@@ -38,27 +40,79 @@ export class ApiErrorFilter implements ExceptionFilter {
       response.status(error.getStatus()).json(error.getResponse());
       return;
     }
-    if (error instanceof HttpException) {
-      const status = error.getStatus();
-      const body = error.getResponse();
-      const code = CODES_BY_STATUS[status] ?? `HTTP_${status}`;
-      if (typeof body === 'string') {
-        response.status(status).json({ code, message: body });
-        return;
-      }
-      // Keep what the exception carries (e.g. the health check's per-dependency details).
-      const fields = body as Record<string, unknown>;
-      response.status(status).json({ ...fields, code, message: String(fields['message'] ?? error.message) });
+    if (error instanceof HttpException && error.getStatus() === 404) {
+      // Nest's own message repeats the URL, query string included.
+      response.status(404).json({ code: 'NOT_FOUND', message: 'no such route' });
       return;
     }
-    // Body parser errors carry a status and a type but are not HttpExceptions.
-    const parser = error as { status?: number; type?: string; message?: string } | null;
-    if (parser && typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
-      const code = parser.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : (CODES_BY_STATUS[parser.status] ?? `HTTP_${parser.status}`);
-      response.status(parser.status).json({ code, message: parser.message ?? 'bad request' });
+    if (error instanceof HttpException && error.getStatus() === 503) {
+      // The readiness check: keep its per-dependency details.
+      const body = error.getResponse();
+      response.status(503).json({ ...(typeof body === 'object' ? body : {}), code: 'SERVICE_UNAVAILABLE', message: 'not ready' });
       return;
     }
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     response.status(500).json({ code: 'INTERNAL_ERROR', message: 'internal error' });
+  }
+}
+
+/** The codes every route of a kind may answer before its handler runs. */
+export interface SharedErrorCodes {
+  /** Routes that take a request body: the body parser's refusals. */
+  readonly withBody: readonly HttpErrorCode[];
+  /** Routes behind a security scheme (by its OpenAPI name): the guard's refusals. */
+  readonly bySecurityScheme: Readonly<Record<string, readonly HttpErrorCode[]>>;
+}
+
+interface OpenApiOperation {
+  requestBody?: unknown;
+  security?: Record<string, unknown>[];
+  responses: Record<string, unknown>;
+  [ERROR_CODES_EXTENSION]?: HttpErrorCode[];
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/**
+ * Writes every error answer of every operation into the OpenAPI document, from the codes its
+ * handler declares (ApiErrorCodes) and the ones its kind shares: one response per status, whose
+ * description and `code` enum are exactly the codes the route can answer with that status.
+ */
+export function documentErrorResponses(document: { paths: Record<string, Partial<Record<(typeof HTTP_METHODS)[number], unknown>>> }, shared: SharedErrorCodes): void {
+  for (const item of Object.values(document.paths)) {
+    for (const method of HTTP_METHODS) {
+      const operation = item[method] as OpenApiOperation | undefined;
+      if (!operation) continue;
+      const codes = new Set<HttpErrorCode>(operation[ERROR_CODES_EXTENSION] ?? []);
+      delete operation[ERROR_CODES_EXTENSION];
+      if (operation.requestBody) shared.withBody.forEach((code) => codes.add(code));
+      for (const requirement of operation.security ?? []) {
+        for (const scheme of Object.keys(requirement)) shared.bySecurityScheme[scheme]?.forEach((code) => codes.add(code));
+      }
+      const byStatus = new Map<number, HttpErrorCode[]>();
+      for (const code of codes) {
+        const status = HttpErrorCatalogue[code].status;
+        byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+      }
+      for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+        group.sort();
+        operation.responses[String(status)] = {
+          description: group.map((code) => `${code}: ${HttpErrorCatalogue[code].meaning}`).join('\n\n'),
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['code', 'message'],
+                properties: {
+                  code: { type: 'string', enum: group },
+                  message: { type: 'string' },
+                  details: { type: 'object', additionalProperties: true },
+                },
+              },
+            },
+          },
+        };
+      }
+    }
   }
 }

@@ -19,6 +19,14 @@ export const commonConfigShape = {
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  /**
+   * The `ce_source`s of the upstream systems (POS gateways) whose commands this deployment accepts,
+   * comma-separated; empty: any source but the platform's own services' (docs/contracts.md).
+   */
+  KAFKA_UPSTREAM_SOURCES: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Prefix of every topic and consumer group; test suites isolate tests with it. */
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9_.-]{0,40}$/).default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,6 +1,7 @@
 import { Controller, Get, Global, Injectable, Module } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorFunction, TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { KafkaHealthIndicator } from '@pos/messaging';
+import { ApiErrorCodes } from './api-errors';
 
 /**
  * Readiness conditions a service adds to the common ones, e.g. that its configuration agrees with
@@ -40,6 +41,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
+  @ApiErrorCodes('SERVICE_UNAVAILABLE')
   ready() {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: 2_000 }),

@@ -74,9 +74,18 @@ describe('accessLog', () => {
     expect(lines).toHaveLength(0);
     response.emit('finish');
     expect(lines).toEqual([
-      expect.objectContaining({ msg: 'request completed', req: { method: 'POST', url: '/v1/payments' }, res: { statusCode: 201 }, responseTime: expect.any(Number) }),
+      expect.objectContaining({ msg: 'request completed', req: { method: 'POST', path: '/v1/payments' }, res: { statusCode: 201 }, responseTime: expect.any(Number) }),
     ]);
     expect(JSON.stringify(lines)).not.toMatch(/key-1|134567890123456789/);
+  });
+
+  it('logs the path without the query string, where a key put in the URL by mistake would be in clear', () => {
+    const { logger, lines } = capture();
+    const response = new FakeResponse();
+    accessLog(logger)?.({ method: 'GET', originalUrl: '/v1/payments?businessDate=2026-11-27&apiKey=key-in-url&key-as-name' }, response, () => undefined);
+    response.emit('finish');
+    expect(lines).toEqual([expect.objectContaining({ req: { method: 'GET', path: '/v1/payments' } })]);
+    expect(JSON.stringify(lines)).not.toMatch(/key-in-url|key-as-name|businessDate/);
   });
 
   it('does not log health probes', () => {

@@ -93,14 +93,18 @@ interface LoggedResponse {
 
 /**
  * Express middleware for the access log: one `info` line per answered request with its method,
- * path, status and duration, nothing from headers or body. Health probes are not logged. When the
- * level is above `info` it is not installed at all, so a request costs nothing for it.
+ * path, status and duration, nothing from headers, body or query string: a client that puts an API
+ * key or a payment code in the URL by mistake must not have it written to the logs, and a query
+ * string, names or values, can hold anything. Health probes are not logged. When the level is
+ * above `info` it is not installed at all, so a request costs nothing for it.
  */
 export function accessLog(logger: Pino): ((request: LoggedRequest, response: LoggedResponse, next: () => void) => void) | undefined {
   if (!logger.isLevelEnabled('info')) return undefined;
   return (request, response, next) => {
     const url = request.originalUrl ?? request.url ?? '';
-    if (url.startsWith('/health')) {
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (path.startsWith('/health')) {
       next();
       return;
     }
@@ -108,7 +112,7 @@ export function accessLog(logger: Pino): ((request: LoggedRequest, response: Log
     response.once('finish', () => {
       logger.info(
         {
-          req: { method: request.method, url },
+          req: { method: request.method, path },
           res: { statusCode: response.statusCode },
           responseTime: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
         },

@@ -1,11 +1,17 @@
-import { CanActivate, createParamDecorator, ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, UseGuards } from '@nestjs/common';
+import { ApiSecurity } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { z } from 'zod';
+import { HttpErrorCode } from '@pos/contracts';
 import { ApiError } from './api-errors';
 import { SERVICE_CONFIG } from './service.module';
 
 export const API_KEY_HEADER = 'x-api-key';
+/** The OpenAPI security scheme of merchant API keys. */
+export const MERCHANT_API_KEY_SCHEME = 'merchant-api-key';
+/** What MerchantAuthGuard answers; the OpenAPI document lists it on every route behind the guard. */
+export const MERCHANT_AUTH_ERROR_CODES = ['UNAUTHENTICATED'] as const satisfies readonly HttpErrorCode[];
 
 /** sha256 of an API key, hex: the only form in which keys are configured or compared. */
 export function hashApiKey(key: string): string {
@@ -47,7 +53,7 @@ export class MerchantAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = request.header(API_KEY_HEADER);
     const merchantId = key ? this.config.MERCHANT_API_KEYS.get(hashApiKey(key)) : undefined;
-    if (!merchantId) throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'a valid X-Api-Key header is required');
+    if (!merchantId) throw new ApiError('UNAUTHENTICATED', 'a valid X-Api-Key header is required');
     request.merchantId = merchantId;
     return true;
   }
@@ -56,6 +62,11 @@ export class MerchantAuthGuard implements CanActivate {
 /** The merchant the request authenticated as (use with MerchantAuthGuard). */
 export const AuthenticatedMerchant = createParamDecorator((_: unknown, context: ExecutionContext): string => {
   const merchantId = context.switchToHttp().getRequest<AuthenticatedRequest>().merchantId;
-  if (!merchantId) throw new ApiError(HttpStatus.UNAUTHORIZED, 'UNAUTHENTICATED', 'not authenticated');
+  if (!merchantId) throw new ApiError('UNAUTHENTICATED', 'not authenticated');
   return merchantId;
 });
+
+/** The routes of a controller (or one route) are for merchants, by API key: the guard and its OpenAPI security together. */
+export function MerchantAuthenticated(): ClassDecorator & MethodDecorator {
+  return applyDecorators(UseGuards(MerchantAuthGuard), ApiSecurity(MERCHANT_API_KEY_SCHEME));
+}

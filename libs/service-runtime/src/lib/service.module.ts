@@ -49,6 +49,7 @@ export class ServiceModule {
           useFactory: () => ({
             connection: { clientId: config.KAFKA_CLIENT_ID ?? definition.identity.name, brokers: config.KAFKA_BROKERS },
             source: `/${definition.identity.name}`,
+            upstreamSources: config.KAFKA_UPSTREAM_SOURCES,
             topics: definition.topics,
             partitions: config.KAFKA_TOPIC_PARTITIONS,
             topicPrefix: config.KAFKA_TOPIC_PREFIX,

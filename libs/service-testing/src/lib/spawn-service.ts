@@ -80,7 +80,7 @@ export async function spawnService(
     // A session of its own, as a container is a CPU group of its own. Where the kernel groups
     // processes by session for scheduling (autogroup), the services and the load generator of one
     // session would share a single share of the CPU against PostgreSQL's and Kafka's containers
-    // (the void bench's stalls at 500/s, README "Known limits").
+    // (the void bench's stalls at 500/s, docs/performance.md).
     detached: true,
   });
   endWithThisProcess(child);

@@ -24,7 +24,7 @@ export interface StartedKafka {
  * lives for minutes on a machine it shares with the whole stack: the optimising compiler (C2) was
  * still compiling in bursts after a 3,000-void warm-up, half of the broker's CPU over the void
  * benchmark's measured phase, taking a whole core for half a second at a time; with C1 alone the
- * broker used half the CPU over that phase (README, "Void decisions"). Its raw throughput (14,700
+ * broker used half the CPU over that phase (docs/performance.md). Its raw throughput (14,700
  * events/s in the payment bench on a slow day) is far above what tests and benches send.
  */
 const JIT_FIRST_TIER_ONLY = '-XX:TieredStopAtLevel=1';

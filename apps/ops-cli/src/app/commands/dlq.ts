@@ -2,7 +2,8 @@ import { ConsumedTopics, deadLetterTopicOf } from '@pos/contracts';
 import { DeadLetterHeaders, OutboundMessage, ReplayHeaders, replayMarkerOf } from '@pos/messaging';
 import { CliError, ExitCode, notFound, usageError } from '../exit-codes';
 import { OpsContext, parsePosition, partitionOf, requireTopic } from '../context';
-import { isDeadLetterTopic, MessageRecord, position, renderRecord, sourceTopicOf, toRecord } from '../records';
+import { FilterArguments, filtersGiven, recordFilterOf } from '../filters';
+import { isDeadLetterTopic, matches, MessageRecord, position, renderRecord, sourceTopicOf, toRecord } from '../records';
 
 export interface DeadLetterEntry {
   readonly record: MessageRecord;
@@ -49,8 +50,9 @@ async function replayedPositions(ctx: OpsContext, sourceTopic: string, since: nu
   return new Map(copies.filter(({ record }) => record.replayOf).map(({ record }) => [record.replayOf as string, position(record)]));
 }
 
-async function parkedIn(ctx: OpsContext, deadLetterTopic: string): Promise<(DeadLetterEntry & { value: Buffer | null })[]> {
-  const parked = await readWhole(ctx, deadLetterTopic);
+/** The dead letters of one topic, from `fromMs` (when they were parked) if given, each with where it was replayed to. */
+async function parkedIn(ctx: OpsContext, deadLetterTopic: string, fromMs?: number): Promise<(DeadLetterEntry & { value: Buffer | null })[]> {
+  const parked = await readWhole(ctx, deadLetterTopic, fromMs);
   if (parked.length === 0) return [];
   const oldest = Math.min(...parked.map(({ record }) => Date.parse(record.timestamp)));
   const sources = [...new Set(parked.map(({ record }) => record.deadLetter?.sourceTopic ?? sourceTopicOf(record.topic)))];
@@ -64,7 +66,12 @@ async function parkedIn(ctx: OpsContext, deadLetterTopic: string): Promise<(Dead
 
 const entryOf = ({ record, replayedAs }: DeadLetterEntry): DeadLetterEntry => (replayedAs ? { record, replayedAs } : { record });
 
-export async function dlqListCommand(ctx: OpsContext, options: { topic?: string; reason?: string } = {}): Promise<DeadLetterEntry[]> {
+/** Which dead letters `dlq list` and `dlq replay --all` take: the filters `tail` has, and the reason they were parked for. */
+export interface DeadLetterSelection extends FilterArguments {
+  readonly reason?: string;
+}
+
+export async function dlqListCommand(ctx: OpsContext, options: { topic?: string } & DeadLetterSelection = {}): Promise<DeadLetterEntry[]> {
   let topics: string[];
   if (options.topic !== undefined) {
     topics = [deadLetterTopicNamed(options.topic)];
@@ -72,13 +79,16 @@ export async function dlqListCommand(ctx: OpsContext, options: { topic?: string;
     const existing = new Set(await ctx.broker.listTopics());
     topics = ConsumedTopics.map(deadLetterTopicOf).filter((t) => existing.has(t));
   }
-  return (await selectParked(ctx, topics, options.reason)).map(entryOf);
+  return (await selectParked(ctx, topics, options)).map(entryOf);
 }
 
-async function selectParked(ctx: OpsContext, topics: readonly string[], reason?: string) {
+async function selectParked(ctx: OpsContext, topics: readonly string[], selection: DeadLetterSelection) {
+  const filter = recordFilterOf(selection, ctx.now());
   const entries: (DeadLetterEntry & { value: Buffer | null })[] = [];
-  for (const topic of topics) entries.push(...(await parkedIn(ctx, topic)));
-  return reason === undefined ? entries : entries.filter((e) => e.record.deadLetter?.reason === reason);
+  for (const topic of topics) entries.push(...(await parkedIn(ctx, topic, filter.since)));
+  return entries.filter(
+    (e) => (selection.reason === undefined || e.record.deadLetter?.reason === selection.reason) && matches(e.record, filter),
+  );
 }
 
 async function findParked(ctx: OpsContext, topic: string, at: string) {
@@ -94,12 +104,11 @@ export async function dlqShowCommand(ctx: OpsContext, topic: string, at: string)
   return entryOf(await findParked(ctx, topic, at));
 }
 
-export interface ReplayOptions {
+/** The selection applies to `all` only. */
+export interface ReplayOptions extends DeadLetterSelection {
   /** `<partition>:<offset>` of one message; or `all`. */
   readonly position?: string;
   readonly all?: boolean;
-  /** With `all`: only the messages parked for this reason. */
-  readonly reason?: string;
   readonly dryRun?: boolean;
 }
 
@@ -120,10 +129,14 @@ const REPLAY_CHUNK = 100;
  */
 export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: ReplayOptions): Promise<ReplayReport> {
   if (!!options.position === !!options.all) throw usageError('give either a <partition>:<offset> or --all');
+  const selecting = [...(options.reason !== undefined ? ['--reason'] : []), ...filtersGiven(options)];
+  if (options.position && selecting.length > 0) {
+    throw usageError(`${selecting.join(', ')} select dead letters only with --all`, '<partition>:<offset> names one message already');
+  }
   const deadLetterTopic = deadLetterTopicNamed(topic);
   const entries = options.position
     ? [await findParked(ctx, deadLetterTopic, options.position)]
-    : await selectParked(ctx, [deadLetterTopic], options.reason);
+    : await selectParked(ctx, [deadLetterTopic], options);
   const skipped = entries.filter((e) => e.replayedAs).map((e) => ({ from: position(e.record), replayedAs: e.replayedAs as string }));
   const todo = entries.filter((e) => !e.replayedAs);
   const existing = new Set(await ctx.broker.listTopics());

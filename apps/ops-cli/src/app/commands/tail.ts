@@ -1,12 +1,13 @@
 import { ReadRange } from '@pos/messaging';
 import { CliError, ExitCode, usageError } from '../exit-codes';
-import { OpsContext, parseOffset, parsePartition, parseTime, partitionOf, requireTopic } from '../context';
-import { MessageRecord, matches, RecordFilter, toRecord } from '../records';
+import { OpsContext, parseOffset, parsePartition, partitionOf, requireTopic } from '../context';
+import { FilterArguments, recordFilterOf } from '../filters';
+import { MessageRecord, matches, toRecord } from '../records';
 
-export interface TailOptions extends RecordFilter {
+/** `--since` both selects and says where each partition starts reading. */
+export interface TailOptions extends FilterArguments {
   readonly partition?: string;
   readonly offset?: string;
-  readonly since?: string;
   readonly fromBeginning?: boolean;
   /** Without another position: the last N messages of each partition (default 10). */
   readonly last?: string;
@@ -17,14 +18,14 @@ export interface TailOptions extends RecordFilter {
 
 const DEFAULT_LAST = 10n;
 
-/** Works out where each partition starts and (unless following) ends. */
-export async function tailRanges(ctx: OpsContext, topic: string, options: TailOptions): Promise<ReadRange[]> {
+/** Works out where each partition starts (at `since`, epoch ms, when given) and, unless following, ends. */
+async function tailRanges(ctx: OpsContext, topic: string, options: TailOptions, at: number | undefined): Promise<ReadRange[]> {
   const positions = [options.offset !== undefined, options.since !== undefined, !!options.fromBeginning, options.last !== undefined];
   if (positions.filter(Boolean).length > 1) throw usageError('use only one of --offset, --since, --from-beginning, --last');
+  if (options.follow && options.until !== undefined) throw usageError('--until ends a bounded read; it cannot be combined with --follow');
   const offsets = await requireTopic(ctx, topic);
   const partitions =
     options.partition !== undefined ? [partitionOf(offsets, parsePartition(options.partition))] : offsets.partitions;
-  const at = options.since !== undefined ? parseTime(options.since, ctx.now()) : undefined;
   const byTime = at === undefined ? undefined : new Map((await ctx.broker.offsetsAtTime(topic, at)).map((p) => [p.partition, p.offset]));
   const last = options.last !== undefined ? parseOffset(options.last, '--last') : DEFAULT_LAST;
 
@@ -65,7 +66,8 @@ export async function tailCommand(
   emit: (record: MessageRecord) => void,
   signal?: AbortSignal,
 ): Promise<number> {
-  const ranges = await tailRanges(ctx, topic, options);
+  const filter = recordFilterOf(options, ctx.now());
+  const ranges = await tailRanges(ctx, topic, options, filter.since);
   const limit = options.limit !== undefined ? Number(parseOffset(options.limit, '--limit')) : Infinity;
   const stop = new AbortController();
   signal?.addEventListener('abort', () => stop.abort(), { once: true });
@@ -75,7 +77,7 @@ export async function tailCommand(
     async (message) => {
       if (found.length >= limit) return;
       const record = toRecord(message, ctx.validator);
-      if (!matches(record, options)) return;
+      if (!matches(record, filter)) return;
       found.push(record);
       if (options.follow) emit(record);
       if (found.length >= limit) stop.abort();

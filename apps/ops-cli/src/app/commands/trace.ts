@@ -1,4 +1,4 @@
-import { allTopics } from '@pos/contracts';
+import { allTopics, BatchClosed } from '@pos/contracts';
 import { notFound } from '../exit-codes';
 import { OpsContext, parseTime } from '../context';
 import { byEventTime, field, MessageRecord, renderRecord, toRecord } from '../records';
@@ -83,11 +83,13 @@ export async function paymentTraceCommand(ctx: OpsContext, paymentId: string, op
   return { paymentId, status, merchantId, outTradeNo, batchIds, events };
 }
 
+type FenTotal = BatchClosed['totalFen'];
+
 export interface BatchStory {
   readonly batchId: string;
   readonly status: string;
   /** From `pos.clearing.batch.closed`: the totals the batch closed with. */
-  readonly totals?: { paymentCount: number; totalFen: number; voidedCount: number; voidedFen: number; settlementDate: string };
+  readonly totals?: { paymentCount: number; totalFen: FenTotal; voidedCount: number; voidedFen: FenTotal; settlementDate: string };
   readonly events: readonly MessageRecord[];
 }
 
@@ -111,14 +113,18 @@ export async function batchShowCommand(ctx: OpsContext, batchId: string, options
     if (r.deadLetter) continue;
     status = BATCH_STATUS_OF[r.event?.type ?? ''] ?? status;
     if (r.event?.type === 'pos.clearing.batch.closed') {
-      const d = r.data as { paymentCount: number; totalFen: number; voidedCount: number; voidedFen: number; settlementDate: string };
+      const d = r.data as BatchClosed;
       totals = { paymentCount: d.paymentCount, totalFen: d.totalFen, voidedCount: d.voidedCount, voidedFen: d.voidedFen, settlementDate: d.settlementDate };
     }
   }
   return { batchId, status, ...(totals ? { totals } : {}), events };
 }
 
-const fen = (amount: number) => `${Math.trunc(amount / 100)}.${String(amount % 100).padStart(2, '0')} CNY (${amount} fen)`;
+/** Fen totals beyond 2^53 arrive as decimal strings (contract version 2): exact through bigint. */
+const fen = (amount: FenTotal) => {
+  const value = BigInt(amount);
+  return `${value / 100n}.${String(value % 100n).padStart(2, '0')} CNY (${value} fen)`;
+};
 
 export function renderPaymentTrace(trace: PaymentTrace): string {
   const head = [

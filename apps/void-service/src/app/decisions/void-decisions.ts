@@ -5,12 +5,12 @@ import { ChannelName, Remedy, Topics, VoidAccepted, VoidConfirmed, VoidRejected,
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { CLOCK, Outbox, OutboxMessage } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
-import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import {
   canonicalVoidRequest,
   customerVoidNotice,
   decideVoid,
   GateFacts,
+  isFinal,
   PaymentFacts,
   PaymentStatus,
   REASON_MESSAGES,
@@ -39,6 +39,8 @@ export interface VoidDecisionView {
   readonly amountFen: number;
   readonly decidedAt: string;
   readonly message: string;
+  /** False for an answer that may change (retry later, supervisor missing): the same key may be asked again. */
+  readonly final: boolean;
   /** For MODIFIED_REQUEST: the decision that owns the idempotency key. */
   readonly originalVoidId?: string;
 }
@@ -68,6 +70,7 @@ export interface DecisionRow {
   message: string;
   deadline: Date | null;
   decided_at: Date;
+  final: boolean;
   original_void_id: string | null;
 }
 
@@ -84,8 +87,8 @@ interface PaymentRow {
   order_created_at: Date;
   succeeded_at: Date | null;
   voided_by: string | null;
-  batch_id: string | null;
   cleared: boolean;
+  gate_batch_id: string | null;
   gate_status: 'OPEN' | 'CLOSED' | null;
   gate_close_reason: 'CUTOFF' | 'TERMINAL_SETTLEMENT' | null;
   gate_closes_at: Date | null;
@@ -93,7 +96,7 @@ interface PaymentRow {
 
 export const DECISION_COLUMNS = `void_id, merchant_id, idempotency_key, payload_hash, terminal_id, requested_amount_fen,
   requested_payment_id, requested_out_trade_no, payment_id, out_trade_no, channel, batch_id, decision, reason, remedy,
-  message, deadline, decided_at, original_void_id`;
+  message, deadline, decided_at, final, original_void_id`;
 
 export function viewOf(row: DecisionRow): VoidDecisionView {
   const paymentId = row.payment_id ?? row.requested_payment_id;
@@ -114,6 +117,7 @@ export function viewOf(row: DecisionRow): VoidDecisionView {
     amountFen: Number(row.requested_amount_fen),
     decidedAt: row.decided_at.toISOString(),
     message: row.message,
+    final: row.final,
     ...(row.original_void_id ? { originalVoidId: row.original_void_id } : {}),
   };
 }
@@ -148,15 +152,18 @@ const MAX_ATTEMPTS = 5;
 /**
  * The I/O shell around `decideVoid`. Two statements, and no transaction around them:
  *
- * 1. read the payment, whether it was cleared, and the gate of its batch (ADR 0002);
- * 2. decide with the clock, then store the decision, the payment's mark and the events in one
- *    statement. For an acceptance that statement first re-checks, under the payment's row lock and
- *    the gate's share lock, that the facts it was decided on still hold (payment succeeded and not
- *    voided, not cleared, gate open); if they do not, the void is decided again on the new facts.
+ * 1. read the payment, whether it was cleared, and the gate of the batch clearing put it in: the
+ *    gate whose window (announced by clearing, ADR 0005) holds the payment's success time;
+ * 2. decide with one reading of the clock, then store the decision, the payment's mark and the
+ *    events in one statement. For an acceptance that statement first re-checks, under the payment's
+ *    row lock and the gate's share lock, that the facts it was decided on still hold (payment
+ *    succeeded and not voided, not cleared, gate open, its window still holding the payment and
+ *    closing after the decision time); if they do not, the void is decided again on the new facts.
  *
- * Exactly once comes from the unique index on (merchant, idempotency key): a key already decided,
- * or being decided by a concurrent duplicate (the insert waits for it), makes the insert do nothing,
- * and the stored decision is returned, or MODIFIED_REQUEST if the payload differs.
+ * Exactly once comes from the unique index on (merchant, idempotency key) over final answers: a key
+ * already decided, or being decided by a concurrent duplicate (the insert waits for it), makes the
+ * insert do nothing, and the stored decision is returned, or MODIFIED_REQUEST if the payload
+ * differs. An answer that may change (`isFinal`) is recorded without taking the key.
  */
 @Injectable()
 export class VoidDecisions {
@@ -165,11 +172,6 @@ export class VoidDecisions {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(VOID_SETTINGS) private readonly settings: VoidServiceSettings,
   ) {}
-
-  /** The batch a succeeded payment clears in, by the configured channel schedules. */
-  batchOf(payment: { merchantId: string; terminalId: string; channel: ChannelName; succeededAt: Date; cardBatchNo?: string }): BatchKey {
-    return batchKeyOf(payment, this.settings.clearingSchedules);
-  }
 
   /** `db` is a transaction (Kafka: the consumer's inbox transaction) or the data source's manager (HTTP). */
   async decide(db: EntityManager, command: VoidCommand, source: DecisionSource): Promise<DecisionOutcome> {
@@ -193,35 +195,42 @@ export class VoidDecisions {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const row = await this.readPayment(db, command);
       const payment = row ? factsOf(row) : undefined;
-      let gate: GateFacts | undefined;
-      if (row && payment?.status === 'SUCCEEDED' && payment.succeededAt) {
-        const key = this.batchOf({ ...payment, succeededAt: payment.succeededAt, cardBatchNo: payment.card?.batchNo });
-        if (row.batch_id !== key.batchId || row.gate_status === null || row.gate_closes_at === null) {
-          await this.openGate(db, key, payment.paymentId);
-          continue;
-        }
-        // A gate created by an early batch.closing carries clearing's cutoff; the payment's own window never ends later.
-        const closesAt = row.gate_closes_at.getTime() < key.window.closesAt.getTime() ? row.gate_closes_at : key.window.closesAt;
-        gate = { batchId: key.batchId, status: row.gate_status, closesAt, ...(row.gate_close_reason ? { closeReason: row.gate_close_reason } : {}) };
-      }
+      const gate: GateFacts | undefined =
+        row?.gate_batch_id && row.gate_status && row.gate_closes_at
+          ? {
+              batchId: row.gate_batch_id,
+              status: row.gate_status,
+              closesAt: row.gate_closes_at,
+              ...(row.gate_close_reason ? { closeReason: row.gate_close_reason } : {}),
+            }
+          : undefined;
+      // One reading of the clock: the decision is made, stored and re-checked against the gate at this instant.
+      const now = this.clock.now();
       const decision = decideVoid(
-        { merchantId: command.merchantId, terminalId: command.terminalId, amountFen: command.amountFen, card: command.card, supervisor },
+        {
+          merchantId: command.merchantId,
+          terminalId: command.terminalId,
+          ...(command.paymentId && command.outTradeNo ? { outTradeNo: command.outTradeNo } : {}),
+          amountFen: command.amountFen,
+          card: command.card,
+          supervisor,
+        },
         payment,
         gate,
         this.settings.voidRules,
-        this.clock.now(),
+        now,
       );
-      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision);
+      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision, now);
       if (stored.kind === 'stored') return { view: stored.view, replayed: false };
       if (stored.kind === 'facts-changed') continue;
       const [existing] = await queryPrepared<DecisionRow>(
         db,
         `SELECT ${DECISION_COLUMNS} FROM void_decisions
-         WHERE merchant_id = $1 AND idempotency_key = $2 AND reason IS DISTINCT FROM 'MODIFIED_REQUEST'`,
+         WHERE merchant_id = $1 AND idempotency_key = $2 AND final AND reason IS DISTINCT FROM 'MODIFIED_REQUEST'`,
         [command.merchantId, command.idempotencyKey],
       );
       if (existing.payload_hash === payloadHash) return { view: viewOf(existing), replayed: true };
-      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), existing.void_id);
+      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), this.clock.now(), existing.void_id);
       if (modified.kind !== 'stored') throw new Error('a MODIFIED_REQUEST answer owns no key, so it is always stored');
       return { view: modified.view, replayed: false };
     }
@@ -233,46 +242,34 @@ export class VoidDecisions {
   }
 
   /**
-   * The payment with what the void is decided on: cleared or not, and its batch's gate. Only the
-   * merchant's own payments are looked at: another merchant's is simply not found.
+   * The payment with what the void is decided on: cleared or not, and the gate of the batch clearing
+   * put it in (the gate whose window holds its success time; ADR 0005). Only the merchant's own
+   * payments are looked at: another merchant's is simply not found. A payment id names the payment
+   * alone: an order number given with it is compared by the policy, so a mismatch is told apart
+   * from a payment not known yet.
    */
   private async readPayment(db: EntityManager, command: VoidCommand): Promise<PaymentRow | undefined> {
-    const conditions = ['p.merchant_id = $1'];
-    const values: unknown[] = [command.merchantId];
-    if (command.paymentId) {
-      values.push(command.paymentId);
-      conditions.push(`p.payment_id = $${values.length}`);
-    }
-    if (command.outTradeNo) {
-      values.push(command.outTradeNo);
-      conditions.push(`p.out_trade_no = $${values.length}`);
-    }
-    // An out_trade_no reused after a failed attempt names the succeeded payment first.
+    const [column, value] = command.paymentId ? ['payment_id', command.paymentId] : ['out_trade_no', command.outTradeNo];
+    // An out_trade_no reused after a failed attempt names the succeeded payment first. A late
+    // payment's window may hold the closed batch and its late successor: the first one decides.
     const rows = await queryPrepared<PaymentRow>(
       db,
       `SELECT p.payment_id, p.merchant_id, p.terminal_id, p.channel, p.amount_fen, p.out_trade_no, p.card_batch_no, p.card_voucher_no,
-         p.status, p.order_created_at, p.succeeded_at, p.voided_by, p.batch_id,
+         p.status, p.order_created_at, p.succeeded_at, p.voided_by,
          EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id) AS cleared,
-         g.status AS gate_status, g.close_reason AS gate_close_reason, g.closes_at AS gate_closes_at
-       FROM payment_facts p LEFT JOIN void_gates g ON g.batch_id = p.batch_id
-       WHERE ${conditions.join(' AND ')}
+         g.batch_id AS gate_batch_id, g.status AS gate_status, g.close_reason AS gate_close_reason, g.closes_at AS gate_closes_at
+       FROM payment_facts p
+       LEFT JOIN LATERAL (
+         SELECT batch_id, status, close_reason, closes_at FROM void_gates g
+          WHERE g.merchant_id = p.merchant_id AND g.channel = p.channel AND p.status = 'SUCCEEDED'
+            AND g.opens_at <= p.succeeded_at AND p.succeeded_at < g.closes_at
+            AND (p.channel <> 'UNIONPAY_CARD' OR (g.terminal_id = p.terminal_id AND g.batch_no = p.card_batch_no))
+          ORDER BY g.created_at, g.batch_id LIMIT 1) g ON true
+       WHERE p.merchant_id = $1 AND p.${column} = $2
        ORDER BY (p.status = 'SUCCEEDED') DESC, p.order_created_at DESC LIMIT 1`,
-      values,
+      [command.merchantId, value],
     );
     return rows[0];
-  }
-
-  /**
-   * The first void of a batch opens its gate; the payment then names that batch (payments recorded
-   * before batch ids were kept get theirs here).
-   */
-  private async openGate(db: EntityManager, key: BatchKey, paymentId: string): Promise<void> {
-    await db.query(
-      `WITH gate AS (
-         INSERT INTO void_gates (batch_id, merchant_id, channel, closes_at) VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING)
-       UPDATE payment_facts SET batch_id = $1, updated_at = now() WHERE payment_id = $5 AND batch_id IS DISTINCT FROM $1`,
-      [key.batchId, key.merchantId, key.channel, key.window.closesAt, paymentId],
-    );
   }
 
   private async store(
@@ -283,10 +280,10 @@ export class VoidDecisions {
     payment: PaymentFacts | undefined,
     gate: GateFacts | undefined,
     decision: VoidDecision,
+    decidedAt: Date,
     originalVoidId?: string,
   ): Promise<{ kind: 'stored'; view: VoidDecisionView } | { kind: 'key-taken' } | { kind: 'facts-changed' }> {
     const voidId = randomUUID();
-    const decidedAt = this.clock.now();
     // Facts of a payment are echoed only when it is this merchant's (it is never looked up otherwise).
     const known = payment && payment.merchantId === command.merchantId ? payment : undefined;
     const accepting = decision.decision === 'ACCEPTED' && known !== undefined;
@@ -309,6 +306,7 @@ export class VoidDecisions {
       message: decision.message,
       deadline: decision.deadline ?? null,
       decided_at: decidedAt,
+      final: isFinal(decision),
       original_void_id: originalVoidId ?? null,
     };
     const view = viewOf(row);
@@ -336,24 +334,36 @@ export class VoidDecisions {
       decidedAt,
       businessDateOf(decidedAt),
       row.original_void_id,
+      row.final,
     ];
     const events = this.outbox.insert(this.eventsOf(view, decision, known, gate), {
       firstParameter: values.length + 1,
       onlyIf: 'EXISTS (SELECT 1 FROM decided)',
     });
-    // An acceptance holds only while its facts do: the payment (locked) still succeeded, unvoided,
-    // uncleared and in this batch, and the gate (shared with other voids, exclusive to the closing)
-    // still open. A rejection rests on facts that only move forward, so it stands as decided.
+    // An acceptance holds only while its facts do: the payment (locked) still succeeded, unvoided and
+    // uncleared, and the gate (shared with other voids, exclusive to the closing) still open, its
+    // window (which a terminal settlement shortens) still holding the payment and closing after the
+    // decision time. A rejection rests on facts that only move forward, so it stands as decided; an
+    // answer that may change never takes a key that a final answer holds.
     const guards = accepting
       ? `payment AS (
-           SELECT p.payment_id FROM payment_facts p
-           WHERE p.payment_id = $12 AND p.status = 'SUCCEEDED' AND p.voided_by IS NULL AND p.batch_id = $15
+           SELECT p.payment_id, p.succeeded_at FROM payment_facts p
+           WHERE p.payment_id = $12 AND p.status = 'SUCCEEDED' AND p.voided_by IS NULL
              AND NOT EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id)
            FOR UPDATE OF p),
-         gate AS (SELECT batch_id FROM void_gates WHERE batch_id = $15 AND status = 'OPEN' FOR SHARE),`
+         gate AS (
+           SELECT g.batch_id FROM void_gates g, payment p
+           WHERE g.batch_id = $15 AND g.status = 'OPEN' AND $21::timestamptz < g.closes_at
+             AND g.opens_at <= p.succeeded_at AND p.succeeded_at < g.closes_at
+           FOR SHARE OF g),`
       : '';
     const mark = accepting ? 'marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE payment_id = $12 AND EXISTS (SELECT 1 FROM decided)),' : '';
-    const holds = accepting ? 'EXISTS (SELECT 1 FROM payment) AND EXISTS (SELECT 1 FROM gate)' : 'true';
+    const holds = accepting
+      ? 'EXISTS (SELECT 1 FROM payment) AND EXISTS (SELECT 1 FROM gate)'
+      : row.final
+        ? 'true'
+        : `NOT EXISTS (SELECT 1 FROM void_decisions d WHERE d.merchant_id = $2 AND d.idempotency_key = $3 AND d.final
+                          AND d.reason IS DISTINCT FROM 'MODIFIED_REQUEST')`;
     // The decision, the payment's mark and the events: one statement, one round trip.
     const [result] = await queryPrepared<{ holds: boolean; stored: boolean }>(
       db,
@@ -361,12 +371,12 @@ export class VoidDecisions {
        decided AS (
          INSERT INTO void_decisions (void_id, merchant_id, idempotency_key, payload_hash, source, terminal_id, operator_id,
            supervisor_operator_id, requested_payment_id, requested_out_trade_no, requested_amount_fen, payment_id, out_trade_no,
-           channel, batch_id, decision, reason, remedy, message, deadline, decided_at, decided_date, original_void_id)
+           channel, batch_id, decision, reason, remedy, message, deadline, decided_at, decided_date, original_void_id, final)
          SELECT $1::uuid, $2::text, $3::text, $4::char(64), $5::text, $6::text, $7::text, $8::text, $9::uuid, $10::text, $11::bigint,
            $12::uuid, $13::text, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::timestamptz,
-           $21::timestamptz, $22::date, $23::uuid
+           $21::timestamptz, $22::date, $23::uuid, $24::boolean
          WHERE ${holds}
-         ON CONFLICT (merchant_id, idempotency_key) WHERE reason IS DISTINCT FROM 'MODIFIED_REQUEST' DO NOTHING
+         ON CONFLICT (merchant_id, idempotency_key) WHERE final AND reason IS DISTINCT FROM 'MODIFIED_REQUEST' DO NOTHING
          RETURNING void_id),
        ${mark}
        events AS (${events.sql})
@@ -374,7 +384,8 @@ export class VoidDecisions {
       [...values, ...events.values],
     );
     if (result.stored) return { kind: 'stored', view };
-    return result.holds ? { kind: 'key-taken' } : { kind: 'facts-changed' };
+    // Not stored: an acceptance whose facts moved on is decided again; anything else found the key taken.
+    return accepting && !result.holds ? { kind: 'facts-changed' } : { kind: 'key-taken' };
   }
 
   private eventsOf(view: VoidDecisionView, decision: VoidDecision, known: PaymentFacts | undefined, gate: GateFacts | undefined): OutboxMessage[] {

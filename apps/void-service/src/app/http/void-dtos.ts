@@ -53,15 +53,16 @@ export class VoidDecisionBody {
   @ApiProperty({ description: 'Requested amount, integer fen' }) amountFen!: number;
   @ApiProperty({ format: 'date-time' }) decidedAt!: string;
   @ApiProperty() message!: string;
+  @ApiProperty({
+    description:
+      'True for a final answer, replayed for this idempotency key for ever. False for an answer that may change ' +
+      '(PAYMENT_NOT_FOUND, PAYMENT_PENDING, CLEARING_PENDING, VOID_TOO_EARLY, SUPERVISOR_AUTH_REQUIRED): ask again with the same key.',
+  })
+  final!: boolean;
   @ApiPropertyOptional({ format: 'uuid', description: 'MODIFIED_REQUEST: the decision that owns the key' }) originalVoidId?: string;
 }
 
 export class VoidDecisionListBody {
   @ApiProperty({ type: [VoidDecisionBody] }) items!: VoidDecisionBody[];
   @ApiPropertyOptional({ description: 'Pass as `after` for the next page; absent on the last page' }) next?: string;
-}
-
-export class ErrorBody {
-  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
-  @ApiProperty() message!: string;
 }

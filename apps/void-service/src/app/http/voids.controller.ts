@@ -1,22 +1,20 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Topics, VoidRejectionReasons, VoidRequested } from '@pos/contracts';
 import { isBusinessDate } from '@pos/business-calendar';
 import { MessageValidator } from '@pos/messaging';
-import { ApiError, AuthenticatedMerchant, MerchantAuthGuard } from '@pos/service-runtime';
+import { ApiError, ApiErrorCodes, AuthenticatedMerchant, MerchantAuthenticated, UuidParam } from '@pos/service-runtime';
 import { DECISION_COLUMNS, DecisionRow, UnreferencedVoid, viewOf, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
 import { VoidMetrics } from '../observability/void-metrics';
-import { ErrorBody, VoidDecisionBody, VoidDecisionListBody, VoidRequestBody } from './void-dtos';
+import { VoidDecisionBody, VoidDecisionListBody, VoidRequestBody } from './void-dtos';
 
 const MAX_PAGE = 500;
 
 @ApiTags('voids')
-@ApiSecurity('merchant-api-key')
-@ApiUnauthorizedResponse({ type: ErrorBody, description: 'Missing or unknown X-Api-Key' })
-@UseGuards(MerchantAuthGuard)
+@MerchantAuthenticated()
 @Controller('v1')
 export class VoidsController {
   constructor(
@@ -31,12 +29,13 @@ export class VoidsController {
   @ApiOperation({
     summary: 'Void (撤销) a payment',
     description:
-      'Decided synchronously: ACCEPTED, or REJECTED with a reason and the remedy. The same idempotency key always returns the stored decision ' +
-      '(header Idempotent-Replayed: true); the same key with another payload is REJECTED with MODIFIED_REQUEST. Invalid requests are 400 and are not decisions.',
+      'Decided synchronously: ACCEPTED, or REJECTED with a reason and the remedy. The same idempotency key returns the stored final decision ' +
+      '(header Idempotent-Replayed: true); the same key with another payload is REJECTED with MODIFIED_REQUEST. An answer with final=false ' +
+      '(retry later, supervisor authorisation missing) does not take the key: ask again with the same key. Invalid requests are 400 and are not decisions.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Or idempotencyKey in the body' })
   @ApiOkResponse({ type: VoidDecisionBody })
-  @ApiBadRequestResponse({ type: ErrorBody })
+  @ApiErrorCodes('VALIDATION_FAILED', 'INVALID_AMOUNT', 'IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_CONFLICT', 'PAYMENT_REFERENCE_REQUIRED', 'MERCHANT_MISMATCH')
   async requestVoid(
     @AuthenticatedMerchant() merchantId: string,
     @Headers('idempotency-key') headerKey: string | undefined,
@@ -49,7 +48,7 @@ export class VoidsController {
     try {
       outcome = await this.decisions.decide(this.dataSource.manager, command, 'HTTP');
     } catch (error) {
-      if (error instanceof UnreferencedVoid) throw new ApiError(HttpStatus.BAD_REQUEST, 'PAYMENT_REFERENCE_REQUIRED', error.message);
+      if (error instanceof UnreferencedVoid) throw new ApiError('PAYMENT_REFERENCE_REQUIRED', error.message);
       throw error;
     }
     this.metrics.decided(outcome, 'HTTP', started);
@@ -60,21 +59,23 @@ export class VoidsController {
   @Get('voids/:voidId')
   @ApiOperation({ summary: 'A void decision by id' })
   @ApiOkResponse({ type: VoidDecisionBody })
-  async byId(@AuthenticatedMerchant() merchantId: string, @Param('voidId', new ParseUUIDPipe()) voidId: string): Promise<VoidDecisionView> {
+  @ApiErrorCodes('INVALID_VOID_ID', 'VOID_NOT_FOUND')
+  async byId(@AuthenticatedMerchant() merchantId: string, @Param('voidId', new UuidParam('INVALID_VOID_ID')) voidId: string): Promise<VoidDecisionView> {
     const [row]: DecisionRow[] = await this.dataSource.query(
       `SELECT ${DECISION_COLUMNS} FROM void_decisions WHERE void_id = $1 AND merchant_id = $2`,
       [voidId, merchantId],
     );
-    if (!row) throw new ApiError(HttpStatus.NOT_FOUND, 'VOID_NOT_FOUND', `no void ${voidId} for this merchant`);
+    if (!row) throw new ApiError('VOID_NOT_FOUND', `no void ${voidId} for this merchant`);
     return viewOf(row);
   }
 
   @Get('payments/:paymentId/voids')
   @ApiOperation({ summary: "A payment's void history, oldest first (empty for a payment this merchant does not have)" })
   @ApiOkResponse({ type: VoidDecisionListBody })
+  @ApiErrorCodes('INVALID_PAYMENT_ID')
   async history(
     @AuthenticatedMerchant() merchantId: string,
-    @Param('paymentId', new ParseUUIDPipe()) paymentId: string,
+    @Param('paymentId', new UuidParam('INVALID_PAYMENT_ID')) paymentId: string,
   ): Promise<{ items: VoidDecisionView[] }> {
     const rows: DecisionRow[] = await this.dataSource.query(
       `SELECT ${DECISION_COLUMNS} FROM void_decisions
@@ -93,6 +94,7 @@ export class VoidsController {
   @ApiQuery({ name: 'limit', required: false, example: 100 })
   @ApiQuery({ name: 'after', required: false, description: 'The `next` of the previous page' })
   @ApiOkResponse({ type: VoidDecisionListBody })
+  @ApiErrorCodes('INVALID_DATE', 'INVALID_REASON', 'INVALID_DECISION', 'INVALID_LIMIT', 'INVALID_CURSOR')
   async list(
     @AuthenticatedMerchant() merchantId: string,
     @Query('date') date: string | undefined,
@@ -101,16 +103,16 @@ export class VoidsController {
     @Query('limit') limitText: string | undefined,
     @Query('after') after: string | undefined,
   ): Promise<{ items: VoidDecisionView[]; next?: string }> {
-    if (!isBusinessDate(date)) throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DATE', 'date must be a business date YYYY-MM-DD');
+    if (!isBusinessDate(date)) throw new ApiError('INVALID_DATE', 'date must be a business date YYYY-MM-DD');
     if (reason !== undefined && !(VoidRejectionReasons as readonly string[]).includes(reason)) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_REASON', `reason must be one of ${VoidRejectionReasons.join(', ')}`);
+      throw new ApiError('INVALID_REASON', `reason must be one of ${VoidRejectionReasons.join(', ')}`);
     }
     if (decision !== undefined && decision !== 'ACCEPTED' && decision !== 'REJECTED') {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_DECISION', 'decision must be ACCEPTED or REJECTED');
+      throw new ApiError('INVALID_DECISION', 'decision must be ACCEPTED or REJECTED');
     }
     const limit = limitText === undefined ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_LIMIT', `limit must be an integer from 1 to ${MAX_PAGE}`);
+      throw new ApiError('INVALID_LIMIT', `limit must be an integer from 1 to ${MAX_PAGE}`);
     }
     const values: unknown[] = [merchantId, date];
     const conditions = ['merchant_id = $1', 'decided_date = $2'];
@@ -132,28 +134,28 @@ export class VoidsController {
   /** Validates against the contract's own JSON Schema, so HTTP and Kafka accept exactly the same requests. */
   private commandFrom(merchantId: string, headerKey: string | undefined, body: unknown): VoidRequested {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'VALIDATION_FAILED', 'the body must be a JSON object');
+      throw new ApiError('VALIDATION_FAILED', 'the body must be a JSON object');
     }
     const fields = body as Record<string, unknown>;
     if (headerKey !== undefined && fields['idempotencyKey'] !== undefined && fields['idempotencyKey'] !== headerKey) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'IDEMPOTENCY_KEY_CONFLICT', 'the Idempotency-Key header and body idempotencyKey differ');
+      throw new ApiError('IDEMPOTENCY_KEY_CONFLICT', 'the Idempotency-Key header and body idempotencyKey differ');
     }
     const idempotencyKey = headerKey ?? fields['idempotencyKey'];
     if (idempotencyKey === undefined) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'IDEMPOTENCY_KEY_REQUIRED', 'an Idempotency-Key header or body idempotencyKey is required');
+      throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'an Idempotency-Key header or body idempotencyKey is required');
     }
     if (fields['merchantId'] !== undefined && fields['merchantId'] !== merchantId) {
-      throw new ApiError(HttpStatus.FORBIDDEN, 'MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
+      throw new ApiError('MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
     }
     const command = { ...fields, idempotencyKey, merchantId };
     const result = this.validator.validate(Topics.voidCommands, 'pos.void.requested', 1, command);
     if (!result.ok) {
       const code = /^\/amountFen\b/m.test(result.detail.replace(/; /g, '\n')) ? 'INVALID_AMOUNT' : 'VALIDATION_FAILED';
-      throw new ApiError(HttpStatus.BAD_REQUEST, code, result.detail);
+      throw new ApiError(code, result.detail);
     }
     const request = command as VoidRequested;
     if (!request.paymentId && !request.outTradeNo) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'PAYMENT_REFERENCE_REQUIRED', 'a void must name the payment: paymentId or outTradeNo');
+      throw new ApiError('PAYMENT_REFERENCE_REQUIRED', 'a void must name the payment: paymentId or outTradeNo');
     }
     return request;
   }
@@ -163,7 +165,7 @@ function parseCursor(text: string): { decidedAt: Date; voidId: string } {
   const [at, voidId] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const decidedAt = new Date(at ?? '');
   if (Number.isNaN(decidedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(voidId ?? '')) {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_CURSOR', 'after must be the next value of a previous page');
+    throw new ApiError('INVALID_CURSOR', 'after must be the next value of a previous page');
   }
   return { decidedAt, voidId };
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { EntityManager } from 'typeorm';
 import {
   BatchClosing,
+  BatchOpened,
   PaymentCleared,
   PaymentFailed,
   PaymentPending,
@@ -66,6 +67,7 @@ export class VoidConsumers implements OnApplicationBootstrap {
         // closing waits for no gathering.
         batchSize: TRANSACTIONAL_BATCH_SIZE,
         handlers: {
+          'pos.clearing.batch.opened': (e: ConsumedEvent<BatchOpened>, tx) => this.openGate(tx, e.envelope.data),
           'pos.clearing.batch.closing': (e: ConsumedEvent<BatchClosing>, tx, afterCommit) => this.closeGate(tx, e.envelope.data, afterCommit),
           'pos.clearing.payment.cleared': {
             applySet: (events: readonly ConsumedEvent<PaymentCleared>[], tx, afterCommit) => this.recordCleared(tx, events, afterCommit),
@@ -97,16 +99,14 @@ export class VoidConsumers implements OnApplicationBootstrap {
     const precedence = `CASE payment_facts.status WHEN 'PENDING' THEN 0 WHEN 'SUCCEEDED' THEN 1 WHEN 'FAILED' THEN 1 ELSE 2 END`;
     const incoming = status === 'PENDING' ? 0 : status === 'REVERSED' ? 2 : 1;
     const succeededAt = status === 'SUCCEEDED' ? new Date(at) : undefined;
-    const batch = succeededAt ? this.decisions.batchOf({ ...p, succeededAt, cardBatchNo: p.card?.batchNo }) : undefined;
     await queryPrepared(
       tx,
       `INSERT INTO payment_facts (payment_id, merchant_id, terminal_id, channel, amount_fen, out_trade_no, card_batch_no,
-         card_voucher_no, status, order_created_at, succeeded_at, batch_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
+         card_voucher_no, status, order_created_at, succeeded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (payment_id) DO UPDATE SET
          status = CASE WHEN $12 > ${precedence} THEN EXCLUDED.status ELSE payment_facts.status END,
          succeeded_at = COALESCE(payment_facts.succeeded_at, EXCLUDED.succeeded_at),
-         batch_id = COALESCE(payment_facts.batch_id, EXCLUDED.batch_id),
          order_created_at = LEAST(payment_facts.order_created_at, EXCLUDED.order_created_at),
          updated_at = now()`,
       [
@@ -122,8 +122,22 @@ export class VoidConsumers implements OnApplicationBootstrap {
         new Date(at),
         succeededAt ?? null,
         incoming,
-        batch?.batchId ?? null,
       ],
+    );
+  }
+
+  /**
+   * ADR 0005: clearing names each batch and its window; a void finds its payment's gate by the
+   * payment's success time. A gate a closing created first (it cannot, in partition order, but a
+   * replay may) keeps what the closing set.
+   */
+  private async openGate(tx: EntityManager, opened: BatchOpened): Promise<void> {
+    await tx.query(
+      `INSERT INTO void_gates (batch_id, merchant_id, channel, terminal_id, batch_no, opens_at, closes_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (batch_id) DO UPDATE SET opens_at = EXCLUDED.opens_at, terminal_id = EXCLUDED.terminal_id, batch_no = EXCLUDED.batch_no
+        WHERE void_gates.opens_at IS NULL AND void_gates.merchant_id = EXCLUDED.merchant_id`,
+      [opened.batchId, opened.merchantId, opened.channel, opened.terminalId ?? null, opened.batchNo ?? null, new Date(opened.opensAt), new Date(opened.closesAt)],
     );
   }
 
@@ -144,11 +158,11 @@ export class VoidConsumers implements OnApplicationBootstrap {
     if (gate.merchant_id !== closing.merchantId) throw new PermanentFailure(`batch ${closing.batchId} belongs to another merchant`);
     if (gate.status === 'CLOSED') return;
     const closedAt = this.clock.now();
-    await tx.query(`UPDATE void_gates SET status = 'CLOSED', close_reason = $2, closed_at = $3 WHERE batch_id = $1`, [
-      closing.batchId,
-      closing.reason,
-      closedAt,
-    ]);
+    // A terminal settlement (结算) cuts the batch's window at its instant: later payments are its successor's.
+    await tx.query(
+      `UPDATE void_gates SET status = 'CLOSED', close_reason = $2, closed_at = $3, closes_at = LEAST(closes_at, $4) WHERE batch_id = $1`,
+      [closing.batchId, closing.reason, closedAt, new Date(closing.cutoffAt)],
+    );
     const [{ accepted }]: { accepted: number }[] = await tx.query(
       `SELECT count(*)::int AS accepted FROM void_decisions WHERE batch_id = $1 AND decision = 'ACCEPTED'`,
       [closing.batchId],

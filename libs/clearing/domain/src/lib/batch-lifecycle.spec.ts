@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { cutoffWindowIn, cutoffWindowOf, parseCutoffSchedule, parseVersionedCutoffSchedule } from '@pos/business-calendar';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
-import { BATCH_STATES, BatchState, batchIdInChain, BatchTransition, chooseBatch, nextState, successorWindow, takesPayments } from './batch-lifecycle';
+import { BATCH_STATES, BatchState, batchIdInChain, BatchTransition, nextState, placePayment, takesPayments } from './batch-lifecycle';
 
 const transitions: BatchTransition[] = ['CLOSE_REQUESTED', 'GATE_CLOSED', 'SETTLEMENT_DATE_REACHED'];
 const order: Record<BatchState, number> = { OPEN: 0, CLOSING: 1, CLOSED: 2, SETTLED: 3 };
@@ -36,41 +35,89 @@ describe('batch lifecycle', () => {
   });
 
   it('names successors <base>:2, :3, ... and the first batch by its key', () => {
-    expect(batchIdInChain('M1:WECHAT:20261126T160000Z', 1)).toBe('M1:WECHAT:20261126T160000Z');
-    expect(batchIdInChain('M1:WECHAT:20261126T160000Z', 2)).toBe('M1:WECHAT:20261126T160000Z:2');
+    expect(batchIdInChain('M1:WECHAT:20261127T000000+0800', 1)).toBe('M1:WECHAT:20261127T000000+0800');
+    expect(batchIdInChain('M1:WECHAT:20261127T000000+0800', 2)).toBe('M1:WECHAT:20261127T000000+0800:2');
     expect(() => batchIdInChain('M1', 0)).toThrow();
   });
 
-  it('never puts a payment into a batch that no longer takes payments', () => {
+  it('gives every batch of every key its own id, successors included, even for ids made of separators and escapes', () => {
+    const schedules = clearingSchedulesFrom({});
+    const text = fc.stringMatching(/^[A3:%T]{1,5}$/);
+    const batch = fc.record({
+      merchantId: text,
+      terminalId: text,
+      channel: fc.constantFrom('WECHAT', 'ALIPAY', 'UNIONPAY_CARD' as const),
+      cardBatchNo: fc.constantFrom('000001', '000002'),
+      day: fc.integer({ min: 0, max: 2 }),
+      sequence: fc.integer({ min: 1, max: 3 }),
+    });
+    const decode = (field: string) => field.replace(/%3A/g, ':').replace(/%25/g, '%');
     fc.assert(
-      fc.property(fc.option(fc.record({ sequence: fc.integer({ min: 1, max: 1000 }), state: fc.constantFrom(...BATCH_STATES) }), { nil: undefined }), (tail) => {
-        const choice = chooseBatch(tail);
-        if (tail === undefined) expect(choice).toEqual({ kind: 'open-first', sequence: 1 });
-        else if (takesPayments(tail.state)) expect(choice).toEqual({ kind: 'join', sequence: tail.sequence });
-        else expect(choice).toEqual({ kind: 'open-successor', sequence: tail.sequence + 1 });
+      fc.property(batch, (b) => {
+        const key = batchKeyOf({ ...b, succeededAt: new Date(Date.UTC(2026, 10, 27 + b.day, 4)) }, schedules);
+        // Injective because decodable: the id gives back every field of the batch's identity.
+        const fields = batchIdInChain(key.batchId, b.sequence).split(':');
+        const card = b.channel === 'UNIONPAY_CARD';
+        const identity = card ? [b.merchantId, b.terminalId, b.cardBatchNo, b.channel] : [b.merchantId, b.channel];
+        expect(fields.slice(0, identity.length).map(decode)).toEqual(identity);
+        expect(fields[identity.length]).toMatch(/^\d{8}T\d{6}\+0800$/);
+        expect(fields.slice(identity.length + 1)).toEqual(b.sequence === 1 ? [] : [String(b.sequence)]);
       }),
+      { numRuns: 500 },
     );
   });
 
-  it('closes a successor with its key window when still ahead, else at the next cutoff after now', () => {
-    const schedule = parseCutoffSchedule('daily@23:00');
-    fc.assert(
-      fc.property(
-        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2090-01-01T00:00:00Z'), noInvalidDate: true }),
-        fc.integer({ min: 0, max: 3 * 86_400_000 }),
-        (succeededAt, delayMs) => {
-          const key = cutoffWindowOf(schedule, succeededAt);
-          const now = new Date(succeededAt.getTime() + delayMs);
-          const window = successorWindow(key, [{ schedule }], now);
-          expect(window.opensAt.getTime()).toBeLessThan(window.closesAt.getTime());
-          expect(window.closesAt.getTime()).toBeGreaterThan(now.getTime());
-          expect(window.closesAt.getTime()).toBeGreaterThanOrEqual(key.closesAt.getTime());
-          if (now < key.closesAt) expect(window.closesAt).toEqual(key.closesAt);
-          // Still on the channel's cutoff grid: the successor closes at a regular cutoff.
-          expect(cutoffWindowOf(schedule, new Date(window.closesAt.getTime() - 1)).closesAt).toEqual(window.closesAt);
-        },
-      ),
-    );
+
+  describe('placePayment', () => {
+    const window = { opensAt: new Date('2026-12-03T15:00:00Z'), closesAt: new Date('2026-12-04T15:00:00Z') };
+    const settledAt = new Date('2026-12-04T06:00:00Z');
+    const batch = (sequence: number, state: BatchState, opensAt: Date, closesAt: Date) => ({ sequence, state, opensAt, closesAt });
+
+    it('opens the key\'s own batch for the first payment of a window', () => {
+      expect(placePayment([], settledAt)).toEqual({ kind: 'open-first', sequence: 1 });
+    });
+
+    it('places by success time around a terminal settlement, never by arrival', () => {
+      const chain = [batch(1, 'CLOSED', window.opensAt, settledAt), batch(2, 'OPEN', settledAt, window.closesAt)];
+      expect(placePayment(chain, new Date(settledAt.getTime() - 1))).toEqual({ kind: 'open-late', sequence: 3, window: { opensAt: window.opensAt, closesAt: settledAt } });
+      expect(placePayment(chain, settledAt)).toEqual({ kind: 'join', sequence: 2 });
+    });
+
+    it('keeps a late payment in its own window (same clearing date), joining a late batch that still takes payments', () => {
+      const chain = [batch(1, 'SETTLED', window.opensAt, window.closesAt), batch(2, 'CLOSING', window.opensAt, window.closesAt)];
+      expect(placePayment(chain, new Date('2026-12-04T14:59:59.999Z'))).toEqual({ kind: 'join', sequence: 2 });
+      expect(placePayment([chain[0]], new Date('2026-12-04T14:59:59.999Z'))).toEqual({ kind: 'open-late', sequence: 2, window });
+    });
+
+    it('reports a success time that no batch of an existing chain holds', () => {
+      expect(placePayment([batch(1, 'OPEN', window.opensAt, window.closesAt)], window.closesAt)).toEqual({ kind: 'outside' });
+    });
+
+    it('never joins a batch that no longer takes payments, and joins only a batch whose window holds the payment', () => {
+      const state = fc.constantFrom(...BATCH_STATES);
+      fc.assert(
+        fc.property(fc.array(state, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 86_399_999 }), fc.integer({ min: 1, max: 86_399_999 }), (states, offset, cut) => {
+          // A chain as clearing builds it: a window split once by a terminal settlement, then late batches.
+          const split = states.length === 1 ? window.closesAt : new Date(window.opensAt.getTime() + cut);
+          const chain = states.map((s, i) =>
+            i === 0 ? batch(1, s, window.opensAt, split) : i === 1 ? batch(2, s, split, window.closesAt) : batch(i + 1, s, window.opensAt, split),
+          );
+          const at = new Date(window.opensAt.getTime() + offset);
+          const placement = placePayment(chain, at);
+          if (placement.kind === 'join') {
+            const joined = chain.find((b) => b.sequence === placement.sequence);
+            expect(joined && takesPayments(joined.state)).toBe(true);
+            expect(joined && joined.opensAt <= at && at < joined.closesAt).toBe(true);
+          } else {
+            expect(placement.kind).toBe('open-late');
+            if (placement.kind === 'open-late') {
+              expect(placement.sequence).toBe(chain.length + 1);
+              expect(placement.window.opensAt <= at && at < placement.window.closesAt).toBe(true);
+            }
+          }
+        }),
+      );
+    });
   });
 });
 
@@ -122,17 +169,5 @@ describe('batch assignment around cutoffs (Asia/Shanghai edges)', () => {
         expect(after.window.opensAt.getTime()).toBe(cut);
       }),
     );
-  });
-});
-
-describe('a successor batch across a cutoff change', () => {
-  it('closes at the next cutoff of the schedule in force after the change', () => {
-    const moved = parseVersionedCutoffSchedule('daily@23:00; daily@23:30 from 2026-12-05T23:00:00+08:00');
-    const key = cutoffWindowIn(moved, new Date('2026-12-05T22:59:59+08:00'));
-    expect(successorWindow(key, moved, new Date('2026-12-05T23:10:00+08:00'))).toEqual({
-      opensAt: new Date('2026-12-05T23:10:00+08:00'),
-      closesAt: new Date('2026-12-05T23:30:00+08:00'),
-    });
-    expect(successorWindow(key, moved, new Date('2026-12-06T23:10:00+08:00')).closesAt).toEqual(new Date('2026-12-06T23:30:00+08:00'));
   });
 });

@@ -1,4 +1,4 @@
-import { CutoffWindow, nextCutoffAfterIn, VersionedCutoffSchedule } from '@pos/business-calendar';
+import { CutoffWindow } from '@pos/business-calendar';
 
 /**
  * A settlement batch's life: it takes payments while OPEN, keeps taking them while CLOSING (the
@@ -30,39 +30,50 @@ export function takesPayments(state: BatchState): boolean {
   return state === 'OPEN' || state === 'CLOSING';
 }
 
-/** Batches sharing a batch key form a chain: the key's own batch, then successors `:2`, `:3`, ... */
+/**
+ * Batches sharing a batch key form a chain: the key's own batch, then successors `:2`, `:3`, ...
+ * The suffix is unambiguous because a key's fields never contain `:` (batchIdField encodes it).
+ */
 export function batchIdInChain(baseBatchId: string, sequence: number): string {
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw new Error(`batch sequence must be a positive integer, got ${sequence}`);
   return sequence === 1 ? baseBatchId : `${baseBatchId}:${sequence}`;
 }
 
-export interface ChainTail {
+/** What placing a payment needs to know of each batch of its key's chain. */
+export interface ChainBatch {
   readonly sequence: number;
   readonly state: BatchState;
+  readonly opensAt: Date;
+  readonly closesAt: Date;
 }
 
-export type BatchChoice =
+export type Placement =
+  /** The chain is empty: open the key's own batch with the key's window. */
   | { readonly kind: 'open-first'; readonly sequence: 1 }
   | { readonly kind: 'join'; readonly sequence: number }
-  | { readonly kind: 'open-successor'; readonly sequence: number };
+  /**
+   * The batch whose window holds the success time has closed: the payment came late. It keeps its
+   * clearing date in a late batch of the same window, opened once and closed at the next tick.
+   */
+  | { readonly kind: 'open-late'; readonly sequence: number; readonly window: CutoffWindow }
+  /** No batch of the chain holds the success time, though the chain exists: its windows disagree with the key's. */
+  | { readonly kind: 'outside' };
+
+const holds = (batch: ChainBatch, instant: Date) => batch.opensAt.getTime() <= instant.getTime() && instant.getTime() < batch.closesAt.getTime();
 
 /**
- * Where a payment of a batch key goes, given the newest batch of the key's chain: into it while
- * it takes payments, else into a new successor, so a late payment never alters a closed batch.
+ * Where a succeeded payment goes (ADR 0005): into the batch whose window holds its success time,
+ * never by when its event arrived. A terminal settlement (结算) splits a window in two (the settled
+ * batch up to its instant, the successor after it), so at most one regular batch holds an instant;
+ * late batches repeat a closed batch's window and take what arrived after it closed.
  */
-export function chooseBatch(tail: ChainTail | undefined): BatchChoice {
-  if (tail === undefined) return { kind: 'open-first', sequence: 1 };
-  if (takesPayments(tail.state)) return { kind: 'join', sequence: tail.sequence };
-  return { kind: 'open-successor', sequence: tail.sequence + 1 };
-}
-
-/**
- * The window of a successor batch opened at `now`: it closes with its key's window when that is
- * still ahead (a terminal settled early), else at the channel's next cutoff, so a late payment is
- * cleared with the next regular close rather than kept open for ever.
- */
-export function successorWindow(keyWindow: CutoffWindow, schedule: VersionedCutoffSchedule, now: Date): CutoffWindow {
-  const closesAt = keyWindow.closesAt.getTime() > now.getTime() ? keyWindow.closesAt : nextCutoffAfterIn(schedule, now);
-  const opensAt = now.getTime() > keyWindow.opensAt.getTime() ? now : keyWindow.opensAt;
-  return { opensAt, closesAt };
+export function placePayment(chain: readonly ChainBatch[], succeededAt: Date): Placement {
+  if (chain.length === 0) return { kind: 'open-first', sequence: 1 };
+  const holding = chain.filter((batch) => holds(batch, succeededAt)).sort((a, b) => a.sequence - b.sequence);
+  if (holding.length === 0) return { kind: 'outside' };
+  const taking = holding.find((batch) => takesPayments(batch.state));
+  if (taking) return { kind: 'join', sequence: taking.sequence };
+  const regular = holding[0];
+  const last = Math.max(...chain.map((batch) => batch.sequence));
+  return { kind: 'open-late', sequence: last + 1, window: { opensAt: regular.opensAt, closesAt: regular.closesAt } };
 }

@@ -8,6 +8,7 @@ import {
   reconciliationLine,
   reconciliationProblems,
   reconciliationSummary,
+  fenTotal,
   safeNumber,
   totalsMismatches,
   totalsOf,
@@ -95,5 +96,14 @@ describe('reconciliation file (对账单)', () => {
   it('never rounds a total into a JSON number', () => {
     expect(safeNumber(9_007_199_254_740_991n)).toBe(Number.MAX_SAFE_INTEGER);
     expect(() => safeNumber(9_007_199_254_740_992n)).toThrow();
+  });
+
+  it('carries a fen total beyond 2^53 - 1 exactly, as its decimal digits', () => {
+    expect(fenTotal(0n)).toBe(0);
+    expect(fenTotal(9_007_199_254_740_991n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(fenTotal(9_007_199_254_740_993n)).toBe('9007199254740993');
+    expect(fenTotal(123_456_789_012_345_678_901_234_567n)).toBe('123456789012345678901234567');
+    expect(() => fenTotal(-1n)).toThrow();
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), (total) => expect(BigInt(fenTotal(total))).toBe(total)));
   });
 });

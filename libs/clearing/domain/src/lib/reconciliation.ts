@@ -202,3 +202,13 @@ export function safeNumber(value: bigint): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < 0n) throw new Error(`${value} is outside the exact range of a JSON number`);
   return Number(value);
 }
+
+/**
+ * A fen total as events and the API carry it (FenTotal in libs/contracts): a JSON number while
+ * that is exact, its decimal digits beyond 2^53 - 1, so a batch of any size closes and is reported
+ * to the fen.
+ */
+export function fenTotal(value: bigint): number | string {
+  if (value < 0n) throw new Error(`a fen total cannot be negative: ${value}`);
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? value.toString() : Number(value);
+}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { batchKeyOf, clearingSchedulesFrom } from './batch-key';
+import { batchIdField, batchIdTime, batchKeyOf, clearingSchedulesFrom } from './batch-key';
 
 const defaults = clearingSchedulesFrom({});
 
@@ -15,7 +15,7 @@ describe('batchKeyOf', () => {
     );
     expect(before.clearingDate).toBe('2026-11-27');
     expect(after.clearingDate).toBe('2026-11-28');
-    expect(before.batchId).toBe('M1:T1:000042:UNIONPAY_CARD:20261126T150000Z');
+    expect(before.batchId).toBe('M1:T1:000042:UNIONPAY_CARD:20261126T230000+0800');
     expect(after.batchId).not.toBe(before.batchId);
     expect(before.window.closesAt.toISOString()).toBe('2026-11-27T15:00:00.000Z');
   });
@@ -28,6 +28,26 @@ describe('batchKeyOf', () => {
     expect(late.batchId).toBe(otherTerminal.batchId);
     expect(alipay.batchId).not.toBe(late.batchId);
     expect(late.terminalId).toBeUndefined();
+  });
+
+  it('names the window by its opening in Asia/Shanghai time with the offset, whatever the process time zone', () => {
+    const key = batchKeyOf({ merchantId: 'M1', terminalId: 'T1', channel: 'WECHAT', succeededAt: new Date('2026-12-04T16:30:00Z') }, defaults);
+    expect(key.batchId).toBe('M1:WECHAT:20261205T000000+0800');
+    expect(key.clearingDate).toBe('2026-12-05');
+    expect(batchIdTime(new Date('2026-12-04T15:00:00Z'))).toBe('20261204T230000+0800');
+    expect(batchIdTime(new Date('2026-12-04T15:00:05.250Z'))).toBe('20261204T230005.250+0800');
+  });
+
+  it('keeps ids of different merchants and terminals apart when their ids contain the separator', () => {
+    const at = new Date('2026-11-27T01:00:00Z');
+    const wallet = (merchantId: string) => batchKeyOf({ merchantId, terminalId: 'T1', channel: 'WECHAT', succeededAt: at }, defaults).batchId;
+    const card = (merchantId: string, terminalId: string) =>
+      batchKeyOf({ merchantId, terminalId, channel: 'UNIONPAY_CARD', cardBatchNo: '000001', succeededAt: at }, defaults).batchId;
+    // Joined unencoded, card merchant `M:T1` terminal `T2` and merchant `M` terminal `T1:T2` gave one id.
+    expect(card('M:T1', 'T2')).not.toBe(card('M', 'T1:T2'));
+    expect(card('M:T1', 'T2')).toBe('M%3AT1:T2:000001:UNIONPAY_CARD:20261126T230000+0800');
+    expect(wallet('M%3AT1')).not.toBe(wallet('M:T1'));
+    expect(batchIdField('a%3A:b')).toBe('a%253A%3Ab');
   });
 
   it('refuses a card payment without a POS batch number', () => {

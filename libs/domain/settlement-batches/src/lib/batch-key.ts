@@ -3,6 +3,7 @@ import {
   businessDateOf,
   cutoffWindowIn,
   CutoffWindow,
+  formatShanghai,
   parseVersionedCutoffSchedule,
   VersionedCutoffSchedule,
 } from '@pos/business-calendar';
@@ -38,7 +39,10 @@ export interface BatchablePayment {
 }
 
 export interface BatchKey {
-  /** Stable, readable and the same in every service and on every replay. */
+  /**
+   * Stable, readable and the same in every service and on every replay: `:`-separated fields, the
+   * merchant and terminal ids percent-encoded (see batchIdField) so that no two keys share an id.
+   */
   readonly batchId: string;
   readonly merchantId: string;
   readonly channel: Channel;
@@ -49,8 +53,23 @@ export interface BatchKey {
   readonly clearingDate: BusinessDate;
 }
 
-function compactUtc(instant: Date): string {
-  return instant.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+/**
+ * A free-text field of a batch id: `%` and the separator `:` percent-encoded, so the fields of an
+ * id are recovered by splitting on `:` and two different field lists never give the same id
+ * (merchant `M:1` with channel `WECHAT` and merchant `M` with terminal `1` used to collide).
+ */
+export function batchIdField(text: string): string {
+  return text.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
+}
+
+/**
+ * When the batch's window opened, in the business zone people reconcile in (Asia/Shanghai, with
+ * its offset), compact: `20261204T230000+0800`; milliseconds only when the window has them.
+ */
+export function batchIdTime(instant: Date): string {
+  const [, date, time, millis] = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})\.(\d{3})\+08:00$/.exec(formatShanghai(instant)) ?? [];
+  if (date === undefined) throw new Error(`cannot name a batch window opening at ${instant.toISOString()}`);
+  return `${date.replace(/-/g, '')}T${time.replace(/:/g, '')}${millis === '000' ? '' : `.${millis}`}+0800`;
 }
 
 /**
@@ -62,11 +81,12 @@ function compactUtc(instant: Date): string {
 export function batchKeyOf(payment: BatchablePayment, schedules: ClearingSchedules): BatchKey {
   const window = cutoffWindowIn(schedules[payment.channel], payment.succeededAt);
   const clearingDate = businessDateOf(new Date(window.closesAt.getTime() - 1));
-  const opened = compactUtc(window.opensAt);
+  const opened = batchIdTime(window.opensAt);
+  const merchant = batchIdField(payment.merchantId);
   if (payment.channel === 'UNIONPAY_CARD') {
     if (!payment.cardBatchNo) throw new Error('a card payment needs its POS batch number');
     return {
-      batchId: `${payment.merchantId}:${payment.terminalId}:${payment.cardBatchNo}:UNIONPAY_CARD:${opened}`,
+      batchId: `${merchant}:${batchIdField(payment.terminalId)}:${batchIdField(payment.cardBatchNo)}:UNIONPAY_CARD:${opened}`,
       merchantId: payment.merchantId,
       channel: payment.channel,
       terminalId: payment.terminalId,
@@ -76,7 +96,7 @@ export function batchKeyOf(payment: BatchablePayment, schedules: ClearingSchedul
     };
   }
   return {
-    batchId: `${payment.merchantId}:${payment.channel}:${opened}`,
+    batchId: `${merchant}:${payment.channel}:${opened}`,
     merchantId: payment.merchantId,
     channel: payment.channel,
     window,

@@ -24,6 +24,7 @@ import {
   MessageConsumer,
   MessageHandler,
   MessageProducer,
+  MessageTooLargeError,
   OutboundMessage,
   ReadOptions,
   ReadRange,
@@ -73,10 +74,28 @@ function inboundOf(topic: string, partition: number, message: KafkaMessage): Inb
   };
 }
 
+/** kafkajs wraps the broker's error code (a protocol error) in its retrier's errors, as `cause`. */
+function isTooLarge(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const type = (cause as { type?: unknown }).type;
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+  }
+  return false;
+}
+
 class KafkajsProducer implements MessageProducer {
   constructor(private readonly producer: Producer) {}
 
   async send(messages: readonly OutboundMessage[]): Promise<void> {
+    try {
+      await this.sendBatch(messages);
+    } catch (error) {
+      if (isTooLarge(error)) throw new MessageTooLargeError(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  private async sendBatch(messages: readonly OutboundMessage[]): Promise<void> {
     const byTopic = new Map<string, OutboundMessage[]>();
     for (const message of messages) {
       const list = byTopic.get(message.topic) ?? [];
@@ -257,6 +276,7 @@ export class KafkajsBroker implements MessageBroker {
           topic: t.name,
           numPartitions: t.partitions,
           replicationFactor: t.replicationFactor ?? 1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
         })),
       });
     } catch (error) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CHANNELS, ChannelName } from '@pos/contracts';
+import { CHANNELS, ChannelName, HttpErrorCode } from '@pos/contracts';
 import { Fen, validatePaymentAmount } from '@pos/money';
 
 /** A payment request that passed every edge rule; the same shape arrives over HTTP and Kafka. */
@@ -16,16 +16,19 @@ export interface PaymentRequest {
   readonly card?: { readonly cardRef: string; readonly batchNo: string; readonly voucherNo: string };
 }
 
-export type PaymentRequestRejectionCode =
-  | 'FIELD_REQUIRED'
-  | 'FIELD_INVALID'
-  | 'AMOUNT_NOT_INTEGER'
-  | 'AMOUNT_NOT_POSITIVE'
-  | 'AMOUNT_TOO_LARGE'
-  | 'UNKNOWN_CHANNEL'
-  | 'UNSUPPORTED_CURRENCY'
-  | 'CARD_DETAILS_REQUIRED'
-  | 'PAYMENT_CODE_REQUIRED';
+/** Every refusal of a payment request; each is a code of the HTTP error catalogue (libs/contracts). */
+export const PAYMENT_REQUEST_REJECTION_CODES = [
+  'FIELD_REQUIRED',
+  'FIELD_INVALID',
+  'AMOUNT_NOT_INTEGER',
+  'AMOUNT_NOT_POSITIVE',
+  'AMOUNT_TOO_LARGE',
+  'UNKNOWN_CHANNEL',
+  'UNSUPPORTED_CURRENCY',
+  'CARD_DETAILS_REQUIRED',
+  'PAYMENT_CODE_REQUIRED',
+] as const satisfies readonly HttpErrorCode[];
+export type PaymentRequestRejectionCode = (typeof PAYMENT_REQUEST_REJECTION_CODES)[number];
 
 export interface PaymentRequestRejection {
   readonly code: PaymentRequestRejectionCode;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { businessDateOf, parseCutoffSchedule, startOfBusinessDate, addDays } from '@pos/business-calendar';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
-import type { ChannelName } from '@pos/contracts';
-import { decideVoid, GateFacts, PaymentFacts, VoidRequestFacts } from './void-policy';
+import { ChannelName, VoidRejectionReasons } from '@pos/contracts';
+import { decideVoid, isFinal, GateFacts, PaymentFacts, VoidRequestFacts } from './void-policy';
 import { voidRulesFrom } from './void-rules';
 
 const rules = voidRulesFrom();
@@ -130,8 +130,24 @@ describe('decideVoid: the policy table', () => {
     expect(decideVoid(request('WECHAT'), undefined, undefined, rules, PAID).deadline).toBeUndefined();
   });
 
-  it('refuses to decide a succeeded payment without its gate', () => {
-    expect(() => decideVoid(request('WECHAT'), payment('WECHAT'), undefined, rules, PAID)).toThrow(/gate/);
+  it('answers CLEARING_PENDING (retry later) for a succeeded payment whose batch clearing has not named yet', () => {
+    expect(decideVoid(request('WECHAT'), payment('WECHAT'), undefined, rules, PAID)).toMatchObject(rejected('CLEARING_PENDING', 'RETRY_LATER'));
+  });
+
+  it('answers PAYMENT_REFERENCE_MISMATCH (correct the request) when the order number names another payment', () => {
+    const p = payment('WECHAT');
+    expect(decideVoid(request('WECHAT', { outTradeNo: 'ORDER-2' }), p, gateOf(p), rules, PAID)).toMatchObject(
+      rejected('PAYMENT_REFERENCE_MISMATCH', 'CORRECT_REQUEST'),
+    );
+    expect(decideVoid(request('WECHAT', { outTradeNo: 'ORDER-1' }), p, gateOf(p), rules, PAID)).toMatchObject(accepted);
+  });
+
+  it('keeps the idempotency key only for final answers: retry-later answers and a missing supervisor may be asked again', () => {
+    const transient = ['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING', 'CLEARING_PENDING', 'VOID_TOO_EARLY', 'SUPERVISOR_AUTH_REQUIRED'] as const;
+    for (const reason of VoidRejectionReasons) {
+      expect([reason, isFinal({ decision: 'REJECTED', reason })]).toEqual([reason, !(transient as readonly string[]).includes(reason)]);
+    }
+    expect(isFinal({ decision: 'ACCEPTED' })).toBe(true);
   });
 
   it('lets configuration drop the supervisor and terminal requirements', () => {

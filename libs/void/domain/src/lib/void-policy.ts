@@ -42,6 +42,8 @@ export type SupervisorCheck = 'VERIFIED' | 'MISSING' | 'INVALID';
 
 export interface VoidRequestFacts {
   readonly merchantId: string;
+  /** The merchant's order number, when the request names it (with or without the payment id). */
+  readonly outTradeNo?: string;
   readonly terminalId: string;
   readonly amountFen: number;
   readonly card?: CardReference;
@@ -60,10 +62,12 @@ export type VoidDecision =
 
 export const REASON_MESSAGES: Readonly<Record<VoidRejectionReason, string>> = {
   PAYMENT_NOT_FOUND: 'No such payment is known for this merchant (yet); retry later if it was just paid.',
+  PAYMENT_REFERENCE_MISMATCH: 'The payment id and the order number name different payments; correct the request.',
+  CLEARING_PENDING: 'Clearing has not yet placed this payment in a settlement batch; retry in a moment.',
   PAYMENT_PENDING: 'The customer is still paying; retry once the payment has completed.',
   PAYMENT_NOT_SUCCEEDED: 'The payment did not succeed, so there is nothing to void.',
   ALREADY_VOIDED: 'The payment has already been voided.',
-  ALREADY_CLEARED: 'The payment has been cleared (its batch was settled); refund it instead.',
+  ALREADY_CLEARED: 'The payment has been cleared (its settlement batch has closed); refund it instead.',
   CUTOFF_PASSED: "The payment's batch has cut off; refund it instead.",
   VOID_WINDOW_EXPIRED: "The channel's void window has expired; refund it instead.",
   VOID_TOO_EARLY: 'Too soon after the payment for the channel to accept a void; retry shortly.',
@@ -99,9 +103,12 @@ export function decideVoid(
   now: Date,
 ): VoidDecision {
   if (!payment || payment.merchantId !== request.merchantId) return reject('PAYMENT_NOT_FOUND', 'RETRY_LATER');
+  // A payment's order number never changes: a request naming another one can never succeed.
+  if (request.outTradeNo !== undefined && request.outTradeNo !== payment.outTradeNo) return reject('PAYMENT_REFERENCE_MISMATCH', 'CORRECT_REQUEST');
   if (payment.status === 'PENDING') return reject('PAYMENT_PENDING', 'RETRY_LATER');
   if (payment.status !== 'SUCCEEDED') return reject('PAYMENT_NOT_SUCCEEDED', 'NONE');
-  if (!gate) throw new Error(`a succeeded payment's void needs the gate of its batch (payment ${payment.paymentId})`);
+  // Clearing alone names the batch (ADR 0005): until it has, nothing can be decided against a cutoff.
+  if (!gate) return reject('CLEARING_PENDING', 'RETRY_LATER');
 
   const rule = rules[payment.channel];
   const windowEnd = voidWindowEndOf(rule, payment);
@@ -129,6 +136,24 @@ export function decideVoid(
   }
   if (at < payment.orderCreatedAt.getTime() + rule.minAgeMs) return reject('VOID_TOO_EARLY', 'RETRY_LATER', deadline);
   return { decision: 'ACCEPTED', remedy: 'NONE', deadline, message: 'The void was accepted; the payment will not be cleared.' };
+}
+
+/**
+ * Answers that may change when the same request is asked again: the payment or its batch is not
+ * known yet, the customer is still paying, it is too early, or the supervisor's authorisation was
+ * missing or wrong. They are recorded but do not take the idempotency key, so a retry with the same
+ * key is decided afresh; every other answer is final and is replayed for the key for ever.
+ */
+const TRANSIENT_REASONS: ReadonlySet<VoidRejectionReason> = new Set([
+  'PAYMENT_NOT_FOUND',
+  'PAYMENT_PENDING',
+  'CLEARING_PENDING',
+  'VOID_TOO_EARLY',
+  'SUPERVISOR_AUTH_REQUIRED',
+]);
+
+export function isFinal(decision: Pick<VoidDecision, 'decision'> & { readonly reason?: VoidRejectionReason }): boolean {
+  return decision.decision === 'ACCEPTED' || decision.reason === undefined || !TRANSIENT_REASONS.has(decision.reason);
 }
 
 function sameCardReference(requested: CardReference | undefined, original: CardReference | undefined): boolean {

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { hashApiKey } from '@pos/service-runtime';
+import { BootedService, bootService, expectRequestLevelErrors, HttpErrorContract, WIRE_INSTANT } from '@pos/service-testing';
+import { testStack } from '@pos/testing';
+import { voidServiceDefinition } from './app/void-service.definition';
+
+/**
+ * The void service's HTTP contract on real Kafka and PostgreSQL: every error answer of every
+ * route is one its OpenAPI document lists, with the catalogue's code and status, and every code
+ * the document lists is provoked here.
+ */
+describe('void service HTTP contract', () => {
+  const stack = testStack();
+  const key = 'key-of-merchant-100';
+  let service: BootedService;
+  let contract: HttpErrorContract;
+  let sequence = 0;
+  const auth = () => ({ 'x-api-key': key, 'idempotency-key': `contract-${Date.now()}-${++sequence}` });
+  const voidRequest = (extra: Record<string, unknown> = {}) => ({ terminalId: 'T1', paymentId: randomUUID(), amountFen: 1999, operatorId: 'OP1', ...extra });
+
+  beforeAll(async () => {
+    service = await bootService(voidServiceDefinition, stack, { MERCHANT_API_KEYS: `M100:${hashApiKey(key)}` });
+    contract = await HttpErrorContract.of(service.url, 'void');
+  });
+
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('answers every refusal of a void request with a documented code, and is no decision', async () => {
+    const refuse = (headers: Record<string, string>, body: unknown, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('post', '/v1/voids', { path: '/v1/voids', headers, body }, code);
+    await refuse(auth(), voidRequest({ currency: 'USD' }), 'VALIDATION_FAILED');
+    await refuse(auth(), voidRequest({ amountFen: 0 }), 'INVALID_AMOUNT');
+    await refuse({ 'x-api-key': key }, voidRequest(), 'IDEMPOTENCY_KEY_REQUIRED');
+    await refuse(auth(), voidRequest({ idempotencyKey: 'another-key-0001' }), 'IDEMPOTENCY_KEY_CONFLICT');
+    await refuse(auth(), { terminalId: 'T1', amountFen: 1999, operatorId: 'OP1' }, 'PAYMENT_REFERENCE_REQUIRED');
+    await refuse(auth(), voidRequest({ merchantId: 'M200' }), 'MERCHANT_MISMATCH');
+  });
+
+  it('refuses malformed ids with 400 (INVALID_VOID_ID, INVALID_PAYMENT_ID) and an unknown void with 404 VOID_NOT_FOUND', async () => {
+    const headers = { 'x-api-key': key };
+    await contract.expectError('get', '/v1/voids/{voidId}', { path: '/v1/voids/not-a-uuid', headers }, 'INVALID_VOID_ID');
+    await contract.expectError('get', '/v1/voids/{voidId}', { path: `/v1/voids/${randomUUID()}`, headers }, 'VOID_NOT_FOUND');
+    await contract.expectError('get', '/v1/payments/{paymentId}/voids', { path: '/v1/payments/not-a-uuid/voids', headers }, 'INVALID_PAYMENT_ID');
+  });
+
+  it('refuses bad decision queries with documented codes', async () => {
+    const query = (q: string, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('get', '/v1/voids', { path: `/v1/voids?${q}`, headers: { 'x-api-key': key } }, code);
+    await query('date=2026-02-30', 'INVALID_DATE');
+    await query('date=2026-11-27&reason=SOMETHING', 'INVALID_REASON');
+    await query('date=2026-11-27&decision=MAYBE', 'INVALID_DECISION');
+    await query('date=2026-11-27&limit=501', 'INVALID_LIMIT');
+    await query('date=2026-11-27&after=bm90LWEtY3Vyc29y', 'INVALID_CURSOR');
+  });
+
+  it('answers bad bodies and missing API keys on every route with documented codes', async () => {
+    await contract.expectSharedErrors();
+  });
+
+  it('answers what Node refuses before any route, and unknown routes, with {code, message}', async () => {
+    await expectRequestLevelErrors(service.url);
+  });
+
+  it('writes the instants of its decisions in UTC (Z)', async () => {
+    const response = await fetch(`${service.url}/v1/voids`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(voidRequest()) });
+    const decision = (await response.json()) as Record<string, unknown>;
+    expect(decision).toMatchObject({ decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND' });
+    expect(decision['decidedAt']).toMatch(WIRE_INSTANT);
+  });
+
+  // Last: the tests above provoke the codes.
+  it('documents only codes of the catalogue that the void service answers, and every one of them was provoked', () => {
+    expect(contract.foreignCodes()).toEqual([]);
+    expect(contract.unprovoked()).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Every `code` an HTTP API of the platform answers, with its status and what it means: the one
+ * catalogue. Services raise errors only by these codes (service-runtime's `ApiError` takes nothing
+ * else), each route's OpenAPI document lists the codes it can answer, and docs/errors.md is
+ * generated from this table. Adding a code is a compatible change; renaming or removing one, or
+ * changing its status, is not.
+ */
+export type HttpService = 'payment' | 'void' | 'clearing';
+
+export interface HttpErrorEntry {
+  readonly status: number;
+  /** Where it can happen: any request (before a route sees it), or routes of these services. */
+  readonly where: 'any request' | readonly HttpService[];
+  readonly meaning: string;
+}
+
+export const HttpErrorCatalogue = {
+  // Any request, before a route sees it.
+  MALFORMED_REQUEST: { status: 400, where: 'any request', meaning: 'The HTTP request itself could not be read (request line, headers, framing or an aborted body).' },
+  REQUEST_TIMEOUT: { status: 408, where: 'any request', meaning: 'The request did not arrive in time.' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, where: 'any request', meaning: 'The request headers exceed the server limit (16 KiB).' },
+  NOT_FOUND: { status: 404, where: 'any request', meaning: 'No such route (path or method).' },
+  MALFORMED_JSON: { status: 400, where: 'any request', meaning: 'The request body is not valid JSON.' },
+  PAYLOAD_TOO_LARGE: { status: 413, where: 'any request', meaning: 'The request body exceeds 64 kB.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, where: 'any request', meaning: 'The request body is not in UTF-8 or has a content encoding the service does not read.' },
+  UNAUTHENTICATED: { status: 401, where: ['payment', 'void'], meaning: 'The X-Api-Key header is missing or not a known merchant key.' },
+  SERVICE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'Readiness: PostgreSQL or Kafka does not answer (GET /health/ready).' },
+  INTERNAL_ERROR: { status: 500, where: ['payment', 'void', 'clearing'], meaning: 'An unexpected failure; nothing internal is revealed, the service logs the cause.' },
+
+  // Identifiers in paths.
+  INVALID_PAYMENT_ID: { status: 400, where: ['payment', 'void', 'clearing'], meaning: 'The payment id in the path is not a UUID.' },
+  INVALID_VOID_ID: { status: 400, where: ['void'], meaning: 'The void id in the path is not a UUID.' },
+
+  // Payment requests (the same rules as the payments.commands.v1 schema).
+  FIELD_REQUIRED: { status: 400, where: ['payment'], meaning: 'A required field or query parameter is missing (details.field).' },
+  FIELD_INVALID: { status: 400, where: ['payment'], meaning: 'A field or query parameter has a wrong type, format or value, or is not known (details.field).' },
+  AMOUNT_NOT_INTEGER: { status: 400, where: ['payment'], meaning: 'amountFen is not an integer number of fen.' },
+  AMOUNT_NOT_POSITIVE: { status: 400, where: ['payment'], meaning: 'amountFen is zero or negative.' },
+  AMOUNT_TOO_LARGE: { status: 400, where: ['payment'], meaning: 'amountFen exceeds the configured maximum (PAYMENT_MAX_AMOUNT_FEN).' },
+  UNKNOWN_CHANNEL: { status: 400, where: ['payment'], meaning: 'channel is not WECHAT, ALIPAY or UNIONPAY_CARD.' },
+  UNSUPPORTED_CURRENCY: { status: 400, where: ['payment'], meaning: 'currency is not CNY.' },
+  CARD_DETAILS_REQUIRED: { status: 400, where: ['payment'], meaning: 'A card payment needs card: {cardRef, batchNo, voucherNo}.' },
+  PAYMENT_CODE_REQUIRED: { status: 400, where: ['payment'], meaning: "A wallet payment needs the customer's paymentCode." },
+  MERCHANT_MISMATCH: { status: 403, where: ['payment', 'void'], meaning: 'The merchantId of the body is not the authenticated merchant.' },
+  MODIFIED_REQUEST: { status: 409, where: ['payment'], meaning: 'The idempotency key (merchantId + outTradeNo) was used before with another request (details.paymentId).' },
+  PAYMENT_NOT_FOUND: { status: 404, where: ['payment', 'clearing'], meaning: "No such payment (on the payment service also for another merchant's payment; on clearing, not seen yet)." },
+
+  // Void requests (the same rules as the voids.commands.v1 schema) and decision queries.
+  VALIDATION_FAILED: { status: 400, where: ['void'], meaning: 'The void request breaks its JSON Schema (the message names the field).' },
+  INVALID_AMOUNT: { status: 400, where: ['void'], meaning: 'amountFen is not a positive integer number of fen.' },
+  IDEMPOTENCY_KEY_REQUIRED: { status: 400, where: ['void'], meaning: 'Neither an Idempotency-Key header nor a body idempotencyKey was given.' },
+  IDEMPOTENCY_KEY_CONFLICT: { status: 400, where: ['void'], meaning: 'The Idempotency-Key header and the body idempotencyKey differ.' },
+  PAYMENT_REFERENCE_REQUIRED: { status: 400, where: ['void'], meaning: 'A void must name its payment: paymentId or outTradeNo.' },
+  VOID_NOT_FOUND: { status: 404, where: ['void'], meaning: "No such void decision (also for another merchant's)." },
+  INVALID_DECISION: { status: 400, where: ['void'], meaning: 'decision is not ACCEPTED or REJECTED.' },
+  INVALID_REASON: { status: 400, where: ['void'], meaning: 'reason is not a void rejection reason.' },
+  INVALID_CURSOR: { status: 400, where: ['void'], meaning: 'after is not the next value of a previous page.' },
+
+  // Query parameters shared by the void and clearing read APIs.
+  INVALID_DATE: { status: 400, where: ['void', 'clearing'], meaning: 'A date is not a calendar date YYYY-MM-DD.' },
+  INVALID_LIMIT: { status: 400, where: ['void', 'clearing'], meaning: 'limit is not an integer within the allowed page size.' },
+
+  // Clearing.
+  INVALID_REQUEST: { status: 400, where: ['clearing'], meaning: 'The terminal settlement request breaks its JSON Schema (the message names the field).' },
+  INVALID_STATE: { status: 400, where: ['clearing'], meaning: 'state is not a batch state (OPEN, CLOSING, CLOSED, SETTLED).' },
+  BATCH_NOT_FOUND: { status: 404, where: ['clearing'], meaning: 'No such settlement batch.' },
+  BATCH_NOT_CLOSED: { status: 409, where: ['clearing'], meaning: 'The batch is still open or closing; its reconciliation file exists once it is closed.' },
+  NO_CLOSED_BATCHES: { status: 404, where: ['clearing'], meaning: 'The merchant has no closed batch on that clearing date (yet).' },
+} as const satisfies Record<string, HttpErrorEntry>;
+
+export type HttpErrorCode = keyof typeof HttpErrorCatalogue;
+
+export const HTTP_ERROR_CODES = Object.keys(HttpErrorCatalogue) as readonly HttpErrorCode[];
+
+export function isHttpErrorCode(code: unknown): code is HttpErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(HttpErrorCatalogue, code);
+}
+
