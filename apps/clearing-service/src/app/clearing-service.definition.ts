@@ -7,6 +7,7 @@ import { WidenBatchFenTotals1764700000000 } from './batch-fen-totals.migration';
 import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
 import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
 import { ClearingModule } from './clearing.module';
+import { CreateCutoffScheduleVersions1765000000000 } from './schedule-versions.migration';
 
 const name = 'clearing-service';
 
@@ -30,6 +31,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     RecordAcceptedVoidsOfGates1764600000000,
     WidenBatchFenTotals1764700000000,
     InboxKeyedBySource1764950000000,
+    CreateCutoffScheduleVersions1765000000000,
   ],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { parseBusinessDate, parseCutoffSchedule } from '@pos/business-calendar';
+import { parseBusinessDate, parseVersionedCutoffSchedule } from '@pos/business-calendar';
 import { SettlementPolicy, settlementPolicyFrom } from '@pos/clearing-domain';
-import { ClearingSchedules, clearingSchedulesFrom } from '@pos/settlement-batches';
+import { Channel, ClearingSchedules, clearingSchedulesFrom } from '@pos/settlement-batches';
 
 /** Parsed again where used; checked here so a bad setting fails the boot with its own message. */
 const checked = (check: (text: string) => void) => (text: string | undefined, ctx: z.RefinementCtx) => {
@@ -12,7 +12,7 @@ const checked = (check: (text: string) => void) => (text: string | undefined, ct
     ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
   }
 };
-const schedule = z.string().optional().superRefine(checked(parseCutoffSchedule));
+const schedule = z.string().optional().superRefine(checked(parseVersionedCutoffSchedule));
 const dateList = z
   .string()
   .default('')
@@ -22,7 +22,11 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** The clearing service's own settings (validated at boot with the common ones). */
 export const clearingConfigShape = {
-  /** Day-cut (日切) per channel, Asia/Shanghai; defaults WeChat/Alipay daily@00:00, UnionPay daily@23:00. */
+  /**
+   * Day-cut (日切) per channel, Asia/Shanghai, as versioned schedules (`daily@23:00; daily@23:30 from
+   * 2026-12-05T23:00:00+08:00`); defaults WeChat/Alipay daily@00:00, UnionPay daily@23:00. Every
+   * instance must hold the versions stored in the clearing schema (see ScheduleVersions).
+   */
   CUTOFF_SCHEDULE_WECHAT: schedule,
   CUTOFF_SCHEDULE_ALIPAY: schedule,
   CUTOFF_SCHEDULE_UNIONPAY_CARD: schedule,
@@ -45,6 +49,11 @@ export const clearingConfigShape = {
   /** How long a terminal settlement (结算) over HTTP waits for its batch to close before answering 202. */
   TERMINAL_SETTLEMENT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 };
+
+/** The setting that holds a channel's cutoff schedule versions, named in messages to operators. */
+export function cutoffSettingOf(channel: Channel): `CUTOFF_SCHEDULE_${Channel}` {
+  return `CUTOFF_SCHEDULE_${channel}`;
+}
 
 export type ClearingConfig = z.infer<z.ZodObject<typeof clearingConfigShape>>;
 

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
 import { BatchLedger, CLEARING_SOURCE } from './batch-ledger';
 import { ClearingConsumers } from './clearing-consumers';
 import { ClearingMetrics, MetricsController } from './clearing-metrics';
@@ -6,6 +7,7 @@ import { ClearingController } from './clearing.controller';
 import { ClearingScheduler } from './clearing-scheduler';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
 import { ReconciliationFiles } from './reconciliation-files';
+import { ScheduleVersions } from './schedule-versions';
 
 /** Settlement batches: Kafka consumers, the cutoff scheduler, reconciliation files, the HTTP API, metrics. */
 @Module({})
@@ -18,6 +20,8 @@ export class ClearingModule {
       providers: [
         { provide: CLEARING_SETTINGS, useValue: settings },
         { provide: CLEARING_SOURCE, useValue: source },
+        HealthIndicatorService,
+        ScheduleVersions,
         BatchLedger,
         ReconciliationFiles,
         ClearingConsumers,

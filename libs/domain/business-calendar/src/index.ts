@@ -9,6 +9,8 @@ export type { TimeOfDay } from './lib/time-of-day';
 export { clearingDateOf } from './lib/clearing-date';
 export { cutoffWindowOf, formatCutoffSchedule, nextCutoffAfter, parseCutoffSchedule, previousCutoffAtOrBefore } from './lib/cutoff-schedule';
 export type { CutoffSchedule, CutoffWindow } from './lib/cutoff-schedule';
+export { cutoffWindowIn, formatVersionedCutoffSchedule, nextCutoffAfterIn, parseVersionedCutoffSchedule } from './lib/versioned-cutoff-schedule';
+export type { CutoffScheduleVersion, VersionedCutoffSchedule } from './lib/versioned-cutoff-schedule';
 export { settlementDateOf } from './lib/settlement';
 export type { SettlementCalendar } from './lib/settlement';
 export { systemClock } from './lib/clock';

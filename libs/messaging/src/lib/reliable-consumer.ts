@@ -53,12 +53,25 @@ export class PermanentFailure extends Error {
   }
 }
 
+/**
+ * Thrown by a handler when this instance cannot apply the message yet, though the message is good:
+ * e.g. its configuration lacks what other instances already act on. Waited out like an outage,
+ * retried with backoff and never dead-lettered, so the message stays for this instance once fixed
+ * (or for the group's next owner of the partition).
+ */
+export class InstanceNotReady extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InstanceNotReady';
+  }
+}
+
 export interface ReliableConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly TopicName[];
   /** By CloudEvents type. Types of the topic's contract that are absent here are acknowledged and skipped. */
   readonly handlers: Readonly<Record<string, EventHandler | SetHandler>>;
-  /** Attempts for an error that is neither permanent nor an outage, before dead-lettering. */
+  /** Attempts for an error that is neither permanent nor waited out (an outage, a conflict, InstanceNotReady), before dead-lettering. */
   readonly maxAttempts?: number;
   readonly initialBackoffMs?: number;
   /**
@@ -223,7 +236,7 @@ export class ReliableConsumer {
         if (error instanceof PermanentFailure) return this.deadLetter(message, error.reason, error.message);
         // Shutting down: the offset stays uncommitted and the group's next owner applies it.
         if (this.stopping) throw error;
-        const waitOut = isOutage(error) || isConflict(error);
+        const waitOut = error instanceof InstanceNotReady || isOutage(error) || isConflict(error);
         if (!waitOut && attempt >= maxAttempts) {
           return this.deadLetter(message, 'RETRIES_EXHAUSTED', `${attempt} attempts: ${String(error)}`);
         }

@@ -118,6 +118,13 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
   // Node's rule: the wait for a request's headers must outlast the keep-alive timeout.
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   server.on('clientError', answerClientError);
-  await app.listen(listen.port, listen.host);
+  try {
+    await app.listen(listen.port, listen.host);
+  } catch (error) {
+    // A module refused to start (e.g. configuration that contradicts stored state): release what
+    // the others opened, so a caller that boots services in-process (tests, tools) is left clean.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }

@@ -77,3 +77,24 @@ describe('batchKeyOf', () => {
     );
   });
 });
+
+describe('batchKeyOf across a cutoff change', () => {
+  const moved = clearingSchedulesFrom({ UNIONPAY_CARD: 'daily@23:00; daily@23:30 from 2026-12-05T23:00:00+08:00' });
+  const card = (succeededAt: string) =>
+    batchKeyOf({ merchantId: 'M1', terminalId: 'T1', channel: 'UNIONPAY_CARD', cardBatchNo: '000042', succeededAt: new Date(succeededAt) }, moved);
+
+  it('keeps the old day-cut up to the change, then one short batch up to the new cutoff, then the new day-cut', () => {
+    const last = card('2026-12-05T22:59:59.999+08:00');
+    const short = card('2026-12-05T23:00:00.000+08:00');
+    const first = card('2026-12-05T23:30:00.000+08:00');
+    expect(last.window).toEqual({ opensAt: new Date('2026-12-04T23:00:00+08:00'), closesAt: new Date('2026-12-05T23:00:00+08:00') });
+    expect(short.window).toEqual({ opensAt: new Date('2026-12-05T23:00:00+08:00'), closesAt: new Date('2026-12-05T23:30:00+08:00') });
+    expect(first.window).toEqual({ opensAt: new Date('2026-12-05T23:30:00+08:00'), closesAt: new Date('2026-12-06T23:30:00+08:00') });
+    expect(new Set([last.batchId, short.batchId, first.batchId]).size).toBe(3);
+    expect([last.clearingDate, short.clearingDate, first.clearingDate]).toEqual(['2026-12-05', '2026-12-05', '2026-12-06']);
+  });
+
+  it('refuses a setting whose change would cut a batch in two', () => {
+    expect(() => clearingSchedulesFrom({ UNIONPAY_CARD: 'daily@23:00; daily@23:30 from 2026-12-05T23:30:00+08:00' })).toThrow(/no cutoff of daily@23:00:00/);
+  });
+});

@@ -1,17 +1,20 @@
 import {
   BusinessDate,
   businessDateOf,
-  CutoffSchedule,
-  cutoffWindowOf,
+  cutoffWindowIn,
   CutoffWindow,
   formatShanghai,
-  parseCutoffSchedule,
+  parseVersionedCutoffSchedule,
+  VersionedCutoffSchedule,
 } from '@pos/business-calendar';
 
 export type Channel = 'WECHAT' | 'ALIPAY' | 'UNIONPAY_CARD';
 
-/** Each channel's clearing day-cut (日切), as a schedule; see DOMAIN.md for the defaults. */
-export type ClearingSchedules = Readonly<Record<Channel, CutoffSchedule>>;
+/**
+ * Each channel's clearing day-cut (日切) over time, as versioned schedules, so a cutoff change takes
+ * effect at an instant every instance agrees on; see DOMAIN.md for the defaults.
+ */
+export type ClearingSchedules = Readonly<Record<Channel, VersionedCutoffSchedule>>;
 
 export const DEFAULT_CUTOFF_SCHEDULES: Readonly<Record<Channel, string>> = {
   WECHAT: 'daily@00:00',
@@ -19,9 +22,9 @@ export const DEFAULT_CUTOFF_SCHEDULES: Readonly<Record<Channel, string>> = {
   UNIONPAY_CARD: 'daily@23:00',
 };
 
-/** Reads `CUTOFF_SCHEDULE_<CHANNEL>` style settings, falling back to the defaults. */
+/** Reads `CUTOFF_SCHEDULE_<CHANNEL>` style settings (versioned schedule text), falling back to the defaults. */
 export function clearingSchedulesFrom(settings: Partial<Record<Channel, string | undefined>>): ClearingSchedules {
-  const schedule = (channel: Channel) => parseCutoffSchedule(settings[channel] ?? DEFAULT_CUTOFF_SCHEDULES[channel]);
+  const schedule = (channel: Channel) => parseVersionedCutoffSchedule(settings[channel] ?? DEFAULT_CUTOFF_SCHEDULES[channel]);
   return { WECHAT: schedule('WECHAT'), ALIPAY: schedule('ALIPAY'), UNIONPAY_CARD: schedule('UNIONPAY_CARD') };
 }
 
@@ -76,7 +79,7 @@ export function batchIdTime(instant: Date): string {
  * the void service (which guards voids per batch) always agree.
  */
 export function batchKeyOf(payment: BatchablePayment, schedules: ClearingSchedules): BatchKey {
-  const window = cutoffWindowOf(schedules[payment.channel], payment.succeededAt);
+  const window = cutoffWindowIn(schedules[payment.channel], payment.succeededAt);
   const clearingDate = businessDateOf(new Date(window.closesAt.getTime() - 1));
   const opened = batchIdTime(window.opensAt);
   const merchant = batchIdField(payment.merchantId);
