@@ -199,7 +199,7 @@ describe('clearing service across restarts and instances', () => {
       expect(upstream.eventsOfType('pos.clearing.batch.closed').filter((e) => e.data['batchId'] === batchId)).toEqual([]);
       expect(await awaitingVoids()).toBe(1);
       expect(errors.mock.calls.map(([message]) => String(message))).toContainEqual(
-        expect.stringMatching(new RegExp(`^batch ${batchId} waits in CLOSING: the void service accepted 1 void\\(s\\) for it, 0 recorded`)),
+        expect.stringContaining(`batch ${batchId} waits in CLOSING: the void service accepted 1 void(s) for it, 0 recorded`),
       );
 
       // The operator replays the parked void (as `ops dlq replay` does: same bytes and ce_id).

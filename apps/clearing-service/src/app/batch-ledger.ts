@@ -32,6 +32,7 @@ import { AfterCommit, Outbox, OutboxMessage } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
+import { ScheduleVersions } from './schedule-versions';
 
 export const CLEARING_SOURCE = Symbol('CLEARING_SOURCE');
 
@@ -127,6 +128,7 @@ export class BatchLedger {
     private readonly outbox: Outbox,
     @Inject(CLEARING_SETTINGS) private readonly settings: ClearingSettings,
     @Inject(CLEARING_SOURCE) private readonly source: string,
+    private readonly scheduleVersions: ScheduleVersions,
   ) {}
 
   /**
@@ -142,6 +144,9 @@ export class BatchLedger {
       }
       return known.batch_id;
     }
+    // Its batch is the window holding its success time, under the schedule version in force then:
+    // an instance that lacks that version refuses (the event waits) rather than guess.
+    this.scheduleVersions.assertKnown(payment.channel, new Date(payment.succeededAt));
     const key = batchKeyOf(
       {
         merchantId: payment.merchantId,
@@ -309,6 +314,8 @@ export class BatchLedger {
    * open yet, the window's own batch is opened empty and closed, so its void gate closes too.
    */
   async settleTerminal(tx: EntityManager, request: TerminalSettlementRequested, now: Date): Promise<BatchRow[]> {
+    // It may open the terminal's current batch, whose window follows the schedule in force now.
+    this.scheduleVersions.assertKnown('UNIONPAY_CARD', now);
     const key = batchKeyOf(
       { merchantId: request.merchantId, terminalId: request.terminalId, channel: 'UNIONPAY_CARD', cardBatchNo: request.batchNo, succeededAt: now },
       this.settings.schedules,
@@ -375,6 +382,19 @@ export class BatchLedger {
         WHERE b.state = 'CLOSING' AND g.accepted_voids > (SELECT count(*) FROM voided_payments v WHERE v.batch_id = b.batch_id)`,
     );
     return row.waiting;
+  }
+
+  /**
+   * Payments placed in late batches (ADR 0005): a batch repeating the window of an earlier batch of
+   * its chain took payments that arrived after that one had closed.
+   */
+  async countLatePayments(db: Pick<EntityManager, 'query'>): Promise<number> {
+    const [row]: { late: number }[] = await db.query(
+      `SELECT count(*)::int AS late FROM batch_payments p JOIN batches b USING (batch_id)
+        WHERE b.sequence > 1 AND EXISTS (SELECT 1 FROM batches a WHERE a.base_batch_id = b.base_batch_id
+                                           AND a.sequence < b.sequence AND a.opens_at = b.opens_at)`,
+    );
+    return row.late;
   }
 
   /**

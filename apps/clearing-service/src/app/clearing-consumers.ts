@@ -4,7 +4,6 @@ import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, Vo
 import { Clock } from '@pos/business-calendar';
 import { AfterCommit, CLOCK, ConsumedEvent, ConsumerGroups, PermanentFailure, GATHERED_BATCHES } from '@pos/messaging';
 import { BatchLedger } from './batch-ledger';
-import { ScheduleVersions } from './schedule-versions';
 
 export const ClearingConsumerGroups = {
   payments: 'clearing-service.payments',
@@ -19,7 +18,6 @@ export class ClearingConsumers implements OnApplicationBootstrap {
   constructor(
     private readonly groups: ConsumerGroups,
     private readonly ledger: BatchLedger,
-    private readonly scheduleVersions: ScheduleVersions,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -54,10 +52,7 @@ export class ClearingConsumers implements OnApplicationBootstrap {
         topics: [Topics.clearingCommands],
         handlers: {
           'pos.clearing.terminal-settlement.requested': async (event: ConsumedEvent<TerminalSettlementRequested>, tx: EntityManager) => {
-            const now = this.clock.now();
-            // It may open the terminal's current batch, whose window follows the schedule at now.
-            this.scheduleVersions.assertKnown('UNIONPAY_CARD', now);
-            await this.ledger.settleTerminal(tx, event.envelope.data, now);
+            await this.ledger.settleTerminal(tx, event.envelope.data, this.clock.now());
           },
         },
       }),
@@ -68,8 +63,6 @@ export class ClearingConsumers implements OnApplicationBootstrap {
     const payment = event.envelope.data;
     // The schema allows it, batch assignment cannot: a card payment is batched by its POS batch number.
     if (payment.channel === 'UNIONPAY_CARD' && !payment.card) throw new PermanentFailure('a UNIONPAY_CARD payment without card.batchNo cannot be batched');
-    // Its batch is the window holding its success time, under the schedule version in force then.
-    this.scheduleVersions.assertKnown(payment.channel, new Date(payment.succeededAt));
     await this.ledger.assignPayment(tx, payment, this.clock.now(), afterCommit);
   }
 }

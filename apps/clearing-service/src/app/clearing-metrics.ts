@@ -25,6 +25,14 @@ export class ClearingMetrics {
         this.set(await ledger.countBatchesAwaitingVoids(dataSource.manager));
       },
     });
+    new Gauge({
+      name: 'clearing_late_payments',
+      help: 'Payments whose event reached clearing after their batch had closed, kept on their clearing date in a late batch (ADR 0005); alert when it rises',
+      registers: [this.registry],
+      async collect() {
+        this.set(await ledger.countLatePayments(dataSource.manager));
+      },
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { TerminalSettlementRequested, Topics } from '@pos/contracts';
 import { Clock, isBusinessDate } from '@pos/business-calendar';
 import { BATCH_STATES, BatchState, fenTotal, safeNumber } from '@pos/clearing-domain';
-import { CLOCK, MessageValidator } from '@pos/messaging';
+import { CLOCK, InstanceNotReady, MessageValidator } from '@pos/messaging';
 import { ApiError, ApiErrorCodes, UuidParam } from '@pos/service-runtime';
 import { BATCH_COLUMNS, BatchLedger, BatchRow, totalsOfRow } from './batch-ledger';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
@@ -79,7 +79,13 @@ export class ClearingController {
     const check = this.validator.validate(Topics.clearingCommands, 'pos.clearing.terminal-settlement.requested', 1, body);
     if (!check.ok) throw new ApiError('INVALID_REQUEST', check.detail);
     const request = body as TerminalSettlementRequested;
-    const closing = await this.dataSource.transaction((tx) => this.ledger.settleTerminal(tx, request, this.clock.now()));
+    const closing = await this.dataSource
+      .transaction((tx) => this.ledger.settleTerminal(tx, request, this.clock.now()))
+      .catch((error: unknown) => {
+        // This instance lacks a cutoff schedule version another one stored: another instance may answer.
+        if (error instanceof InstanceNotReady) throw new ApiError('SERVICE_UNAVAILABLE', error.message);
+        throw error;
+      });
     const batches = await this.untilClosed(closing.map((b) => b.batch_id));
     if (batches.every((b) => b.state === 'CLOSED' || b.state === 'SETTLED')) response.status(HttpStatus.OK);
     return { batches: batches.map(batchView) };

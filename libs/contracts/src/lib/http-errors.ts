@@ -24,7 +24,7 @@ export const HttpErrorCatalogue = {
   PAYLOAD_TOO_LARGE: { status: 413, where: 'any request', meaning: 'The request body exceeds 64 kB.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, where: 'any request', meaning: 'The request body is not in UTF-8 or has a content encoding the service does not read.' },
   UNAUTHENTICATED: { status: 401, where: ['payment', 'void'], meaning: 'The X-Api-Key header is missing or not a known merchant key.' },
-  SERVICE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'Readiness: PostgreSQL or Kafka does not answer (GET /health/ready).' },
+  SERVICE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'Readiness: PostgreSQL or Kafka does not answer (GET /health/ready); clearing: this instance lacks a cutoff schedule version another instance stored (ADR 0005), ask another one.' },
   INTERNAL_ERROR: { status: 500, where: ['payment', 'void', 'clearing'], meaning: 'An unexpected failure; nothing internal is revealed, the service logs the cause.' },
 
   // Identifiers in paths.
