@@ -388,6 +388,37 @@ describe('ops CLI against real Kafka', () => {
     });
   });
 
+  it('never replays a cut copy of a message too large to park, and says where the original is', async () => {
+    const dlq = `${Topics.paymentEvents}.dlq`;
+    const [payment] = paymentStories('M900').messages.filter((m) => m.topic === Topics.paymentEvents);
+    const producer = await broker.createProducer();
+    await producer.send([
+      {
+        ...payment,
+        topic: dlq,
+        value: String(payment.value).slice(0, 20),
+        headers: {
+          ...payment.headers,
+          [DeadLetterHeaders.reason]: 'SCHEMA_VIOLATION',
+          [DeadLetterHeaders.detail]: 'cut',
+          [DeadLetterHeaders.sourceTopic]: Topics.paymentEvents,
+          [DeadLetterHeaders.sourcePartition]: '2',
+          [DeadLetterHeaders.sourceOffset]: '41',
+          [DeadLetterHeaders.consumerGroup]: 'clearing-service.payments',
+          [DeadLetterHeaders.failedAt]: new Date().toISOString(),
+          [DeadLetterHeaders.truncatedFrom]: '2000000',
+        },
+      },
+    ]);
+    await producer.disconnect();
+    const [cut] = (await dlqListCommand(ctx, { topic: Topics.paymentEvents })).filter((e) => e.record.key === 'M900');
+    const at = `${cut.record.partition}:${cut.record.offset}`;
+    await expectCliError(dlqReplayCommand(ctx, dlq, { position: at }), ExitCode.usage, /cut copy/);
+    const all = await dlqReplayCommand(ctx, dlq, { all: true, merchant: 'M900' });
+    expect(all.replayed).toEqual([]);
+    expect(all.refused).toEqual([{ from: `${dlq}/${at.replace(':', '/')}`, original: `${Topics.paymentEvents}/2/41` }]);
+  });
+
   describe('deadlines and interrupts', () => {
     /** The process's own start (ts-node) is no waiting on Kafka: measured once, on a command that fails before connecting. */
     let startup: number;

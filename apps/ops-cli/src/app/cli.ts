@@ -168,6 +168,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
         [
           ...report.replayed.map((r) => `${report.dryRun ? 'would replay' : 'replayed'} ${r.from} -> ${r.to}`),
           ...report.skipped.map((s) => `skipped ${s.from}: already replayed as ${s.replayedAs}`),
+          ...report.refused.map((r) => `refused ${r.from}: a cut copy of a message too large to park; re-send the original from ${r.original}`),
           `${report.replayed.length} ${report.dryRun ? 'to replay' : 'replayed'}, ${report.skipped.length} already replayed`,
         ].join('\n'),
       );

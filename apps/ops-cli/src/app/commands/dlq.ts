@@ -115,6 +115,8 @@ export interface ReplayOptions extends DeadLetterSelection {
 export interface ReplayReport {
   readonly replayed: readonly { from: string; to: string }[];
   readonly skipped: readonly { from: string; replayedAs: string }[];
+  /** Cut copies of messages too large to park whole: their value is not the original's, so never written back. */
+  readonly refused: readonly { from: string; original: string }[];
   readonly dryRun: boolean;
 }
 
@@ -138,7 +140,15 @@ export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: 
     ? [await findParked(ctx, deadLetterTopic, options.position)]
     : await selectParked(ctx, [deadLetterTopic], options);
   const skipped = entries.filter((e) => e.replayedAs).map((e) => ({ from: position(e.record), replayedAs: e.replayedAs as string }));
-  const todo = entries.filter((e) => !e.replayedAs);
+  const cut = (e: DeadLetterEntry) => e.record.headers[DeadLetterHeaders.truncatedFrom] !== undefined;
+  const refused = entries.filter((e) => !e.replayedAs && cut(e)).map((e) => ({ from: position(e.record), original: originalOf(e.record) }));
+  if (options.position && refused.length > 0) {
+    throw usageError(
+      `${refused[0].from} is a cut copy of a message too large to park whole: replaying it would write a value that is not the original's`,
+      `re-send the original from ${refused[0].original} once its consumer can take it`,
+    );
+  }
+  const todo = entries.filter((e) => !e.replayedAs && !cut(e));
   const existing = new Set(await ctx.broker.listTopics());
   const messages: OutboundMessage[] = todo.map(({ record, value }) => {
     const target = record.deadLetter?.sourceTopic ?? sourceTopicOf(record.topic);
@@ -156,7 +166,7 @@ export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: 
     };
   });
   const replayed = todo.map((e, i) => ({ from: position(e.record), to: messages[i].topic }));
-  if (options.dryRun || messages.length === 0) return { replayed, skipped, dryRun: !!options.dryRun };
+  if (options.dryRun || messages.length === 0) return { replayed, skipped, refused, dryRun: !!options.dryRun };
 
   const producer = await ctx.broker.createProducer();
   let sent = 0;
@@ -175,7 +185,13 @@ export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: 
   } finally {
     await producer.disconnect();
   }
-  return { replayed, skipped, dryRun: false };
+  return { replayed, skipped, refused, dryRun: false };
+}
+
+/** Where the original of a dead letter stands on its source topic. */
+function originalOf(record: MessageRecord): string {
+  const d = record.deadLetter;
+  return d ? `${d.sourceTopic}/${d.sourcePartition}/${d.sourceOffset}` : '(unknown source)';
 }
 
 export function renderDeadLetters(entries: readonly DeadLetterEntry[]): string {
