@@ -20,6 +20,7 @@ import { Command, Option } from 'commander';
 import { ServiceSources, Topics } from '@pos/contracts';
 import { encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
+import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { spawnService, stackEnv } from '@pos/service-testing';
 import { startTestStack, TestStack, uniqueName } from '@pos/testing';
 import { cpuByPart, cpuTicks, describeCpu } from './process-cpu';
@@ -149,6 +150,30 @@ async function paymentsThroughKafka(broker: MessageBroker, total: number): Promi
     });
     await producer.send(batch);
   }
+  // Playing clearing too, which alone names batches (ADR 0005): the batch of each merchant and channel.
+  const succeeded = new Date(succeededAt);
+  const opened = MERCHANTS.flatMap((merchantId) =>
+    (['WECHAT', 'ALIPAY'] as const).map((channel) => {
+      const key = batchKeyOf({ merchantId, terminalId: 'T1', channel, succeededAt: succeeded }, clearingSchedulesFrom({}));
+      return encodeEnvelope(Topics.clearingEvents, {
+        id: randomUUID(),
+        type: 'pos.clearing.batch.opened',
+        source: ServiceSources.clearing,
+        time: succeededAt,
+        schemaVersion: 2,
+        key: merchantId,
+        data: {
+          batchId: key.batchId,
+          merchantId,
+          channel,
+          clearingDate: key.clearingDate,
+          opensAt: key.window.opensAt.toISOString(),
+          closesAt: key.window.closesAt.toISOString(),
+        },
+      });
+    }),
+  );
+  await producer.send(opened);
   await producer.disconnect();
   return payments;
 }
