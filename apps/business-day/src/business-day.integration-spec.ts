@@ -4,10 +4,13 @@ import { SystemUnderTest } from './testing/system-harness';
 
 /**
  * The main job end to end: a small business day through the same driver `npm start` runs, against
- * the three services as processes on real Kafka and PostgreSQL. Every invariant must PASS.
+ * the three services as processes on real Kafka and PostgreSQL, with the operator's scenarios
+ * (a cutoff change published mid-day, clearing held still across a cutoff while a payment
+ * succeeds, a void asked again after RETRY_LATER, an accepted void parked and replayed with the
+ * operator CLI). Every invariant must PASS.
  */
 describe('a small business day, end to end', () => {
-  const plan = planDay({ seed: 42, merchants: 2, payments: 40, periodMs: 12_000 });
+  const plan = planDay({ seed: 42, merchants: 2, payments: 40, periodMs: 12_000, operator: true });
   const system = new SystemUnderTest('every:12s', plan.merchants);
 
   beforeAll(async () => {
@@ -25,7 +28,11 @@ describe('a small business day, end to end', () => {
       if (failed.length) console.log(text);
       expect(failed).toEqual([]);
       expect(report.observation.batches.some((b) => b.state === 'CLOSED')).toBe(true);
-      expect(report.invariants).toHaveLength(10);
+      expect(report.invariants).toHaveLength(13);
+      // The scenarios happened, not only their checks: the change, the hold, the replay.
+      expect(report.observation.operator.published).toHaveLength(1);
+      expect(report.observation.operator.heldBack).toHaveLength(1);
+      expect(report.observation.operator.replays.map((r) => r.problem)).toEqual([undefined]);
     } finally {
       await broker.close();
     }

@@ -1,7 +1,8 @@
 /**
  * What clearing should make of the day, worked out by the driver itself from what it can see
  * without asking clearing: payments' success times on `payments.events.v1` and the cutoff schedule
- * the day was run with (`every:<period>`, the same for every channel). Deliberately written here
+ * versions the day was run with and published during the run (`every:<period>`, the same for
+ * every channel). Deliberately written here
  * and not imported from the clearing libraries, so a mistake there cannot hide in the check.
  *
  * Batch ids are never rebuilt here: clearing may split one clearing group into several batches
@@ -12,15 +13,50 @@
 /** Asia/Shanghai is UTC+8 all year (no DST). */
 const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
 
-/** The cutoff window [opensAt, closesAt) holding an instant, under an epoch-aligned `every:<period>` schedule. */
+/** A cutoff window [opensAt, closesAt). */
 export interface CutoffWindow {
   readonly opensAt: number;
   readonly closesAt: number;
 }
 
-export function cutoffWindowAt(instant: number, periodMs: number): CutoffWindow {
-  const opensAt = Math.floor(instant / periodMs) * periodMs;
-  return { opensAt, closesAt: opensAt + periodMs };
+/**
+ * A cutoff schedule version as the driver published it: `every:<period>` (epoch-aligned), in force
+ * from `effectiveFrom` until the next version's; the first version is in force from the beginning.
+ */
+export interface ScheduleVersion {
+  readonly periodMs: number;
+  readonly effectiveFrom?: number;
+}
+
+/** The day's schedule versions, oldest first, as the driver published them (never read from clearing). */
+export type PublishedSchedule = readonly ScheduleVersion[];
+
+/** As the setting writes it: `every:12s; every:6s from 2026-11-27T02:00:24.000Z`. */
+export function describeSchedule(schedule: PublishedSchedule): string {
+  return schedule.map((v) => `every:${v.periodMs / 1000}s${v.effectiveFrom === undefined ? '' : ` from ${new Date(v.effectiveFrom).toISOString()}`}`).join('; ');
+}
+
+/**
+ * The window holding an instant under the version in force at that instant: the version's
+ * epoch-aligned window, opening no earlier than the version's effective instant and closing no
+ * later than the next version's.
+ */
+export function cutoffWindowAt(instant: number, schedule: PublishedSchedule): CutoffWindow {
+  const index = schedule.findLastIndex((v, i) => i === 0 || (v.effectiveFrom ?? Number.NEGATIVE_INFINITY) <= instant);
+  const version = schedule[index];
+  const next = schedule[index + 1]?.effectiveFrom;
+  const opensAt = Math.floor(instant / version.periodMs) * version.periodMs;
+  return {
+    opensAt: Math.max(opensAt, version.effectiveFrom ?? opensAt),
+    closesAt: Math.min(opensAt + version.periodMs, next ?? Number.POSITIVE_INFINITY),
+  };
+}
+
+/** The cutoffs of the schedule in [from, until): where each window closes. */
+export function cutoffsBetween(from: number, until: number, schedule: PublishedSchedule): number[] {
+  const cutoffs: number[] = [];
+  for (let window = cutoffWindowAt(from, schedule); window.closesAt < until; window = cutoffWindowAt(window.closesAt, schedule)) cutoffs.push(window.closesAt);
+  return cutoffs;
 }
 
 /** The calendar date (YYYY-MM-DD) of an instant in Asia/Shanghai. */
@@ -67,8 +103,8 @@ export interface ExpectedClearing {
  * success time falls in, named by the Asia/Shanghai date on which that window ends (a window
  * closing at 00:00 belongs to the day before).
  */
-export function expectedClearingOf(payment: SucceededPayment, periodMs: number): ExpectedClearing {
-  const window = cutoffWindowAt(payment.succeededAt, periodMs);
+export function expectedClearingOf(payment: SucceededPayment, schedule: PublishedSchedule): ExpectedClearing {
+  const window = cutoffWindowAt(payment.succeededAt, schedule);
   const clearingDate = shanghaiDateOf(window.closesAt - 1);
   const card = payment.channel === 'UNIONPAY_CARD';
   return {
@@ -102,8 +138,8 @@ export interface VoidDeadline {
   readonly latest: number;
 }
 
-export function voidDeadlineOf(payment: SucceededPayment, periodMs: number, settlements: readonly RequestedSettlement[]): VoidDeadline {
-  const { window } = expectedClearingOf(payment, periodMs);
+export function voidDeadlineOf(payment: SucceededPayment, schedule: PublishedSchedule, settlements: readonly RequestedSettlement[]): VoidDeadline {
+  const { window } = expectedClearingOf(payment, schedule);
   const settled = settlements.filter(
     (s) =>
       payment.channel === 'UNIONPAY_CARD' &&

@@ -29,7 +29,8 @@ const accepted = (paymentId: string, idempotencyKey: string, ms = 2_500) =>
   event('voids.events.v1', 'pos.void.accepted', { paymentId, merchantId: 'M001', idempotencyKey, voidId: `v-${idempotencyKey}`, batchId: 'B1', decidedAt: at(ms) }, T + ms);
 const wallet = { merchantId: 'M001', channel: 'WECHAT', clearingDate: '2026-11-27' };
 const card = { merchantId: 'M001', channel: 'UNIONPAY_CARD', clearingDate: '2026-11-27', terminalId: 'POS-CARD-1', batchNo: '000001' };
-const opened = (batchId: string, identity: Record<string, unknown>) => event('clearing.events.v1', 'pos.clearing.batch.opened', { batchId, ...identity });
+const opened = (batchId: string, identity: Record<string, unknown>, window = { opensAt: at(0), closesAt: at(PERIOD) }) =>
+  event('clearing.events.v1', 'pos.clearing.batch.opened', { batchId, ...identity, ...window });
 const closed = (batchId: string, identity: Record<string, unknown>, totals: StatedTotals) =>
   event('clearing.events.v1', 'pos.clearing.batch.closed', { batchId, ...identity, reason: 'CUTOFF', closedAt: at(PERIOD), ...totals }, T + PERIOD);
 const cleared = (paymentId: string, batchId: string, amountFen: number) =>
@@ -79,7 +80,8 @@ const emptyPlan: DayPlan = { ...planDay({ seed: 1, merchants: 1, payments: 1, pe
 
 function observation(overrides: Partial<Observation> = {}): Observation {
   return {
-    cutoffPeriodMs: PERIOD,
+    schedule: [{ periodMs: PERIOD }],
+    operator: { published: [], heldBack: [], replays: [] },
     payments: new Map(),
     voids: new Map(),
     voidCommandsSentAt: new Map(),
@@ -392,6 +394,154 @@ describe('checkInvariants', () => {
       expect(doubleVoidProblem([acceptedBody, refused('PAYMENT_NOT_FOUND', '2026-11-27T15:59:59.985Z', 'NONE')])).toMatch(/the other PAYMENT_NOT_FOUND/);
       expect(doubleVoidProblem([acceptedBody, refused('AMOUNT_MISMATCH', '2026-11-27T15:59:59.985Z', 'RETRY_LATER')])).toMatch(/the other AMOUNT_MISMATCH/);
       expect(doubleVoidProblem([acceptedBody, undefined])).toMatch(/the other no answer/);
+    });
+  });
+});
+
+describe("the operator's scenarios", () => {
+  const WINDOWS = 'Batch windows follow the published cutoff schedule versions';
+  const LATE = 'Late payment events keep their clearing day';
+  const PARKED = 'A parked accepted void holds its batch in CLOSING';
+  const ANSWERS = 'Every planned void got an answer';
+  const window = (fromMs: number, untilMs: number) => ({ opensAt: at(fromMs), closesAt: at(untilMs) });
+  /** The consistent day with the batches' windows as announced. */
+  const withWindows = (b1: { opensAt: string; closesAt: string }, b2: { opensAt: string; closesAt: string }, events = consistentEvents()) =>
+    events.map((e) => (e.type !== 'pos.clearing.batch.opened' ? e : opened(String(e.data?.['batchId']), e.data?.['batchId'] === 'B1' ? wallet : card, e.data?.['batchId'] === 'B1' ? b1 : b2)));
+
+  describe('a cutoff change (schedule versions published during the day)', () => {
+    // every:10s, then every:5s from T: the window [T, T + 5 s) holds p1, p2 and p3.
+    const changed = [{ periodMs: PERIOD }, { periodMs: 5_000, effectiveFrom: T }];
+    const published = { published: [{ version: changed[1], startedAt: T - 20_000, doneAt: T - 15_000 }], heldBack: [], replays: [] };
+
+    it("passes batches in the new version's windows, and names the versions it compared", () => {
+      const result = check(WINDOWS, { schedule: changed, operator: published, events: withWindows(window(0, 5_000), window(0, 5_000)) });
+      expect(result).toMatchObject({ passed: true });
+      expect(result.sources).toContain("the day's cutoff schedule (every:10s; every:5s from 2026-11-27T02:00:00.000Z)");
+      expect(result.summary).toContain('every:5s from 2026-11-27T02:00:00.000Z published 15 s ahead');
+    });
+
+    it('fails a batch window of the old schedule after the change took effect', () => {
+      const result = check(WINDOWS, { schedule: changed, operator: published });
+      expect(result.passed).toBe(false);
+      expect(result.problems).toContain(
+        'batch B1 announced the window [2026-11-27T02:00:00.000Z, 2026-11-27T02:00:10.000Z), the published schedule has [2026-11-27T02:00:00.000Z, 2026-11-27T02:00:05.000Z)',
+      );
+    });
+
+    it("fails a payment outside its batch's window, though its clearing group is right", () => {
+      const events = withWindows(window(0, 5_000), window(0, 5_000)).map((e) => (e.data?.['paymentId'] === 'p1' && e.type === 'pos.payment.succeeded' ? succeeded('p1', 500, 6_000) : e));
+      const result = check(WINDOWS, { schedule: changed, operator: published, events });
+      expect(result.problems).toContain(
+        'payment p1 succeeded at 2026-11-27T02:00:06.000Z, outside the window [2026-11-27T02:00:00.000Z, 2026-11-27T02:00:05.000Z) of its batch B1',
+      );
+    });
+
+    it('fails a published version under which payments succeeded and no batch opened', () => {
+      const later = [{ periodMs: PERIOD }, { periodMs: 5_000, effectiveFrom: T + PERIOD }];
+      const result = check(WINDOWS, { schedule: later, events: [...consistentEvents(), succeeded('p4', 100, PERIOD + 1_000)] });
+      expect(result.problems).toContain('no batch opened under version 2 (every:5s from 2026-11-27T02:00:10.000Z), though 1 payments succeeded under it');
+    });
+  });
+
+  describe('a late payment event (clearing held still across the cutoff)', () => {
+    const late: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 500, outTradeNo: 'O-p1', via: 'HTTP', outcome: 'SUCCESS', paymentCode: '1300000000000000000', heldBack: true,
+    };
+    const plan = { ...emptyPlan, steps: [late] };
+    const held = (untilMs: number) => ({ published: [], heldBack: [{ from: T + 500, until: T + untilMs }], replays: [] });
+
+    it('passes a payment cleared in a batch of its own window and clearing date, and says where it went', () => {
+      const result = check(LATE, { operator: held(PERIOD + 3_500) }, plan);
+      expect(result).toMatchObject({ passed: true });
+      expect(result.summary).toContain('O-p1 succeeded 9 s before the cutoff, cleared in B1 on 2026-11-27');
+    });
+
+    it("fails a late payment cleared in the next window's batch, with the next clearing date", () => {
+      const next = { ...wallet, clearingDate: '2026-11-28' };
+      const events = [
+        ...consistentEvents().filter((e) => !(e.type === 'pos.clearing.payment.cleared' && e.data?.['paymentId'] === 'p1')),
+        opened('B3', next, window(PERIOD, 2 * PERIOD)),
+        closed('B3', next, { paymentCount: 1, totalFen: 500, voidedCount: 0, voidedFen: 0 }),
+        cleared('p1', 'B3', 500),
+      ];
+      const result = check(LATE, { operator: held(PERIOD + 3_500), events }, plan);
+      expect(result.passed).toBe(false);
+      expect(result.problems).toEqual([
+        'payment p1, succeeded at 2026-11-27T02:00:01.000Z, cleared in B3 of M001/WECHAT/2026-11-28/-/-; its success time puts it in M001/WECHAT/2026-11-27/-/-',
+        'payment p1, succeeded at 2026-11-27T02:00:01.000Z, cleared in B3 of the window [2026-11-27T02:00:10.000Z, 2026-11-27T02:00:20.000Z)',
+      ]);
+    });
+
+    it('fails when the event was not late: clearing released before the close grace, or the payment outside the hold', () => {
+      expect(check(LATE, { operator: held(PERIOD + 1_000) }, plan).problems[0]).toMatch(/held still only until 2026-11-27T02:00:11.000Z, before its window's cutoff/);
+      expect(check(LATE, { operator: held(800) }, plan).problems[0]).toMatch(/succeeded at 2026-11-27T02:00:01.000Z, while clearing was not held still/);
+    });
+  });
+
+  describe('a parked accepted void, replayed by the operator', () => {
+    const payment: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 300, outTradeNo: 'O-p2', via: 'HTTP', outcome: 'SUCCESS', paymentCode: '1300000000000000000',
+    };
+    const parkedVoid: PlannedVoid = {
+      kind: 'void', at: 2_000, variant: 'PARKED_AND_REPLAYED', payment, merchantId: 'M001', idempotencyKey: 'k2', amountFen: 300, withSupervisor: false, expected: FULL_VOID,
+    };
+    const plan = { ...emptyPlan, steps: [payment, parkedVoid] };
+    const original = () => consistentEvents().find((e) => e.type === 'pos.void.accepted') as ObservedEvent;
+    const deadLetter = (reason = 'RETRIES_EXHAUSTED'): ObservedEvent => ({ ...original(), topic: 'voids.events.v1.dlq', partition: 1, offset: '7', headers: { ...original().headers, dlq_reason: reason }, timestamp: T + 3_000 });
+    const copy = (ms: number): ObservedEvent => ({ ...original(), offset: '99', headers: { ...original().headers, dlq_replay_of: 'voids.events.v1.dlq/1/7' }, timestamp: T + ms });
+    const gate = event('voids.events.v1', 'pos.void.gate-closed', { batchId: 'B1', merchantId: 'M001', acceptedVoids: 1 }, T + PERIOD + 100);
+    const closedAt = (ms: number) => replacing('pos.clearing.batch.closed', 'B1', { ...closed('B1', wallet, B1), timestamp: T + ms });
+    const replays = { published: [], heldBack: [], replays: [{ idempotencyKey: 'k2', closingSeenAt: T + PERIOD + 300 }] };
+
+    it('passes a batch that closed only after the replay, its gate closed before it', () => {
+      const result = check(PARKED, { operator: replays, events: [...closedAt(PERIOD + 1_000), deadLetter(), gate, copy(PERIOD + 500)] }, plan);
+      expect(result).toMatchObject({ passed: true });
+      expect(result.summary).toContain('k2 parked at voids.events.v1.dlq/1/7 (RETRIES_EXHAUSTED), batch B1 CLOSING until the replay');
+      expect(check('Dead-letter', { events: [...consistentEvents(), deadLetter()] }, plan).passed).toBe(true);
+    });
+
+    it('fails a batch that closed without the parked void, before the replay', () => {
+      const result = check(PARKED, { operator: replays, events: [...closedAt(PERIOD + 200), deadLetter(), gate, copy(PERIOD + 500)] }, plan);
+      expect(result.problems).toEqual(['batch B1 closed at 2026-11-27T02:00:10.200Z, before the parked void k2 was replayed at 2026-11-27T02:00:10.500Z']);
+    });
+
+    it('fails a dead letter never replayed, a void never parked, and a park for another reason', () => {
+      expect(check(PARKED, { operator: replays, events: [...closedAt(PERIOD + 1_000), deadLetter(), gate] }, plan).problems).toEqual(['the dead letter voids.events.v1.dlq/1/7 of void k2 was never replayed']);
+      expect(check(PARKED, { operator: replays }, plan).problems).toEqual(['accepted void k2 is 0 times on voids.events.v1.dlq (expected parked once)']);
+      expect(check('Dead-letter', { events: [...consistentEvents(), deadLetter('SCHEMA_VIOLATION')] }, plan).problems).toEqual(['parked void k2: reason SCHEMA_VIOLATION, expected RETRIES_EXHAUSTED']);
+    });
+
+    it('fails when the driver never saw the batch CLOSING before the replay', () => {
+      const unseen = { ...replays, replays: [{ idempotencyKey: 'k2', problem: 'the batch was not seen CLOSING' }] };
+      const result = check(PARKED, { operator: unseen, events: [...closedAt(PERIOD + 1_000), deadLetter(), gate, copy(PERIOD + 500)] }, plan);
+      expect(result.problems).toEqual(['batch B1 was not seen CLOSING in the clearing API before the replay: the batch was not seen CLOSING']);
+    });
+  });
+
+  describe('a void asked again after RETRY_LATER', () => {
+    const payment: PlannedPayment = {
+      kind: 'payment', at: 1_000, merchantId: 'M001', terminalId: 'POS-1', channel: 'WECHAT', amountFen: 500, outTradeNo: 'O-p1', via: 'HTTP', outcome: 'SUCCESS', paymentCode: '1300000000000000000',
+    };
+    const asked: PlannedVoid = {
+      kind: 'void', at: 600, variant: 'ASKED_AGAIN', payment, merchantId: 'M001', idempotencyKey: 'k1', amountFen: 500, withSupervisor: false,
+      expected: [{ decision: 'ACCEPTED', when: 'SENT_BEFORE_DEADLINE', why: 'accepted once asked again' }],
+    };
+    const plan = { ...emptyPlan, steps: [payment, asked] };
+    const reply = (body: Record<string, unknown>, ms: number): HttpAnswer => ({ status: 200, body, sentAt: T + ms, answeredAt: T + ms + 20 });
+    const notFound = (ms: number) => reply({ decision: 'REJECTED', reason: 'PAYMENT_NOT_FOUND', remedy: 'RETRY_LATER', final: false }, ms);
+    const acceptedAnswer = reply({ decision: 'ACCEPTED', remedy: 'NONE', final: true }, 1_600);
+
+    it('passes RETRY_LATER answers followed by a final acceptance under the same key, and counts it', () => {
+      const voids = new Map([['k1', [notFound(600), notFound(850), acceptedAnswer]]]);
+      expect(check(ANSWERS, { voids }, plan)).toMatchObject({ passed: true });
+      expect(check('Every void request decided exactly once', { voids }, plan).summary).toContain('1 key(s) answered RETRY_LATER, then finally under the same key');
+    });
+
+    it('fails a RETRY_LATER answer that stuck to the key, and a first answer that was already final', () => {
+      const stuck = check(ANSWERS, { voids: new Map([['k1', Array.from({ length: 20 }, (_, i) => notFound(600 + i * 250))]]) }, plan);
+      expect(stuck.problems).toContainEqual('ASKED_AGAIN void k1 of O-p1: 20 answers under one key, none final: the RETRY_LATER answer stuck to the key');
+      const direct = check(ANSWERS, { voids: new Map([['k1', [acceptedAnswer]]]) }, plan);
+      expect(direct.problems).toEqual(['ASKED_AGAIN void k1 of O-p1: first answered ACCEPTED, not a RETRY_LATER: the scenario did not happen']);
     });
   });
 });

@@ -1,12 +1,15 @@
 import {
   ClearingGroup,
+  cutoffWindowAt,
+  describeSchedule,
   expectedClearingOf,
   groupKeyOf,
+  PublishedSchedule,
   SucceededPayment,
   voidDeadlineOf,
 } from './expected-clearing';
 import { HttpAnswer, ObservedEvent, Observation } from './observation';
-import { DayPlan, ExpectedAnswer, PlannedMalformed, PlannedOutcome, PlannedPayment, PlannedVoid } from './plan';
+import { CLOSE_GRACE_MS, DayPlan, ExpectedAnswer, PlannedMalformed, PlannedOutcome, PlannedPayment, PlannedVoid } from './plan';
 import { ReconciliationLine, StatedTotals } from './reconciliation-csv';
 
 export interface InvariantResult {
@@ -25,7 +28,7 @@ const MAX_PROBLEMS = 8;
 export const Sources = {
   payments: 'payments.events.v1',
   voids: 'voids.events.v1',
-  schedule: (periodMs: number) => `the day's cutoff schedule (every:${periodMs / 1000}s)`,
+  schedule: (schedule: PublishedSchedule) => `the day's cutoff schedule (${describeSchedule(schedule)})`,
   opened: 'pos.clearing.batch.opened (topic)',
   closed: 'pos.clearing.batch.closed (topic)',
   cleared: 'pos.clearing.payment.cleared (topic)',
@@ -34,6 +37,9 @@ export const Sources = {
   plan: 'the day plan',
   http: "the driver's HTTP answers and their times",
   deadLetters: 'dead-letter topics',
+  replays: 'replayed copies on voids.events.v1 (dlq_replay_of)',
+  gateClosed: 'pos.void.gate-closed (topic)',
+  operator: "the driver's operator actions and their times",
 } as const;
 
 function result(name: string, sources: readonly string[], problems: string[], summary: string): InvariantResult {
@@ -151,7 +157,7 @@ function factsOf(observation: Observation): Facts {
     closedEvents,
     closed: new Map(closedEvents.map((e) => [text(e, 'batchId'), closedBatchOf(e)])),
     inFiles,
-    scheduleSource: Sources.schedule(observation.cutoffPeriodMs),
+    scheduleSource: Sources.schedule(observation.schedule),
   };
 }
 
@@ -201,7 +207,7 @@ function voidsExcluded(facts: Facts, observation: Observation): InvariantResult 
       problems.push(`payment ${paymentId} has an accepted void but never succeeded on payments.events.v1`);
       continue;
     }
-    const key = groupKeyOf(expectedClearingOf(payment, observation.cutoffPeriodMs).group);
+    const key = groupKeyOf(expectedClearingOf(payment, observation.schedule).group);
     const sum = expectedVoided.get(key) ?? { count: 0, fen: 0 };
     expectedVoided.set(key, { count: sum.count + 1, fen: sum.fen + payment.amountFen });
     const lines = [...facts.inFiles].flatMap(([batchId, files]) =>
@@ -244,11 +250,11 @@ function voidsExcluded(facts: Facts, observation: Observation): InvariantResult 
  */
 function membershipAndTotals(facts: Facts, observation: Observation): InvariantResult {
   const problems: string[] = [];
-  const period = observation.cutoffPeriodMs;
+  const schedule = observation.schedule;
   const expected = new Map<string, Set<string>>();
   for (const payment of facts.succeeded.values()) {
     if (facts.voided.has(payment.paymentId)) continue;
-    const key = groupKeyOf(expectedClearingOf(payment, period).group);
+    const key = groupKeyOf(expectedClearingOf(payment, schedule).group);
     expected.set(key, (expected.get(key) ?? new Set()).add(payment.paymentId));
   }
   const sumOf = (ids: Iterable<string>) => {
@@ -315,7 +321,7 @@ function membershipAndTotals(facts: Facts, observation: Observation): InvariantR
       if (!line.voided) group.ids.add(line.paymentId);
       const paid = facts.succeeded.get(line.paymentId);
       if (!paid) continue;
-      const expectation = expectedClearingOf(paid, period);
+      const expectation = expectedClearingOf(paid, schedule);
       windows.add(expectation.window.opensAt);
       const expectedKey = groupKeyOf(expectation.group);
       if (expectedKey !== key) problems.push(`payment ${line.paymentId} is in batch ${batchId} of ${key}, its success time and channel put it in ${expectedKey}`);
@@ -343,6 +349,169 @@ function membershipAndTotals(facts: Facts, observation: Observation): InvariantR
     [Sources.payments, Sources.voids, facts.scheduleSource, Sources.closed, Sources.cleared, Sources.api, Sources.files],
     problems,
     `${expected.size} clearing groups expected, ${facts.closed.size} batches closed over ${observed.size} groups, ${fen} fen cleared; ${observation.files.length} files read`,
+  );
+}
+
+/** Batch windows as clearing announced them on batch.opened, by batch id. */
+function announcedWindows(observation: Observation): Map<string, { opensAt: number; closesAt: number; openedAt: number }> {
+  return new Map(
+    ofType(observation.events, 'clearing.events.v1', 'pos.clearing.batch.opened').map((e) => [
+      text(e, 'batchId'),
+      { opensAt: Date.parse(text(e, 'opensAt')), closesAt: Date.parse(text(e, 'closesAt')), openedAt: e.timestamp },
+    ]),
+  );
+}
+
+const iso = (instant: number) => new Date(instant).toISOString();
+
+/**
+ * The cutoff schedule as the driver published it, not as clearing stored it: every window a batch
+ * announced (batch.opened) closes at the cutoff the published versions put there and opens no
+ * earlier than that window does (later only for a terminal settlement's successor); every payment
+ * a batch clears succeeded inside its window; and every version published during the day has
+ * batches of its own once payments succeeded under it.
+ */
+function windowsAsPublished(facts: Facts, observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const { schedule } = observation;
+  const windows = announcedWindows(observation);
+  for (const [batchId, window] of windows) {
+    if (Number.isNaN(window.opensAt) || Number.isNaN(window.closesAt)) {
+      problems.push(`batch ${batchId} was opened without a window`);
+      continue;
+    }
+    const expected = cutoffWindowAt(window.opensAt, schedule);
+    if (window.closesAt !== expected.closesAt || window.opensAt < expected.opensAt) {
+      problems.push(`batch ${batchId} announced the window [${iso(window.opensAt)}, ${iso(window.closesAt)}), the published schedule has [${iso(expected.opensAt)}, ${iso(expected.closesAt)})`);
+    }
+  }
+  for (const batchId of facts.closed.keys()) {
+    const window = windows.get(batchId);
+    if (!window) {
+      problems.push(`batch ${batchId} closed, its batch.opened (its window) never seen`);
+      continue;
+    }
+    for (const line of ownFileOf(facts, batchId)?.lines ?? []) {
+      const paid = facts.succeeded.get(line.paymentId);
+      if (paid && (paid.succeededAt < window.opensAt || paid.succeededAt >= window.closesAt)) {
+        problems.push(`payment ${line.paymentId} succeeded at ${iso(paid.succeededAt)}, outside the window [${iso(window.opensAt)}, ${iso(window.closesAt)}) of its batch ${batchId}`);
+      }
+    }
+  }
+  const perVersion = schedule.map((version, i) => {
+    const from = version.effectiveFrom ?? Number.NEGATIVE_INFINITY;
+    const until = schedule[i + 1]?.effectiveFrom ?? Number.POSITIVE_INFINITY;
+    const batches = [...windows.values()].filter((w) => w.opensAt >= from && w.opensAt < until).length;
+    const paid = [...facts.succeeded.values()].filter((p) => p.succeededAt >= from && p.succeededAt < until).length;
+    if (i > 0 && paid > 0 && batches === 0) problems.push(`no batch opened under version ${i + 1} (${describeSchedule([version])}), though ${paid} payments succeeded under it`);
+    return `version ${i + 1}: ${paid} payments, ${batches} batches`;
+  });
+  const published = observation.operator.published.map(
+    (p) => `${describeSchedule([p.version])} published ${((p.version.effectiveFrom ?? p.doneAt) - p.doneAt) / 1000} s ahead`,
+  );
+  return result(
+    'Batch windows follow the published cutoff schedule versions',
+    [facts.scheduleSource, Sources.operator, Sources.payments, Sources.opened, Sources.files],
+    problems,
+    `${windows.size} batch windows; ${perVersion.join('; ')}${published.length ? `; ${published.join('; ')}` : ''}`,
+  );
+}
+
+/**
+ * A payment whose event reached clearing after its cutoff keeps its day: the payments planned to
+ * succeed while clearing was held still across a cutoff (until after the close grace) are each
+ * cleared once, in a batch of the clearing group and window of their success time.
+ */
+function latePaymentsKeepTheirDay(plan: DayPlan, facts: Facts, observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const windows = announcedWindows(observation);
+  const clearedIn = groupBy(ofType(observation.events, 'clearing.events.v1', 'pos.clearing.payment.cleared'), (e) => text(e, 'paymentId'));
+  const planned = plan.steps.filter((s): s is PlannedPayment => s.kind === 'payment' && s.heldBack === true);
+  const notes: string[] = [];
+  for (const payment of planned) {
+    const paid = facts.succeededByOrder.get(orderKey(payment.merchantId, payment.outTradeNo));
+    if (!paid) {
+      problems.push(`held-back payment ${payment.outTradeNo} never succeeded on payments.events.v1`);
+      continue;
+    }
+    const expected = expectedClearingOf(paid, observation.schedule);
+    const span = observation.operator.heldBack.find((h) => h.from <= paid.succeededAt && paid.succeededAt < h.until);
+    if (!span) problems.push(`payment ${paid.paymentId} succeeded at ${iso(paid.succeededAt)}, while clearing was not held still: its event was not late`);
+    else if (span.until < expected.window.closesAt + CLOSE_GRACE_MS) {
+      problems.push(`payment ${paid.paymentId}: clearing was held still only until ${iso(span.until)}, before its window's cutoff ${iso(expected.window.closesAt)} and close grace: its event was not late`);
+    }
+    const batches = (clearedIn.get(paid.paymentId) ?? []).map((e) => text(e, 'batchId'));
+    if (batches.length !== 1) {
+      problems.push(`payment ${paid.paymentId} cleared ${batches.length} times`);
+      continue;
+    }
+    const [batchId] = batches;
+    const batch = facts.closed.get(batchId);
+    const window = windows.get(batchId);
+    if (!batch || !window) {
+      problems.push(`payment ${paid.paymentId} cleared in batch ${batchId}, which never opened and closed on the topic`);
+      continue;
+    }
+    if (groupKeyOf(batch.group) !== groupKeyOf(expected.group)) {
+      problems.push(`payment ${paid.paymentId}, succeeded at ${iso(paid.succeededAt)}, cleared in ${batchId} of ${groupKeyOf(batch.group)}; its success time puts it in ${groupKeyOf(expected.group)}`);
+    }
+    if (paid.succeededAt < window.opensAt || paid.succeededAt >= window.closesAt) {
+      problems.push(`payment ${paid.paymentId}, succeeded at ${iso(paid.succeededAt)}, cleared in ${batchId} of the window [${iso(window.opensAt)}, ${iso(window.closesAt)})`);
+    }
+    notes.push(`${payment.outTradeNo} succeeded ${(expected.window.closesAt - paid.succeededAt) / 1000} s before the cutoff, cleared in ${batchId}${window.openedAt >= expected.window.closesAt ? ' (a late batch of its window)' : ''} on ${batch.group.clearingDate}`);
+  }
+  return result(
+    'Late payment events keep their clearing day',
+    [Sources.plan, Sources.operator, Sources.payments, facts.scheduleSource, Sources.opened, Sources.closed, Sources.cleared],
+    problems,
+    planned.length ? `${planned.length} payment(s) succeeded while clearing was held still across a cutoff: ${notes.join('; ')}` : 'no payment held back in this day',
+  );
+}
+
+/**
+ * An accepted void that clearing parked keeps its batch in CLOSING until it is replayed: the
+ * planned parked void is on voids.events.v1.dlq, the operator replayed it (a copy with its
+ * dlq_replay_of on voids.events.v1), the void service had closed the batch's gate before the
+ * replay, the driver saw the batch CLOSING in the clearing API meanwhile, and batch.closed came
+ * only after the replay. (That the void is then excluded is checked above, like every void's.)
+ */
+function parkedVoidsHeldTheirBatch(plan: DayPlan, facts: Facts, observation: Observation, raw: readonly ObservedEvent[]): InvariantResult {
+  const problems: string[] = [];
+  const planned = plan.steps.filter((s): s is PlannedVoid => s.kind === 'void' && s.variant === 'PARKED_AND_REPLAYED');
+  const notes: string[] = [];
+  for (const step of planned) {
+    const key = step.idempotencyKey;
+    const accepted = facts.accepted.find((e) => text(e, 'merchantId') === step.merchantId && text(e, 'idempotencyKey') === key);
+    if (!accepted) {
+      problems.push(`parked void ${key} was never accepted`);
+      continue;
+    }
+    const batchId = text(accepted, 'batchId');
+    const parked = raw.filter((e) => e.topic === 'voids.events.v1.dlq' && e.type === 'pos.void.accepted' && text(e, 'idempotencyKey') === key);
+    if (parked.length !== 1) {
+      problems.push(`accepted void ${key} is ${parked.length} times on voids.events.v1.dlq (expected parked once)`);
+      continue;
+    }
+    const marker = `voids.events.v1.dlq/${parked[0].partition}/${parked[0].offset}`;
+    const copy = raw.find((e) => e.topic === 'voids.events.v1' && e.headers['dlq_replay_of'] === marker);
+    if (!copy) {
+      problems.push(`the dead letter ${marker} of void ${key} was never replayed`);
+      continue;
+    }
+    const gate = ofType(observation.events, 'voids.events.v1', 'pos.void.gate-closed').find((e) => text(e, 'batchId') === batchId);
+    if (!gate || gate.timestamp > copy.timestamp) problems.push(`batch ${batchId}: its gate closed ${gate ? `at ${iso(gate.timestamp)}, after the replay` : 'never'}; the wait was not shown`);
+    const closed = facts.closedEvents.find((e) => text(e, 'batchId') === batchId);
+    if (!closed) problems.push(`batch ${batchId} never closed after the replay of ${marker}`);
+    else if (closed.timestamp < copy.timestamp) problems.push(`batch ${batchId} closed at ${iso(closed.timestamp)}, before the parked void ${key} was replayed at ${iso(copy.timestamp)}`);
+    const seen = observation.operator.replays.find((r) => r.idempotencyKey === key);
+    if (seen?.closingSeenAt === undefined || seen.closingSeenAt > copy.timestamp) problems.push(`batch ${batchId} was not seen CLOSING in the clearing API before the replay${seen?.problem ? `: ${seen.problem}` : ''}`);
+    notes.push(`${key} parked at ${marker} (${String(parked[0].headers['dlq_reason'])}), batch ${batchId} CLOSING until the replay at ${iso(copy.timestamp)}${closed ? `, closed ${iso(closed.timestamp)}` : ''}`);
+  }
+  return result(
+    'A parked accepted void holds its batch in CLOSING until replayed',
+    [Sources.plan, Sources.voids, Sources.deadLetters, Sources.replays, Sources.gateClosed, Sources.closed, Sources.api, Sources.operator],
+    problems,
+    planned.length ? notes.join('; ') || `${planned.length} planned` : 'no void parked in this day',
   );
 }
 
@@ -443,7 +612,12 @@ function decidedOnce(plan: DayPlan, observation: Observation): InvariantResult {
       if (problem) problems.push(`double void on ${planned.payment.outTradeNo}: ${problem}`);
     }
   }
-  return result('Every void request decided exactly once', [Sources.plan, Sources.voids, Sources.http], problems, `${voids.length} planned voids, ${decisions.length} decisions on Kafka`);
+  return result(
+    'Every void request decided exactly once',
+    [Sources.plan, Sources.voids, Sources.http],
+    problems,
+    `${voids.length} planned voids, ${decisions.length} decisions on Kafka; ${keysDecidedAfterRetryLater(observation.voids)} key(s) answered RETRY_LATER, then finally under the same key`,
+  );
 }
 
 /** A void's answer as the driver got it: the HTTP answer, or for a Kafka command the decision event. */
@@ -475,7 +649,7 @@ export function unexpectedAnswer(
   observation: Observation,
   acceptedVoidKeys: ReadonlyMap<string, readonly string[]>,
 ): string | undefined {
-  const deadline = payment ? voidDeadlineOf(payment, observation.cutoffPeriodMs, observation.settlements) : undefined;
+  const deadline = payment ? voidDeadlineOf(payment, observation.schedule, observation.settlements) : undefined;
   const holds = (expected: ExpectedAnswer): boolean => {
     if (answer.body['decision'] !== expected.decision) return false;
     if (expected.reasons && !expected.reasons.includes(String(answer.body['reason']))) return false;
@@ -503,6 +677,28 @@ export function unexpectedAnswer(
   return `${planned.variant} void ${key} of ${planned.payment.outTradeNo}: got ${got}, ${timing}; expected ${wanted}`;
 }
 
+/**
+ * A void asked again after a RETRY_LATER answer: its first answer is not final (remedy
+ * RETRY_LATER), and asking again with the same key gets a final one. A transient answer that stuck
+ * to the key would be replayed for ever.
+ */
+export function askedAgainProblem(answers: readonly HttpAnswer[]): string | undefined {
+  const [first] = answers;
+  if (!first) return 'no answer';
+  if (isFinalDecision(first.body) || first.body['remedy'] !== 'RETRY_LATER') return `first answered ${String(first.body['reason'] ?? first.body['decision'])}, not a RETRY_LATER: the scenario did not happen`;
+  const final = answers.findIndex((a) => isFinalDecision(a.body));
+  if (final < 0) return `${answers.length} answers under one key, none final: the RETRY_LATER answer stuck to the key`;
+  return undefined;
+}
+
+/** Keys answered RETRY_LATER and then, asked again with the same key, a final answer. */
+export function keysDecidedAfterRetryLater(voids: ReadonlyMap<string, readonly HttpAnswer[]>): number {
+  return [...voids.values()].filter((answers) => {
+    const final = answers.findIndex((a) => isFinalDecision(a.body));
+    return final > 0 && answers.slice(0, final).some((a) => a.body['remedy'] === 'RETRY_LATER');
+  }).length;
+}
+
 /** Every planned void got an answer, and one of those its plan names as right (timing judged by the driver's clock). */
 function voidAnswersAsPlanned(plan: DayPlan, facts: Facts, observation: Observation): InvariantResult {
   const problems: string[] = [];
@@ -520,6 +716,10 @@ function voidAnswersAsPlanned(plan: DayPlan, facts: Facts, observation: Observat
       answered++;
       const problem = unexpectedAnswer(planned, key, answer, payment, observation, acceptedVoidKeys);
       if (problem) problems.push(problem);
+      if (planned.variant === 'ASKED_AGAIN') {
+        const problem = askedAgainProblem(observation.voids.get(key) ?? []);
+        if (problem) problems.push(`ASKED_AGAIN void ${key} of ${planned.payment.outTradeNo}: ${problem}`);
+      }
     }
   }
   return result(
@@ -600,10 +800,23 @@ function deadLettersExplained(plan: DayPlan, observation: Observation): Invarian
     else if (found[0].headers['dlq_reason'] !== malformed.expectedReason) problems.push(`${malformed.eventId}: reason ${found[0].headers['dlq_reason']}, expected ${malformed.expectedReason}`);
   }
   const known = new Set(planned.map((m) => m.eventId));
-  for (const event of dead) {
-    if (!known.has(event.headers['ce_id'] ?? '')) problems.push(`unexplained dead letter on ${event.topic}: ${event.headers['dlq_reason']}: ${event.headers['dlq_detail']}`);
+  // A void the day made clearing park (its write refused): exactly once, for running out of attempts.
+  const parkedKeys = plan.steps.flatMap((s) => (s.kind === 'void' && s.variant === 'PARKED_AND_REPLAYED' ? [s.idempotencyKey] : []));
+  const parkedOf = (e: ObservedEvent) => e.topic === 'voids.events.v1.dlq' && e.type === 'pos.void.accepted' && parkedKeys.includes(text(e, 'idempotencyKey'));
+  for (const key of parkedKeys) {
+    const found = dead.filter((e) => parkedOf(e) && text(e, 'idempotencyKey') === key);
+    if (found.length !== 1) problems.push(`accepted void ${key} is ${found.length} times in voids.events.v1.dlq (planned to be parked once)`);
+    else if (found[0].headers['dlq_reason'] !== 'RETRIES_EXHAUSTED') problems.push(`parked void ${key}: reason ${found[0].headers['dlq_reason']}, expected RETRIES_EXHAUSTED`);
   }
-  return result('Dead-letter topics hold exactly the bad messages sent, with their reasons', [Sources.plan, Sources.deadLetters], problems, `${dead.length} dead letters, ${planned.length} bad messages sent`);
+  for (const event of dead) {
+    if (!known.has(event.headers['ce_id'] ?? '') && !parkedOf(event)) problems.push(`unexplained dead letter on ${event.topic}: ${event.headers['dlq_reason']}: ${event.headers['dlq_detail']}`);
+  }
+  return result(
+    'Dead-letter topics hold exactly the bad messages sent and the void parked, with their reasons',
+    [Sources.plan, Sources.deadLetters],
+    problems,
+    `${dead.length} dead letters, ${planned.length} bad messages sent, ${parkedKeys.length} accepted void(s) made to be parked`,
+  );
 }
 
 function edgeRefusals(observation: Observation): InvariantResult {
@@ -644,5 +857,8 @@ export function checkInvariants(plan: DayPlan, observed: Observation): Invariant
     paymentsAsPlanned(plan, observation),
     deadLettersExplained(plan, observation),
     edgeRefusals(observation),
+    windowsAsPublished(facts, observation),
+    latePaymentsKeepTheirDay(plan, facts, observation),
+    parkedVoidsHeldTheirBatch(plan, facts, observation, observed.events),
   ];
 }

@@ -1,4 +1,4 @@
-import { RequestedSettlement } from './expected-clearing';
+import { PublishedSchedule, RequestedSettlement, ScheduleVersion } from './expected-clearing';
 import { ReconciliationFile } from './reconciliation-csv';
 
 /** What the driver saw: its own requests' answers, every event on the topics, the batches and their files. */
@@ -41,8 +41,10 @@ export interface ObservedBatch {
 }
 
 export interface Observation {
-  /** The cutoff period the day was run with (`every:<n>s` for every channel), in ms. */
-  readonly cutoffPeriodMs: number;
+  /** The cutoff schedule versions the day ran with: the stack's, and those the driver published during the run. */
+  readonly schedule: PublishedSchedule;
+  /** What the operator did during the run, as the driver did it and saw it. */
+  readonly operator: OperatorActions;
   /** By outTradeNo: every answer to a payment request (duplicates included). */
   readonly payments: ReadonlyMap<string, readonly HttpAnswer[]>;
   /** By idempotency key: every answer to a void request (retries included). */
@@ -55,4 +57,30 @@ export interface Observation {
   readonly batches: readonly ObservedBatch[];
   /** The reconciliation files read from the clearing service's directory on disk. */
   readonly files: readonly ReconciliationFile[];
+}
+
+/** The operator's actions of the day (docs/operations.md), as the driver took them and what it saw meanwhile. */
+export interface OperatorActions {
+  /** Cutoff schedule versions published (a rolling restart of clearing with the version appended), when it began and was done. */
+  readonly published: readonly { readonly version: ScheduleVersion; readonly startedAt: number; readonly doneAt: number }[];
+  /** Spans [from, until) during which every clearing instance was held still, so events reached it only afterwards. */
+  readonly heldBack: readonly { readonly from: number; readonly until: number }[];
+  /** Accepted voids whose write clearing was made to refuse, parked in the dead-letter topic and replayed with the operator CLI. */
+  readonly replays: readonly ParkedVoidReplay[];
+}
+
+export interface ParkedVoidReplay {
+  readonly idempotencyKey: string;
+  readonly paymentId?: string;
+  /** The batch the accepted void names. */
+  readonly batchId?: string;
+  /** The dead letter's position on voids.events.v1.dlq (`<partition>:<offset>`). */
+  readonly deadLetter?: string;
+  /** When the driver saw the batch CLOSING in the clearing API, its gate closed and the void still parked. */
+  readonly closingSeenAt?: number;
+  readonly replayedAt?: number;
+  /** What the operator CLI printed. */
+  readonly cliOutput?: string;
+  /** Why the scenario stopped short, when it did. */
+  readonly problem?: string;
 }

@@ -1,4 +1,5 @@
-import { planDay, planRace } from './plan';
+import { cutoffWindowAt } from './expected-clearing';
+import { CLOSE_GRACE_MS, planDay, planRace } from './plan';
 
 const options = { seed: 7, merchants: 4, payments: 300, periodMs: 30_000 };
 
@@ -62,5 +63,58 @@ describe('planDay', () => {
       if (step.kind !== 'payment' || step.channel !== 'UNIONPAY_CARD' || step.merchantId !== settlement.merchantId) continue;
       expect(step.card?.batchNo).toBe(step.at >= settlement.at ? '000002' : '000001');
     }
+  });
+
+  describe("with the operator's scenarios (the system test's day)", () => {
+    const plan = planDay({ seed: 42, merchants: 2, payments: 40, periodMs: 12_000, operator: true });
+    const payments = plan.steps.flatMap((s) => (s.kind === 'payment' ? [s] : []));
+
+    it("publishes the cutoff change at a cutoff still ahead, further ahead than clearing's notice, before the first payment", () => {
+      const change = plan.steps.find((s) => s.kind === 'schedule-change');
+      if (change?.kind !== 'schedule-change') throw new Error('no cutoff change');
+      expect(plan.schedule).toEqual([{ periodMs: 12_000 }, { periodMs: 6_000, effectiveFrom: 12_000 }]);
+      expect(change).toMatchObject({ effectiveFrom: 12_000, periodMs: 6_000 });
+      // Clearing refuses a version taking effect less than 10 s after it boots; the boot takes seconds more.
+      expect(change.effectiveFrom - change.at).toBeGreaterThanOrEqual(25_000);
+      expect(change.at).toBeLessThan(Math.min(...payments.map((p) => p.at)));
+      expect(plan.start).toBe(change.at);
+    });
+
+    it('holds clearing across the first cutoff until after the close grace, while a payment succeeds just before the cutoff', () => {
+      const hold = plan.steps.find((s) => s.kind === 'hold-back');
+      if (hold?.kind !== 'hold-back') throw new Error('no hold-back');
+      expect(hold.at).toBeLessThan(0);
+      expect(hold.until).toBeGreaterThan(CLOSE_GRACE_MS);
+      const late = payments.filter((p) => p.heldBack);
+      expect(late).toHaveLength(1);
+      expect(late[0]).toMatchObject({ outcome: 'SUCCESS', via: 'HTTP' });
+      expect(late[0].at).toBeGreaterThan(hold.at);
+      expect(late[0].at).toBeLessThan(0);
+      expect(new Set(payments.map((p) => p.outTradeNo)).size).toBe(payments.length);
+    });
+
+    it('asks a void before its payment exists, and parks another accepted one, both in the first window before the hold', () => {
+      const voids = plan.steps.flatMap((s) => (s.kind === 'void' ? [s] : []));
+      const asked = voids.find((v) => v.variant === 'ASKED_AGAIN');
+      const parked = voids.find((v) => v.variant === 'PARKED_AND_REPLAYED');
+      expect(asked && asked.at < asked.payment.at).toBe(true);
+      expect(parked && parked.at > parked.payment.at && parked.at < -2_500).toBe(true);
+      for (const v of [asked, parked]) expect(v?.expected.map((e) => e.decision)).toEqual(['ACCEPTED']);
+      const voided = voids.map((v) => v.payment.outTradeNo);
+      expect(new Set(voided).size).toBe(voided.length);
+    });
+
+    it('plans the voids meant to beat the cutoff against the changed schedule: each leaves its payment more than 4 s before its cutoff', () => {
+      const busy = planDay({ seed: 7, merchants: 4, payments: 300, periodMs: 12_000, operator: true });
+      const timed = busy.steps.flatMap((s) => (s.kind === 'void' && ['BEFORE_CUTOFF', 'PARTIAL_AMOUNT', 'RETRIED', 'DOUBLE', 'VIA_KAFKA'].includes(s.variant) ? [s] : []));
+      expect(timed.some((v) => v.payment.at >= 12_000)).toBe(true);
+      for (const v of timed) expect(cutoffWindowAt(v.payment.at, busy.schedule).closesAt - v.payment.at).toBeGreaterThan(4_000);
+    });
+
+    it('leaves the scenarios out of a day without an operator', () => {
+      const plain = planDay({ seed: 42, merchants: 2, payments: 40, periodMs: 12_000 });
+      expect(plain.steps.some((s) => s.kind === 'schedule-change' || s.kind === 'hold-back' || (s.kind === 'payment' && s.heldBack))).toBe(false);
+      expect(plain.schedule).toEqual([{ periodMs: 12_000 }]);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { cutoffWindowAt, PublishedSchedule } from './expected-clearing';
 import { SeededRandom } from './random';
 
 /**
@@ -33,6 +34,11 @@ export interface PlannedPayment {
   readonly card?: { readonly cardRef: string; readonly batchNo: string; readonly voucherNo: string };
   /** Sent again: identical (same answer), modified (refused), or twice at once (one payment). */
   readonly duplicate?: 'IDENTICAL' | 'MODIFIED' | 'CONCURRENT';
+  /**
+   * Paid just before a cutoff while clearing is held still (a hold-back step): its event reaches
+   * clearing after the cutoff and the close grace, and it must still be cleared on its own day.
+   */
+  readonly heldBack?: boolean;
 }
 
 export type VoidVariant =
@@ -45,7 +51,11 @@ export type VoidVariant =
   | 'OTHER_MERCHANT'
   | 'RETRIED'
   | 'DOUBLE'
-  | 'VIA_KAFKA';
+  | 'VIA_KAFKA'
+  /** Sent before its payment exists: answered PAYMENT_NOT_FOUND (retry later), asked again with the same key until accepted. */
+  | 'ASKED_AGAIN'
+  /** Accepted, then parked by clearing (its write refused), the batch waiting in CLOSING until the operator replays it. */
+  | 'PARKED_AND_REPLAYED';
 
 export interface PlannedVoid {
   readonly kind: 'void';
@@ -130,7 +140,33 @@ export interface PlannedInvalidRequest {
   readonly variant: 'ZERO_AMOUNT' | 'NEGATIVE_AMOUNT' | 'FRACTIONAL_AMOUNT' | 'WRONG_CURRENCY' | 'CARD_WITHOUT_BATCH';
 }
 
-export type PlannedStep = PlannedPayment | PlannedVoid | PlannedSettlement | PlannedMalformed | PlannedInvalidRequest;
+/**
+ * The operator changes a cutoff mid-day (docs/operations.md, "Changing a cutoff"): a schedule
+ * version `every:<periodMs>` in force from a cutoff of the current schedule still ahead.
+ */
+export interface PlannedScheduleChange {
+  readonly kind: 'schedule-change';
+  readonly at: number;
+  /** Relative to T1, like `at`: a cutoff of the schedule in force. */
+  readonly effectiveFrom: number;
+  readonly periodMs: number;
+}
+
+/** Clearing held still from `at` until `until` (a stalled host): the events of that span reach it afterwards. */
+export interface PlannedHoldBack {
+  readonly kind: 'hold-back';
+  readonly at: number;
+  readonly until: number;
+}
+
+export type PlannedStep =
+  | PlannedPayment
+  | PlannedVoid
+  | PlannedSettlement
+  | PlannedMalformed
+  | PlannedInvalidRequest
+  | PlannedScheduleChange
+  | PlannedHoldBack;
 
 export interface DayOptions {
   readonly seed: number;
@@ -138,13 +174,24 @@ export interface DayOptions {
   readonly payments: number;
   /** The cutoff period of the stack's schedule (`every:<n>s`), in ms. */
   readonly periodMs: number;
+  /**
+   * Adds the operator's scenarios, for a runner that can act as the operator (the system test):
+   * a cutoff change mid-day, clearing held still across a cutoff while a payment succeeds, and a
+   * void parked in the dead-letter topic and replayed.
+   */
+  readonly operator?: boolean;
 }
+
+/** The stack's close grace (`CLEARING_CLOSE_GRACE_MS`, default): a batch starts closing this long after its cutoff. */
+export const CLOSE_GRACE_MS = 2_000;
 
 export interface DayPlan {
   readonly options: DayOptions;
   readonly merchants: readonly string[];
   /** Sorted by time. */
   readonly steps: readonly PlannedStep[];
+  /** The cutoff schedule the plan expects, its instants relative to T1 (a cutoff of the first version). */
+  readonly schedule: PublishedSchedule;
   /** The run covers [start, end) relative to T1. */
   readonly start: number;
   readonly end: number;
@@ -182,6 +229,10 @@ export function planDay(options: DayOptions): DayPlan {
   const cardBatch = new Map(merchants.map((m) => [m, 1]));
   const settlementAt = Math.round(period * 0.35);
   const settledMerchant = merchants[0];
+  // The operator's cutoff change: the period halved from T2 on (a cutoff of the current schedule).
+  const schedule: PublishedSchedule = options.operator
+    ? [{ periodMs: period }, { periodMs: Math.max(1_000, Math.round(period / 2_000) * 1_000), effectiveFrom: period }]
+    : [{ periodMs: period }];
   let order = 0;
 
   const payments: PlannedPayment[] = [];
@@ -244,7 +295,7 @@ export function planDay(options: DayOptions): DayPlan {
     ...overrides,
   });
   for (const payment of succeeded) {
-    const windowEnd = payment.at < 0 ? 0 : payment.at < period ? period : 2 * period;
+    const windowEnd = cutoffWindowAt(payment.at, schedule).closesAt;
     const roomBeforeCutoff = windowEnd - payment.at;
     const roll = random.next();
     if (roll < 0.18 && roomBeforeCutoff > 4_000) {
@@ -293,6 +344,7 @@ export function planDay(options: DayOptions): DayPlan {
       expected: only({ decision: 'REJECTED', reasons: ['ALREADY_CLEARED'] }, 'the terminal settled (结算) its batch seconds before'),
     }));
   }
+  if (options.operator) steps.push(...operatorScenarios(options, random, { start, schedule, merchants, settledMerchant, free: unvoided.filter((p) => p !== late && p !== settledCard), order, voidOf }));
 
   const malformed: [PlannedMalformed['topic'], PlannedMalformed['variant'], string][] = [
     ['payments.commands.v1', 'BAD_JSON', 'MALFORMED_ENVELOPE'],
@@ -319,7 +371,55 @@ export function planDay(options: DayOptions): DayPlan {
 
   steps.sort((a, b) => a.at - b.at);
   const end = Math.max(paymentsUntil, ...steps.map((s) => s.at)) + 1_000;
-  return { options, merchants, steps, start, end };
+  return { options, merchants, schedule, steps, start: Math.min(start, steps[0]?.at ?? start), end };
+}
+
+/**
+ * The operator's scenarios (DayOptions.operator):
+ * - a cutoff change published during the run, well ahead of the notice clearing needs;
+ * - clearing held still from 2.5 s before T1 until the close grace after it has passed, and a
+ *   payment succeeding in that span: its event reaches clearing after the cutoff;
+ * - a void sent before its payment exists (RETRY_LATER, asked again with the same key);
+ * - a void accepted and parked by clearing, replayed by the operator once its batch waits.
+ */
+function operatorScenarios(
+  options: DayOptions,
+  random: SeededRandom,
+  day: {
+    start: number;
+    schedule: PublishedSchedule;
+    merchants: readonly string[];
+    settledMerchant: string;
+    free: readonly PlannedPayment[];
+    order: number;
+    voidOf: (payment: PlannedPayment, at: number, variant: VoidVariant, overrides?: Partial<PlannedVoid>) => PlannedVoid;
+  },
+): PlannedStep[] {
+  const [, change] = day.schedule;
+  const steps: PlannedStep[] = [
+    { kind: 'schedule-change', at: day.start - 6_000, effectiveFrom: change.effectiveFrom ?? options.periodMs, periodMs: change.periodMs },
+    { kind: 'hold-back', at: -2_500, until: CLOSE_GRACE_MS + 1_500 },
+  ];
+  const merchantId = day.merchants.find((m) => m !== day.settledMerchant) ?? day.settledMerchant;
+  const outTradeNo = `D${options.seed}-${String(day.order + 1).padStart(5, '0')}`;
+  steps.push({
+    kind: 'payment',
+    at: -1_200,
+    merchantId,
+    channel: 'WECHAT',
+    amountFen: random.int(1, 50_000),
+    outTradeNo,
+    via: 'HTTP',
+    outcome: 'SUCCESS',
+    heldBack: true,
+    ...instrumentOf(random, 'WECHAT', OUTCOME_SUFFIX.SUCCESS, '000001', '000000'),
+  });
+  // Wallet payments early in the first window, far from the hold-back and the cutoff.
+  const [asked, parked] = day.free.filter((p) => p.channel !== 'UNIONPAY_CARD' && p.at > day.start + 1_000 && p.at < -6_000);
+  const accepted = (why: string) => only({ decision: 'ACCEPTED', when: 'SENT_BEFORE_DEADLINE' }, why);
+  if (asked) steps.push(day.voidOf(asked, asked.at - 400, 'ASKED_AGAIN', { expected: accepted('not found before its payment, accepted once asked again with the same key') }));
+  if (parked) steps.push(day.voidOf(parked, parked.at + 2_000, 'PARKED_AND_REPLAYED', { expected: accepted('a full void sent seconds before the cutoff; clearing parks it, the operator replays it') }));
+  return steps;
 }
 
 /**
@@ -379,5 +479,5 @@ export function planRace(options: DayOptions): DayPlan {
     });
   }
   steps.sort((a, b) => a.at - b.at);
-  return { options, merchants, steps, start, end: Math.max(...steps.map((s) => s.at)) + 1_000 };
+  return { options, merchants, schedule: [{ periodMs: period }], steps, start, end: Math.max(...steps.map((s) => s.at)) + 1_000 };
 }

@@ -33,7 +33,8 @@ describe('report', () => {
     const report = {
       plan,
       observation: {
-        cutoffPeriodMs: 30_000,
+        schedule: [{ periodMs: 30_000 }],
+        operator: { published: [], heldBack: [], replays: [] },
         payments: new Map(),
         voids: new Map(),
         voidCommandsSentAt: new Map(),

@@ -1,3 +1,4 @@
+import { describeSchedule } from './expected-clearing';
 import { distinctEvents, InvariantResult, reconciliationPathOf } from './invariants';
 import { ObservedBatch, Observation } from './observation';
 import { DayPlan } from './plan';
@@ -53,12 +54,27 @@ function batchRows(observation: Observation): (string | number)[][] {
   ]);
 }
 
+/** The operator's actions of the day, each with its times (docs/operations.md). */
+export function operatorLines(observation: Observation): string[] {
+  const at = (instant: number) => new Date(instant).toISOString();
+  const { published, heldBack, replays } = observation.operator;
+  return [
+    ...published.map((p) => `cutoff change: ${describeSchedule([p.version])} published ${at(p.startedAt)} → ${at(p.doneAt)} (clearing restarted with the version appended)`),
+    ...heldBack.map((h) => `clearing held still ${at(h.from)} → ${at(h.until)}: events of that span reached it afterwards`),
+    ...replays.map(
+      (r) =>
+        `parked void ${r.idempotencyKey}: dead letter ${r.deadLetter ?? '-'} of batch ${r.batchId ?? '-'}, seen CLOSING ${r.closingSeenAt === undefined ? 'never' : at(r.closingSeenAt)}, ` +
+        `replayed ${r.replayedAt === undefined ? 'never' : at(r.replayedAt)}${r.problem ? ` (${r.problem})` : ''}${r.cliOutput ? `; ops CLI: ${r.cliOutput.trim().split('\n').join(' | ')}` : ''}`,
+    ),
+  ];
+}
+
 export function renderText(report: DayReport): string {
   const { plan, observation, invariants } = report;
   const failed = invariants.filter((i) => !i.passed).length;
   const deadLetters = tally(observation.events.filter((e) => e.topic.endsWith('.dlq')).map((e) => `${e.topic} ${e.headers['dlq_reason']}`));
   return [
-    `Simulated business day: seed ${plan.options.seed}, ${plan.merchants.length} merchants, ${plan.options.payments} payments, cutoff every ${plan.options.periodMs / 1000} s`,
+    `Simulated business day: seed ${plan.options.seed}, ${plan.merchants.length} merchants, ${plan.options.payments} payments, cutoff schedule ${describeSchedule(observation.schedule)}`,
     `Run ${new Date(report.startedAt).toISOString()} → ${new Date(report.finishedAt).toISOString()} (${Math.round((report.finishedAt - report.startedAt) / 1000)} s)`,
     '',
     'Payments by channel and outcome',
@@ -74,6 +90,9 @@ export function renderText(report: DayReport): string {
     '',
     'Dead-letter topics (every entry is a bad message sent on purpose)',
     deadLetters.length ? table(['topic / reason', 'count'], deadLetters) : '(empty)',
+    '',
+    "Operator's actions",
+    operatorLines(observation).join('\n') || '(none in this day)',
     '',
     'Invariants',
     ...invariants.flatMap((i) => [

@@ -1,9 +1,20 @@
 import { CloudEventHeaders, deadLetterTopicOf, Topics, TopicName, ConsumedTopics } from '@pos/contracts';
 import { encodeEnvelope, InboundMessage, MessageBroker, MessageProducer, OutboundMessage, ReadRange } from '@pos/messaging';
 import { checkInvariants } from './invariants';
-import { HttpAnswer, ObservedBatch, ObservedEvent, Observation } from './observation';
-import { DayPlan, PlannedInvalidRequest, PlannedMalformed, PlannedPayment, PlannedSettlement, PlannedStep, PlannedVoid } from './plan';
-import { RequestedSettlement } from './expected-clearing';
+import { HttpAnswer, ObservedBatch, ObservedEvent, Observation, OperatorActions, ParkedVoidReplay } from './observation';
+import {
+  DayPlan,
+  PlannedHoldBack,
+  PlannedInvalidRequest,
+  PlannedMalformed,
+  PlannedPayment,
+  PlannedScheduleChange,
+  PlannedSettlement,
+  PlannedStep,
+  PlannedVoid,
+} from './plan';
+import { cutoffsBetween, cutoffWindowAt, RequestedSettlement, ScheduleVersion } from './expected-clearing';
+import { DayOperator } from './operator';
 import { ReconciliationFile } from './reconciliation-csv';
 import { readReconciliationFiles } from './reconciliation-directory';
 import { DayReport } from './report';
@@ -20,7 +31,12 @@ export interface RunDependencies {
   readonly progress: Progress;
   /** Where the clearing service writes reconciliation files: the checks read them from there. */
   readonly reconciliationDir: string;
+  /** Needed by a plan with the operator's scenarios (DayOptions.operator). */
+  readonly operator?: DayOperator;
 }
+
+type Offsets = Awaited<ReturnType<MessageBroker['topicOffsets']>>;
+const OPERATOR_STEPS: readonly PlannedStep['kind'][] = ['schedule-change', 'hold-back'];
 
 const OBSERVED_TOPICS: string[] = [
   Topics.paymentEvents,
@@ -56,20 +72,41 @@ export class DayRun {
   private readonly settlements: (RequestedSettlement & { answer: HttpAnswer })[] = [];
   private readonly voidCommandsSentAt = new Map<string, number>();
   private readonly paymentIds = new Map<string, string>();
+  /** The schedule versions in force: the stack's, then each one the operator published. */
+  private readonly schedule: ScheduleVersion[];
+  private readonly operatorActions: { published: OperatorActions['published'][number][]; heldBack: OperatorActions['heldBack'][number][]; replays: ParkedVoidReplay[] } = {
+    published: [],
+    heldBack: [],
+    replays: [],
+  };
   private producer?: MessageProducer;
+  private startOffsets: Offsets = [];
+  private firstCutoffAt = 0;
 
   constructor(
     private readonly plan: DayPlan,
     private readonly deps: RunDependencies,
-  ) {}
+  ) {
+    this.schedule = [{ periodMs: plan.options.periodMs }];
+    const needsOperator = plan.steps.some((s) => OPERATOR_STEPS.includes(s.kind) || (s.kind === 'void' && s.variant === 'PARKED_AND_REPLAYED'));
+    if (needsOperator && !deps.operator) throw new Error("the day's plan has the operator's scenarios, and the runner has no operator for them");
+  }
+
+  private get operator(): DayOperator {
+    if (!this.deps.operator) throw new Error('no operator');
+    return this.deps.operator;
+  }
 
   async run(): Promise<DayReport> {
     const period = this.plan.options.periodMs;
     const lead = -this.plan.start + 3_000;
     const firstCutoffAt = Math.ceil((Date.now() + lead) / period) * period;
+    this.firstCutoffAt = firstCutoffAt;
     const startAt = firstCutoffAt + this.plan.start;
-    const cutoffs = Array.from({ length: 6 }, (_, i) => firstCutoffAt + i * period);
+    const planned = this.plan.schedule.map((v) => (v.effectiveFrom === undefined ? v : { ...v, effectiveFrom: firstCutoffAt + v.effectiveFrom }));
+    const cutoffs = cutoffsBetween(startAt, firstCutoffAt + this.plan.end + 2 * period, planned);
     const startOffsets = await this.deps.broker.topicOffsets(OBSERVED_TOPICS);
+    this.startOffsets = startOffsets;
     this.producer = await this.deps.broker.createProducer();
     this.deps.progress.phase(`waiting for the day to start (first cutoff ${new Date(firstCutoffAt).toISOString()})`, cutoffs);
     await sleep(startAt - Date.now());
@@ -85,7 +122,7 @@ export class DayRun {
 
     this.deps.progress.phase('waiting for the last batches to close', cutoffs);
     const lastPaymentAt = firstCutoffAt + Math.max(...this.plan.steps.filter((s) => s.kind === 'payment').map((s) => s.at));
-    const lastCutoff = Math.ceil((lastPaymentAt + 1) / period) * period;
+    const lastCutoff = cutoffWindowAt(lastPaymentAt, this.schedule).closesAt;
     const closedEvents = await this.observeUntilClosed(startOffsets, lastCutoff + 45_000);
     this.deps.progress.phase('reading the reconciliation files from disk', cutoffs);
     const files = await this.readFilesOfClosedBatches(closedEvents, Date.now() + 30_000);
@@ -94,7 +131,8 @@ export class DayRun {
     const batches = await this.observeBatches(events);
     const finishedAt = Date.now();
     const observation: Observation = {
-      cutoffPeriodMs: period,
+      schedule: this.schedule,
+      operator: this.operatorActions,
       payments: this.payments,
       voids: this.voids,
       voidCommandsSentAt: this.voidCommandsSentAt,
@@ -109,7 +147,7 @@ export class DayRun {
       observation,
       invariants: checkInvariants(this.plan, observation),
       firstCutoffAt,
-      cutoffs,
+      cutoffs: cutoffsBetween(startAt, finishedAt, this.schedule),
       startedAt,
       finishedAt,
     };
@@ -127,6 +165,33 @@ export class DayRun {
         return this.sendMalformed(step);
       case 'invalid-request':
         return this.sendInvalid(step);
+      case 'schedule-change':
+        return this.changeSchedule(step);
+      case 'hold-back':
+        return this.holdBack(step);
+    }
+  }
+
+  /** The operator publishes a cutoff schedule version, as the runbook says; from then on the checks expect it. */
+  private async changeSchedule(step: PlannedScheduleChange): Promise<void> {
+    this.deps.progress.count('operator actions');
+    const version: ScheduleVersion = { periodMs: step.periodMs, effectiveFrom: this.firstCutoffAt + step.effectiveFrom };
+    const startedAt = Date.now();
+    await this.operator.publishScheduleVersion(version);
+    this.operatorActions.published.push({ version, startedAt, doneAt: Date.now() });
+    this.schedule.push(version);
+  }
+
+  /** Clearing held still across a cutoff: what happens meanwhile reaches it only afterwards. */
+  private async holdBack(step: PlannedHoldBack): Promise<void> {
+    this.deps.progress.count('operator actions');
+    await this.operator.holdClearing();
+    const from = Date.now();
+    try {
+      await sleep(this.firstCutoffAt + step.until - Date.now());
+    } finally {
+      this.operatorActions.heldBack.push({ from, until: Date.now() });
+      await this.operator.releaseClearing();
     }
   }
 
@@ -187,7 +252,9 @@ export class DayRun {
         await new Promise((resolve) => setTimeout(resolve, VOID_RETRY_MS));
       }
     };
-    if (step.variant === 'DOUBLE') {
+    if (step.variant === 'PARKED_AND_REPLAYED') {
+      await this.parkAndReplay(step, send);
+    } else if (step.variant === 'DOUBLE') {
       await Promise.all([send(step.idempotencyKey), send(`${step.idempotencyKey}-b`)]);
     } else if (step.variant === 'RETRIED') {
       // A client that timed out and retries: the same key, several times, some at once.
@@ -196,6 +263,60 @@ export class DayRun {
     } else {
       await send(step.idempotencyKey);
     }
+  }
+
+  /**
+   * A void accepted while clearing refuses to write it: clearing parks it on voids.events.v1.dlq
+   * after its attempts. The cause is then fixed; after the cutoff the void service closes the
+   * batch's gate counting the void, and clearing, short of it, keeps the batch CLOSING. The driver
+   * looks (the clearing API), and replays the dead letter with the operator CLI, as the runbook says.
+   */
+  private async parkAndReplay(step: PlannedVoid, send: (key: string) => Promise<void>): Promise<void> {
+    const key = step.idempotencyKey;
+    const done = (replay: Omit<ParkedVoidReplay, 'idempotencyKey'>) => {
+      this.operatorActions.replays.push({ idempotencyKey: key, ...replay });
+    };
+    const paymentId = this.paymentIds.get(step.payment.outTradeNo);
+    if (!paymentId) return done({ problem: 'its payment was not accepted over HTTP' });
+    await this.operator.refuseVoidWrites(paymentId);
+    let parked: ObservedEvent | undefined;
+    try {
+      await send(key);
+      parked = await this.waitForEvent(deadLetterTopicOf(Topics.voidEvents), (e) => e.type === 'pos.void.accepted' && e.data?.['idempotencyKey'] === key, 20_000);
+    } finally {
+      await this.operator.allowVoidWrites();
+    }
+    if (!parked) return done({ paymentId, problem: 'clearing did not park the accepted void' });
+    const batchId = String(parked.data?.['batchId']);
+    const deadLetter = `${parked.partition}:${parked.offset}`;
+    const gate = await this.waitForEvent(Topics.voidEvents, (e) => e.type === 'pos.void.gate-closed' && e.data?.['batchId'] === batchId, 60_000);
+    let closingSeenAt: number | undefined;
+    if (gate) {
+      for (const until = Date.now() + 10_000; closingSeenAt === undefined && Date.now() < until; await sleep(250)) {
+        const batch = (await this.deps.client.batches(step.merchantId)).find((b) => b['batchId'] === batchId);
+        if (batch?.['state'] === 'CLOSING') closingSeenAt = Date.now();
+        else if (batch?.['state'] !== 'OPEN') break;
+      }
+    }
+    const replayedAt = Date.now();
+    const cliOutput = await this.operator.replayDeadLetter(deadLetterTopicOf(Topics.voidEvents), deadLetter);
+    return done({
+      paymentId,
+      batchId,
+      deadLetter,
+      ...(closingSeenAt === undefined ? { problem: gate ? 'the batch was not seen CLOSING' : 'its gate never closed' } : { closingSeenAt }),
+      replayedAt,
+      cliOutput,
+    });
+  }
+
+  /** Polls one topic (from the day's start) until an event matches, or the time is up. */
+  private async waitForEvent(topic: string, matches: (event: ObservedEvent) => boolean, withinMs: number): Promise<ObservedEvent | undefined> {
+    for (const until = Date.now() + withinMs; Date.now() < until; await sleep(500)) {
+      const found = (await this.readSince(this.startOffsets, [topic])).find(matches);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   private async settle(step: PlannedSettlement): Promise<void> {
@@ -243,7 +364,7 @@ export class DayRun {
   }
 
   /** Reads this run's events until every batch that holds one of its payments is closed, or the deadline. */
-  private async observeUntilClosed(startOffsets: Awaited<ReturnType<MessageBroker['topicOffsets']>>, deadline: number): Promise<ObservedEvent[]> {
+  private async observeUntilClosed(startOffsets: Offsets, deadline: number): Promise<ObservedEvent[]> {
     for (;;) {
       const events = await this.readSince(startOffsets);
       const assigned = new Set<string>();
@@ -259,8 +380,8 @@ export class DayRun {
     }
   }
 
-  private async readSince(startOffsets: Awaited<ReturnType<MessageBroker['topicOffsets']>>): Promise<ObservedEvent[]> {
-    const now = await this.deps.broker.topicOffsets(OBSERVED_TOPICS);
+  private async readSince(startOffsets: Offsets, topics: readonly string[] = OBSERVED_TOPICS): Promise<ObservedEvent[]> {
+    const now = await this.deps.broker.topicOffsets([...topics]);
     const ranges: ReadRange[] = [];
     for (const topic of now) {
       for (const partition of topic.partitions) {

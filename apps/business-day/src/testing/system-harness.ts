@@ -1,9 +1,13 @@
 import { hashApiKey } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
+import { ScheduleVersion } from '../app/expected-clearing';
+import { DayOperator } from '../app/operator';
 import { DayPlan } from '../app/plan';
 import { Progress } from '../app/progress';
 import { DayRun } from '../app/run-day';
@@ -25,10 +29,15 @@ export class SystemUnderTest {
   /** Where the clearing instances write reconciliation files, and where the day's checks read them. */
   readonly reconciliationDir = resolve('tmp', 'reconciliation', this.prefix);
 
+  /** Clearing's `CUTOFF_SCHEDULE_*`: the versions published so far (a cutoff change appends one). */
+  private clearingSchedule: string;
+
   constructor(
     private readonly cutoffSchedule: string,
     private readonly merchants: readonly string[],
-  ) {}
+  ) {
+    this.clearingSchedule = cutoffSchedule;
+  }
 
   private env(name: ServiceName): Record<string, string> {
     const stack = testStack();
@@ -36,9 +45,9 @@ export class SystemUnderTest {
     return {
       ...stackEnv(stack, this.schemas[name], this.prefix),
       KAFKA_TOPIC_PARTITIONS: '3',
-      CUTOFF_SCHEDULE_WECHAT: this.cutoffSchedule,
-      CUTOFF_SCHEDULE_ALIPAY: this.cutoffSchedule,
-      CUTOFF_SCHEDULE_UNIONPAY_CARD: this.cutoffSchedule,
+      CUTOFF_SCHEDULE_WECHAT: name === 'clearing-service' ? this.clearingSchedule : this.cutoffSchedule,
+      CUTOFF_SCHEDULE_ALIPAY: name === 'clearing-service' ? this.clearingSchedule : this.cutoffSchedule,
+      CUTOFF_SCHEDULE_UNIONPAY_CARD: name === 'clearing-service' ? this.clearingSchedule : this.cutoffSchedule,
       VOID_WINDOW_ALIPAY: `until:${this.cutoffSchedule}`,
       VOID_WINDOW_UNIONPAY_CARD: `until:${this.cutoffSchedule}`,
       MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(demoApiKey(m))}`).join(','),
@@ -70,6 +79,67 @@ export class SystemUnderTest {
     return new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('system-test'), brokers: testStack().kafkaBrokers }), this.prefix);
   }
 
+  /**
+   * The runbook's cutoff change (docs/operations.md, "Changing a cutoff"): the version appended to
+   * clearing's setting, a new instance started with it (it stores the version), then every older
+   * instance stopped, so clearing runs on throughout.
+   */
+  private async publishScheduleVersion(version: ScheduleVersion): Promise<void> {
+    if (version.effectiveFrom === undefined) throw new Error('a later schedule version needs its effective instant');
+    this.clearingSchedule = `${this.clearingSchedule}; every:${version.periodMs / 1000}s from ${new Date(version.effectiveFrom).toISOString()}`;
+    const older = [...this.instances['clearing-service']];
+    await this.start('clearing-service');
+    for (const instance of older) {
+      this.instances['clearing-service'].splice(this.instances['clearing-service'].indexOf(instance), 1);
+      await instance.stop();
+    }
+  }
+
+  private signalClearing(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    for (const instance of this.instances['clearing-service']) process.kill(instance.pid, signal);
+  }
+
+  /** SQL in the clearing instances' schema, as a fault only a test may cause. */
+  private async clearingSql(sql: string): Promise<void> {
+    const client = new Client({ connectionString: testStack().postgresUrl });
+    await client.connect();
+    try {
+      await client.query(`SET search_path TO "${this.schemas['clearing-service']}"`);
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The operator CLI's production bundle, as `npm run ops` runs it, on this system's topics. */
+  private replayDeadLetter(topic: string, position: string): Promise<string> {
+    return new Promise((resolvePromise, reject) => {
+      execFile(
+        process.execPath,
+        [join(process.cwd(), 'dist', 'apps', 'ops-cli', 'main.js'), 'dlq', 'replay', topic, position],
+        { env: { PATH: process.env['PATH'] ?? '', KAFKA_BROKERS: testStack().kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: this.prefix }, timeout: 60_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(`ops dlq replay ${topic} ${position}: ${String(error)}\n${stderr}`)) : resolvePromise(stdout)),
+      );
+    });
+  }
+
+  /** The operator's procedures, and the faults that call for them, on this system. */
+  operator(): DayOperator {
+    return {
+      publishScheduleVersion: (version) => this.publishScheduleVersion(version),
+      holdClearing: async () => this.signalClearing('SIGSTOP'),
+      releaseClearing: async () => this.signalClearing('SIGCONT'),
+      refuseVoidWrites: async (paymentId) => {
+        if (!/^[0-9a-f-]{36}$/.test(paymentId)) throw new Error(`not a payment id: ${paymentId}`);
+        await this.clearingSql(`CREATE FUNCTION refuse_void_of_day() RETURNS trigger LANGUAGE plpgsql AS $$
+                                  BEGIN IF NEW.payment_id = '${paymentId}' THEN RAISE EXCEPTION 'voided_payments refuses %', NEW.payment_id; END IF; RETURN NEW; END $$;
+                                CREATE TRIGGER refuse_void_of_day BEFORE INSERT ON voided_payments FOR EACH ROW EXECUTE FUNCTION refuse_void_of_day()`);
+      },
+      allowVoidWrites: () => this.clearingSql(`DROP TRIGGER IF EXISTS refuse_void_of_day ON voided_payments; DROP FUNCTION IF EXISTS refuse_void_of_day()`),
+      replayDeadLetter: (topic, position) => this.replayDeadLetter(topic, position),
+    };
+  }
+
   /** The driver `npm start` runs, pointed at this system's instances (round-robin, current ones). */
   dayRun(plan: DayPlan, broker: MessageBroker): DayRun {
     return new DayRun(plan, {
@@ -81,10 +151,13 @@ export class SystemUnderTest {
       broker,
       progress: new Progress(),
       reconciliationDir: this.reconciliationDir,
+      operator: this.operator(),
     });
   }
 
   async stop(): Promise<void> {
+    // An instance held still ends only once it runs again.
+    this.signalClearing('SIGCONT');
     await Promise.all(Object.values(this.instances).flat().map((i) => i.stop()));
   }
 }
