@@ -81,6 +81,7 @@ export class DayRun {
   };
   private producer?: MessageProducer;
   private startOffsets: Offsets = [];
+  private publishing?: Promise<void>;
   private firstCutoffAt = 0;
 
   constructor(
@@ -177,7 +178,8 @@ export class DayRun {
     this.deps.progress.count('operator actions');
     const version: ScheduleVersion = { periodMs: step.periodMs, effectiveFrom: this.firstCutoffAt + step.effectiveFrom };
     const startedAt = Date.now();
-    await this.operator.publishScheduleVersion(version);
+    this.publishing = this.operator.publishScheduleVersion(version);
+    await this.publishing;
     this.operatorActions.published.push({ version, startedAt, doneAt: Date.now() });
     this.schedule.push(version);
   }
@@ -185,6 +187,8 @@ export class DayRun {
   /** Clearing held still across a cutoff: what happens meanwhile reaches it only afterwards. */
   private async holdBack(step: PlannedHoldBack): Promise<void> {
     this.deps.progress.count('operator actions');
+    // One operator action at a time: a rolling restart still under way finishes first.
+    await this.publishing?.catch(() => undefined);
     await this.operator.holdClearing();
     const from = Date.now();
     try {
