@@ -376,8 +376,10 @@ export function planDay(options: DayOptions): DayPlan {
 
 /**
  * The operator's scenarios (DayOptions.operator):
- * - a cutoff change published during the run, well ahead of the notice clearing needs (10 s after
- *   the new instance boots, and the boot takes seconds on a busy machine);
+ * - a cutoff change published during the run, 30 s before the first payment: the rolling restart
+ *   (a boot that takes seconds on a busy machine, two rebalances of clearing's consumers) is over
+ *   before the payments start, and the version still takes effect well after clearing's notice
+ *   (10 s after the new instance boots);
  * - clearing held still from 2.5 s before T1 until the close grace after it has passed, and a
  *   payment succeeding in that span: its event reaches clearing after the cutoff;
  * - a void sent before its payment exists (RETRY_LATER, asked again with the same key);
@@ -398,7 +400,7 @@ function operatorScenarios(
 ): PlannedStep[] {
   const [, change] = day.schedule;
   const steps: PlannedStep[] = [
-    { kind: 'schedule-change', at: day.start - 14_000, effectiveFrom: change.effectiveFrom ?? options.periodMs, periodMs: change.periodMs },
+    { kind: 'schedule-change', at: day.start - 30_000, effectiveFrom: change.effectiveFrom ?? options.periodMs, periodMs: change.periodMs },
     { kind: 'hold-back', at: -2_500, until: CLOSE_GRACE_MS + 1_500 },
   ];
   const merchantId = day.merchants.find((m) => m !== day.settledMerchant) ?? day.settledMerchant;
