@@ -419,9 +419,12 @@ function operatorScenarios(
   });
   // Wallet payments early in the first window, far from the hold-back and the cutoff.
   const [asked, parked] = day.free.filter((p) => p.channel !== 'UNIONPAY_CARD' && p.at > day.start + 1_000 && p.at < -6_000);
-  const accepted = (why: string) => only({ decision: 'ACCEPTED', when: 'SENT_BEFORE_DEADLINE' }, why);
-  if (asked) steps.push(day.voidOf(asked, asked.at - 400, 'ASKED_AGAIN', { expected: accepted('not found before its payment, accepted once asked again with the same key') }));
-  if (parked) steps.push(day.voidOf(parked, parked.at + 2_000, 'PARKED_AND_REPLAYED', { expected: accepted('a full void sent seconds before the cutoff; clearing parks it, the operator replays it') }));
+  // Asked again until final: accepted before the cutoff, or refused once it passed (a slow stack), never left retrying.
+  if (asked) steps.push(day.voidOf(asked, asked.at - 400, 'ASKED_AGAIN', { expected: FULL_VOID.filter((a) => a.remedy !== 'RETRY_LATER') }));
+  if (parked) {
+    const why = 'a full void sent seconds before the cutoff; clearing parks it, the operator replays it';
+    steps.push(day.voidOf(parked, parked.at + 2_000, 'PARKED_AND_REPLAYED', { expected: only({ decision: 'ACCEPTED', when: 'SENT_BEFORE_DEADLINE' }, why) }));
+  }
   return steps;
 }
 
