@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { planDay } from './app/plan';
 import { renderText } from './app/report';
 import { SystemUnderTest } from './testing/system-harness';
@@ -24,6 +26,10 @@ describe('a small business day, end to end', () => {
     try {
       const report = await system.dayRun(plan, broker).run();
       const text = renderText(report);
+      // The report as `npm start` writes it: which sources each check compared, the operator's actions.
+      const dir = resolve('tmp', 'business-day');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(resolve(dir, `${system.prefix}report.txt`), `${text}\n`);
       const failed = report.invariants.filter((i) => !i.passed);
       if (failed.length) console.log(text);
       expect(failed).toEqual([]);
