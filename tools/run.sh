@@ -142,10 +142,25 @@ ensure_kcat() {
   fi
 }
 
+# The report test opens report.html in headless Chromium (playwright-core drives Debian's chromium:
+# playwright's own browser downloads are not used).
+ensure_chromium() {
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+  else
+    say "chromium is missing: install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH"
+    return 1
+  fi
+}
+
 run_tests() {
   install_packages
   prepare_infrastructure
   ensure_kcat
+  ensure_chromium
   remove_leftover_test_containers
   local results=.cache/test-results status=0
   rm -rf "$results" && mkdir -p "$results"

@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { displayYuan } from '@pos/money';
 import { planDay } from './app/plan';
-import { renderText } from './app/report';
+import { renderText, writeReport } from './app/report';
+import { readReportInBrowser } from './testing/report-browser';
 import { SystemUnderTest } from './testing/system-harness';
 
 /**
@@ -26,6 +31,19 @@ describe('a small business day, end to end', () => {
       expect(failed).toEqual([]);
       expect(report.observation.batches.some((b) => b.state === 'CLOSED')).toBe(true);
       expect(report.invariants).toHaveLength(10);
+
+      // The report as its reader sees it: report.html of this day, in headless Chromium.
+      const dir = mkdtempSync(join(tmpdir(), 'pos-report-'));
+      try {
+        const page = await readReportInBrowser(writeReport(dir, report).htmlPath);
+        expect(page.tables['invariants'].rows.map((r) => `${r[0]} ${r[1]}`)).toEqual(report.invariants.map((i) => `PASS ${i.name}`));
+        expect(page.texts['verdict']).toBe('All invariants PASS.');
+        const cleared = report.observation.batches.reduce((sum, b) => sum + BigInt(b.totals?.totalFen ?? 0), 0n);
+        expect(page.tables['totals'].rows[1].slice(2)).toEqual([displayYuan(cleared), String(cleared)]);
+        expect(cleared > 0n).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     } finally {
       await broker.close();
     }
