@@ -102,7 +102,7 @@ start() {
     case "$arg" in --payment-url*|--void-url*|--clearing-url*|--brokers*) external=1 ;; esac
   done
   say "building the services and the business-day driver"
-  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
+  nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
   if [ "$external" = 0 ]; then
     prepare_infrastructure
     export_demo_credentials
@@ -166,16 +166,16 @@ run_tests() {
   rm -rf "$results" && mkdir -p "$results"
 
   say "lint (module boundaries are errors)"
-  npx nx run-many -t lint --output-style=static || status=1
+  nx run-many -t lint --output-style=static || status=1
 
   say "unit tests"
-  npx jest -c jest.config.ts --ci --json --outputFile="$results/unit.json" || status=1
+  jest -c jest.config.ts --ci --json --outputFile="$results/unit.json" || status=1
 
   say "building the services (system tests run their bundles as processes)"
-  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null || status=1
+  nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null || status=1
 
   say "integration tests (real Kafka and PostgreSQL in containers)"
-  TESTCONTAINERS_RYUK_DISABLED=true npx jest -c jest.integration.config.ts --ci \
+  TESTCONTAINERS_RYUK_DISABLED=true jest -c jest.integration.config.ts --ci \
     --json --outputFile="$results/integration.json" || status=1
   remove_leftover_test_containers
 
@@ -189,7 +189,7 @@ run_tests() {
 ops() {
   install_packages >&2
   local build_log
-  if ! build_log="$(npx nx build ops-cli --output-style=static 2>&1)"; then
+  if ! build_log="$(nx build ops-cli --output-style=static 2>&1)"; then
     printf '%s\n' "$build_log" >&2
     say "building the operator CLI failed"
     exit 1
