@@ -29,6 +29,21 @@ prepare_infrastructure() {
   set +a
 }
 
+# One image per service from the bundles just built (tools/images/build-services.sh).
+prepare_service_images() {
+  say "building the service images"
+  bash tools/images/build-services.sh
+  load_service_images
+}
+
+load_service_images() {
+  [ -f .cache/service-images.env ] || return 0
+  set -a
+  # shellcheck source=/dev/null
+  source .cache/service-images.env
+  set +a
+}
+
 compose() {
   if docker compose version >/dev/null 2>&1; then
     docker compose -p pos "$@"
@@ -105,6 +120,7 @@ start() {
   nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
   if [ "$external" = 0 ]; then
     prepare_infrastructure
+    prepare_service_images
     export_demo_credentials
     mkdir -p out/reconciliation && chmod 0777 out out/reconciliation
     say "starting the stack"
@@ -125,6 +141,7 @@ stop() {
     return 0
   fi
   [ -f .cache/images.env ] && { set -a; source .cache/images.env; set +a; }
+  load_service_images
   export_demo_credentials
   if [ "${1:-}" = "--volumes" ]; then compose down --volumes --remove-orphans; else compose down --remove-orphans; fi
 }
