@@ -29,6 +29,21 @@ prepare_infrastructure() {
   set +a
 }
 
+# One image per service from the bundles just built (tools/images/build-services.sh).
+prepare_service_images() {
+  say "building the service images"
+  bash tools/images/build-services.sh
+  load_service_images
+}
+
+load_service_images() {
+  [ -f .cache/service-images.env ] || return 0
+  set -a
+  # shellcheck source=/dev/null
+  source .cache/service-images.env
+  set +a
+}
+
 compose() {
   if docker compose version >/dev/null 2>&1; then
     docker compose -p pos "$@"
@@ -102,9 +117,10 @@ start() {
     case "$arg" in --payment-url*|--void-url*|--clearing-url*|--brokers*) external=1 ;; esac
   done
   say "building the services and the business-day driver"
-  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
+  nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null
   if [ "$external" = 0 ]; then
     prepare_infrastructure
+    prepare_service_images
     export_demo_credentials
     mkdir -p out/reconciliation && chmod 0777 out out/reconciliation
     say "starting the stack"
@@ -125,6 +141,7 @@ stop() {
     return 0
   fi
   [ -f .cache/images.env ] && { set -a; source .cache/images.env; set +a; }
+  load_service_images
   export_demo_credentials
   if [ "${1:-}" = "--volumes" ]; then compose down --volumes --remove-orphans; else compose down --remove-orphans; fi
 }
@@ -142,25 +159,40 @@ ensure_kcat() {
   fi
 }
 
+# The report test opens report.html in headless Chromium (playwright-core drives Debian's chromium:
+# playwright's own browser downloads are not used).
+ensure_chromium() {
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+  else
+    say "chromium is missing: install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH"
+    return 1
+  fi
+}
+
 run_tests() {
   install_packages
   prepare_infrastructure
   ensure_kcat
+  ensure_chromium
   remove_leftover_test_containers
   local results=.cache/test-results status=0
   rm -rf "$results" && mkdir -p "$results"
 
   say "lint (module boundaries are errors)"
-  npx nx run-many -t lint --output-style=static || status=1
+  nx run-many -t lint --output-style=static || status=1
 
   say "unit tests"
-  npx jest -c jest.config.ts --ci --json --outputFile="$results/unit.json" || status=1
+  jest -c jest.config.ts --ci --json --outputFile="$results/unit.json" || status=1
 
   say "building the services (system tests run their bundles as processes)"
-  npx nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null || status=1
+  nx run-many -t build --projects=tag:type:app --output-style=static >/dev/null || status=1
 
   say "integration tests (real Kafka and PostgreSQL in containers)"
-  TESTCONTAINERS_RYUK_DISABLED=true npx jest -c jest.integration.config.ts --ci \
+  TESTCONTAINERS_RYUK_DISABLED=true jest -c jest.integration.config.ts --ci \
     --json --outputFile="$results/integration.json" || status=1
   remove_leftover_test_containers
 
@@ -174,7 +206,7 @@ run_tests() {
 ops() {
   install_packages >&2
   local build_log
-  if ! build_log="$(npx nx build ops-cli --output-style=static 2>&1)"; then
+  if ! build_log="$(nx build ops-cli --output-style=static 2>&1)"; then
     printf '%s\n' "$build_log" >&2
     say "building the operator CLI failed"
     exit 1

@@ -24,6 +24,10 @@ pos_node_env() {
     chmod +x "$dir/bin/npm" "$dir/bin/npx"
   fi
   export PATH="$dir/bin:$root/node_modules/.bin:$PATH"
+  # `npm run` hands its config to scripts as npm_config_* variables; a machine-wide `nodedir` (an
+  # option npm 11 no longer knows) would make every npm started below it warn
+  # `Unknown env config "nodedir"`. The project builds no native addons, so it is dropped here.
+  unset npm_config_nodedir NPM_CONFIG_NODEDIR
   local actual
   actual="$(node -v)"
   if [ "$actual" != "v$version" ]; then

@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { displayYuan } from '@pos/money';
 import { planDay } from './app/plan';
-import { renderText } from './app/report';
+import { writeReport } from './app/report';
+import { readReportInBrowser } from './testing/report-browser';
 import { SystemUnderTest } from './testing/system-harness';
 
 /**
@@ -25,11 +26,9 @@ describe('a small business day, end to end', () => {
     const broker = system.broker();
     try {
       const report = await system.dayRun(plan, broker).run();
-      const text = renderText(report);
-      // The report as `npm start` writes it: which sources each check compared, the operator's actions.
-      const dir = resolve('tmp', 'business-day');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(resolve(dir, `${system.prefix}report.txt`), `${text}\n`);
+      // The report as `npm start` writes it (report.txt and report.html): which sources each check
+      // compared, the operator's actions.
+      const { text, htmlPath } = writeReport(resolve('tmp', 'business-day', system.prefix), report);
       const failed = report.invariants.filter((i) => !i.passed);
       if (failed.length) console.log(text);
       expect(failed).toEqual([]);
@@ -39,6 +38,14 @@ describe('a small business day, end to end', () => {
       expect(report.observation.operator.published).toHaveLength(1);
       expect(report.observation.operator.heldBack).toHaveLength(1);
       expect(report.observation.operator.replays.map((r) => r.problem)).toEqual([undefined]);
+
+      // The report as its reader sees it: report.html of this day, in headless Chromium.
+      const page = await readReportInBrowser(htmlPath);
+      expect(page.tables['invariants'].rows.map((r) => `${r[0]} ${r[1]}`)).toEqual(report.invariants.map((i) => `PASS ${i.name}`));
+      expect(page.texts['verdict']).toBe('All invariants PASS.');
+      const cleared = report.observation.batches.reduce((sum, b) => sum + BigInt(b.totals?.totalFen ?? 0), 0n);
+      expect(page.tables['totals'].rows[1].slice(2)).toEqual([displayYuan(cleared), String(cleared)]);
+      expect(cleared > 0n).toBe(true);
     } finally {
       await broker.close();
     }

@@ -1,10 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { KafkajsBroker } from '@pos/messaging';
 import { planDay } from './app/plan';
 import { Progress } from './app/progress';
-import { renderHtml, renderText } from './app/report';
+import { writeReport } from './app/report';
 import { DayRun } from './app/run-day';
 import { StackClient } from './app/stack-client';
 
@@ -53,12 +52,8 @@ async function main(): Promise<void> {
       reconciliationDir: resolve(options.reconciliationDir),
     }).run();
     progress.stop();
-    const dir = resolve(options.out, new Date(report.startedAt).toISOString().replace(/[:.]/g, '-'));
-    mkdirSync(dir, { recursive: true });
-    const text = renderText(report);
-    writeFileSync(join(dir, 'report.txt'), `${text}\n`);
-    writeFileSync(join(dir, 'report.html'), renderHtml(report));
-    process.stdout.write(`${text}\n\nReport: ${join(dir, 'report.txt')}\n        ${join(dir, 'report.html')} (with the timeline)\n`);
+    const { text, textPath, htmlPath } = writeReport(resolve(options.out, new Date(report.startedAt).toISOString().replace(/[:.]/g, '-')), report);
+    process.stdout.write(`${text}\n\nReport: ${textPath}\n        ${htmlPath} (with the timeline)\n`);
     process.exitCode = report.invariants.every((i) => i.passed) ? 0 : 1;
   } finally {
     progress.stop();

@@ -1,6 +1,8 @@
 import { parseReconciliationFile } from './reconciliation-csv';
 import { planDay } from './plan';
-import { renderHtml, renderText } from './report';
+import { displayYuan } from '@pos/money';
+import { reportFixture } from '../testing/report-fixture';
+import { renderHtml, renderText, reportTables } from './report';
 
 describe('reconciliation file', () => {
   it('reads payment lines by their header and the stated batch totals', () => {
@@ -62,5 +64,34 @@ describe('report', () => {
     const html = renderHtml(report);
     expect(html).toContain('<svg');
     expect(html).toContain('cutoff');
+  });
+
+  it('shows money in yuan as people read it, with the exact fen beside the totals', () => {
+    const report = reportFixture();
+    const totals = reportTables(report).find((t) => t.id === 'totals');
+    const closed = report.observation.batches.map((b) => BigInt(b.totals?.totalFen ?? 0));
+    const cleared = closed.reduce((a, b) => a + b, 0n);
+    expect(cleared > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(totals?.rows[1]).toEqual(['cleared by the closed batches (clearing API)', String(report.observation.batches.reduce((n, b) => n + (b.totals?.paymentCount ?? 0), 0)), displayYuan(cleared), String(cleared)]);
+    const largest = reportTables(report).find((t) => t.id === 'batches')?.rows.find((r) => r[0] === 'B-LARGEST');
+    expect(largest?.slice(3, 7)).toEqual(['1', '¥90,071,992,547,409.91', '1', '¥1,234.56']);
+  });
+
+  it('writes report.txt and report.html from the same table rows, the HTML as escaped <table>s', () => {
+    const report = reportFixture();
+    const text = renderText(report);
+    const html = renderHtml(report);
+    const escaped = (cell: string) => cell.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    for (const table of reportTables(report)) {
+      expect(text).toContain(table.title);
+      expect(html).toContain(`<table id="${table.id}">`);
+      for (const row of table.rows) {
+        expect(text.split('\n').some((line) => row.every((cell) => line.includes(cell)))).toBe(true);
+        expect(html).toContain(`<tr>${row.map((cell, i) => `<td${table.numeric.includes(i) ? ' class="num"' : ''}>${escaped(cell)}</td>`).join('')}</tr>`);
+      }
+    }
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; MALFORMED');
+    expect(html).not.toContain('<pre>');
   });
 });

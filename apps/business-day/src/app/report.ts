@@ -1,6 +1,9 @@
 import { describeSchedule } from './expected-clearing';
-import { distinctEvents, InvariantResult, reconciliationPathOf } from './invariants';
-import { ObservedBatch, Observation } from './observation';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { displayYuan } from '@pos/money';
+import { distinctEvents, InvariantResult, reconciliationPathOf, succeededPaymentsOf } from './invariants';
+import { ObservedBatch, ObservedEvent, Observation } from './observation';
 import { DayPlan } from './plan';
 
 export interface DayReport {
@@ -14,10 +17,22 @@ export interface DayReport {
   readonly finishedAt: number;
 }
 
-function table(headers: string[], rows: (string | number)[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+/**
+ * One table of the report. report.txt and report.html are both drawn from these, so the two files
+ * cannot tell different stories: the text lays the rows out in columns, the HTML as <table>s.
+ */
+export interface ReportTable {
+  /** The HTML id of the table. */
+  readonly id: string;
+  readonly title: string;
+  readonly headers: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  /** Columns of counts and amounts, right-aligned. */
+  readonly numeric: readonly number[];
+  /** Said instead of an empty table. */
+  readonly whenEmpty?: string;
+  /** A sentence under the table. */
+  readonly note?: string;
 }
 
 function tally(values: readonly string[]): [string, number][] {
@@ -27,11 +42,7 @@ function tally(values: readonly string[]): [string, number][] {
 }
 
 export function paymentOutcomes(observation: Observation): [string, number][] {
-  return tally(
-    observation.events
-      .filter((e) => e.topic === 'payments.events.v1' && e.type && e.type !== 'pos.payment.pending')
-      .map((e) => `${String(e.data?.['channel'])} ${String(e.type).replace('pos.payment.', '')}`),
-  );
+  return tally(paymentEvents(observation).map(paymentOutcomeOf));
 }
 
 export function voidOutcomes(observation: Observation): [string, number][] {
@@ -42,16 +53,18 @@ export function voidOutcomes(observation: Observation): [string, number][] {
   );
 }
 
-function batchRows(observation: Observation): (string | number)[][] {
-  return observation.batches.map((b: ObservedBatch) => [
-    b.batchId,
-    b.state,
-    b.closeReason ?? '',
-    b.totals?.paymentCount ?? '',
-    b.totals?.totalFen ?? '',
-    b.totals ? `${b.totals.voidedCount}/${b.totals.voidedFen}` : '',
-    reconciliationPathOf(observation, b.batchId) ?? '',
-  ]);
+const paymentEvents = (observation: Observation) =>
+  observation.events.filter((e) => e.topic === 'payments.events.v1' && e.type && e.type !== 'pos.payment.pending');
+const paymentOutcomeOf = (e: ObservedEvent) => `${String(e.data?.['channel'])} ${String(e.type).replace('pos.payment.', '')}`;
+
+/** Exact total of fen amounts as a bigint, or undefined when one of them is not an integer number of fen. */
+function exactTotal(amounts: readonly unknown[]): bigint | undefined {
+  let total = 0n;
+  for (const amount of amounts) {
+    if (typeof amount !== 'number' || !Number.isSafeInteger(amount)) return undefined;
+    total += BigInt(amount);
+  }
+  return total;
 }
 
 /** The operator's actions of the day, each with its times (docs/operations.md). */
@@ -69,43 +82,130 @@ export function operatorLines(observation: Observation): string[] {
   ];
 }
 
-export function renderText(report: DayReport): string {
-  const { plan, observation, invariants } = report;
-  const failed = invariants.filter((i) => !i.passed).length;
-  const deadLetters = tally(observation.events.filter((e) => e.topic.endsWith('.dlq')).map((e) => `${e.topic} ${e.headers['dlq_reason']}`));
+const yuanOf = (total: bigint | undefined) => (total === undefined ? 'unreadable amount' : displayYuan(total));
+const fenOf = (total: bigint | undefined) => (total === undefined ? 'unreadable amount' : String(total));
+const count = (n: number | bigint) => n.toLocaleString('en-US');
+
+function totalsTable(observation: Observation): ReportTable {
+  const succeeded = [...succeededPaymentsOf(observation.events).values()];
+  const closed = observation.batches.filter((b) => b.totals !== null);
+  const paid = exactTotal(succeeded.map((p) => p.amountFen));
+  const cleared = exactTotal(closed.map((b) => b.totals?.totalFen));
+  const voided = exactTotal(closed.map((b) => b.totals?.voidedFen));
+  const sumOf = (pick: (b: ObservedBatch) => number | undefined) => closed.reduce((n, b) => n + (pick(b) ?? 0), 0);
+  return {
+    id: 'totals',
+    title: 'Money of the day',
+    headers: ['', 'payments', 'amount', 'exact fen'],
+    numeric: [1, 2, 3],
+    rows: [
+      ['succeeded (payments.events.v1)', count(succeeded.length), yuanOf(paid), fenOf(paid)],
+      ['cleared by the closed batches (clearing API)', count(sumOf((b) => b.totals?.paymentCount)), yuanOf(cleared), fenOf(cleared)],
+      ['voided in the closed batches (clearing API)', count(sumOf((b) => b.totals?.voidedCount)), yuanOf(voided), fenOf(voided)],
+    ],
+  };
+}
+
+function paymentsTable(observation: Observation): ReportTable {
+  const byOutcome = new Map<string, unknown[]>();
+  for (const event of paymentEvents(observation)) {
+    const amounts = byOutcome.get(paymentOutcomeOf(event)) ?? [];
+    amounts.push(event.data?.['amountFen']);
+    byOutcome.set(paymentOutcomeOf(event), amounts);
+  }
+  return {
+    id: 'payments',
+    title: 'Payments by channel and outcome',
+    headers: ['channel / outcome', 'events', 'amount'],
+    numeric: [1, 2],
+    rows: paymentOutcomes(observation).map(([outcome, n]) => [outcome, count(n), yuanOf(exactTotal(byOutcome.get(outcome) ?? []))]),
+  };
+}
+
+function batchesTable(observation: Observation): ReportTable {
+  return {
+    id: 'batches',
+    title: 'Settlement batches',
+    headers: ['batch', 'state', 'closed by', 'payments', 'total', 'voided', 'voided amount', 'reconciliation file (read from disk)'],
+    numeric: [3, 4, 5, 6],
+    rows: observation.batches.map((b) => [
+      b.batchId,
+      b.state,
+      b.closeReason ?? '',
+      b.totals ? count(b.totals.paymentCount) : '',
+      b.totals ? displayYuan(b.totals.totalFen) : '',
+      b.totals ? count(b.totals.voidedCount) : '',
+      b.totals ? displayYuan(b.totals.voidedFen) : '',
+      reconciliationPathOf(observation, b.batchId) ?? '',
+    ]),
+  };
+}
+
+/** The report's tables, in the order both files show them. */
+export function reportTables(report: DayReport): ReportTable[] {
+  const { observation } = report;
+  const seconds = observation.events.length - distinctEvents(observation.events).length;
+  return [
+    totalsTable(observation),
+    paymentsTable(observation),
+    { id: 'voids', title: 'Voids by decision and reason', headers: ['decision', 'count'], numeric: [1], rows: voidOutcomes(observation).map(([decision, n]) => [decision, count(n)]), whenEmpty: '(none)' },
+    {
+      ...batchesTable(observation),
+      note: `Events on the topics: ${observation.events.length}, of which ${seconds} were second deliveries of the same event id (absorbed by the consumers' inboxes)`,
+    },
+    {
+      id: 'dead-letters',
+      title: 'Dead-letter topics (every entry is a bad message sent on purpose)',
+      headers: ['topic / reason', 'count'],
+      numeric: [1],
+      rows: tally(observation.events.filter((e) => e.topic.endsWith('.dlq')).map((e) => `${e.topic} ${e.headers['dlq_reason']}`)).map(([reason, n]) => [reason, count(n)]),
+      whenEmpty: '(empty)',
+    },
+    { id: 'operator', title: "Operator's actions", headers: ['action'], numeric: [], rows: operatorLines(observation).map((line) => [line]), whenEmpty: '(none in this day)' },
+  ];
+}
+
+function headingOf(report: DayReport): string[] {
+  const { plan, observation } = report;
   return [
     `Simulated business day: seed ${plan.options.seed}, ${plan.merchants.length} merchants, ${plan.options.payments} payments, cutoff schedule ${describeSchedule(observation.schedule)}`,
     `Run ${new Date(report.startedAt).toISOString()} → ${new Date(report.finishedAt).toISOString()} (${Math.round((report.finishedAt - report.startedAt) / 1000)} s)`,
-    '',
-    'Payments by channel and outcome',
-    table(['channel / outcome', 'count'], paymentOutcomes(observation)),
-    '',
-    'Voids by decision and reason',
-    table(['decision', 'count'], voidOutcomes(observation)),
-    '',
-    'Settlement batches',
-    table(['batch', 'state', 'closed by', 'payments', 'total fen', 'voided n/fen', 'reconciliation file (read from disk)'], batchRows(observation)),
-    '',
-    `Events on the topics: ${observation.events.length}, of which ${observation.events.length - distinctEvents(observation.events).length} were second deliveries of the same event id (absorbed by the consumers' inboxes)`,
-    '',
-    'Dead-letter topics (every entry is a bad message sent on purpose)',
-    deadLetters.length ? table(['topic / reason', 'count'], deadLetters) : '(empty)',
-    '',
-    "Operator's actions",
-    operatorLines(observation).join('\n') || '(none in this day)',
+  ];
+}
+
+function verdictOf(invariants: readonly InvariantResult[]): string {
+  const failed = invariants.filter((i) => !i.passed).length;
+  return failed === 0 ? 'All invariants PASS.' : `${failed} invariant(s) FAIL.`;
+}
+
+function textTable(table: ReportTable): string {
+  if (table.rows.length === 0 && table.whenEmpty !== undefined) return table.whenEmpty;
+  const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (table.numeric.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(table.headers), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line)].join('\n');
+}
+
+export function renderText(report: DayReport): string {
+  return [
+    ...headingOf(report),
+    ...reportTables(report).flatMap((table) => ['', table.title, textTable(table), ...(table.note ? ['', table.note] : [])]),
     '',
     'Invariants',
-    ...invariants.flatMap((i) => [
+    ...report.invariants.flatMap((i) => [
       `${i.passed ? 'PASS' : 'FAIL'}  ${i.name}: ${i.summary}`,
       `        compared: ${i.sources.join(' ↔ ')}`,
       ...i.problems.map((p) => `        ${p}`),
     ]),
     '',
-    failed === 0 ? 'All invariants PASS.' : `${failed} invariant(s) FAIL.`,
+    verdictOf(report.invariants),
   ].join('\n');
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The day as a picture: one lane per merchant, payments, voids and decisions as marks, cutoffs as lines. */
 export function renderTimeline(report: DayReport): string {
@@ -155,13 +255,43 @@ export function renderTimeline(report: DayReport): string {
 }
 
 export function renderHtml(report: DayReport): string {
+  const cell = (tag: 'td' | 'th', text: string, numeric: boolean) => `<${tag}${numeric ? ' class="num"' : ''}>${escape(text)}</${tag}>`;
+  const htmlTable = (table: ReportTable) => {
+    const body =
+      table.rows.length === 0 && table.whenEmpty !== undefined
+        ? `<p id="${table.id}">${escape(table.whenEmpty)}</p>`
+        : `<table id="${table.id}"><thead><tr>${table.headers.map((h, i) => cell('th', h, table.numeric.includes(i))).join('')}</tr></thead><tbody>${table.rows
+            .map((row) => `<tr>${row.map((c, i) => cell('td', c, table.numeric.includes(i))).join('')}</tr>`)
+            .join('')}</tbody></table>`;
+    return `<h3>${escape(table.title)}</h3>${body}${table.note ? `<p>${escape(table.note)}</p>` : ''}`;
+  };
   const verdicts = report.invariants
-    .map((i) => `<tr><td class="${i.passed ? 'pass' : 'fail'}">${i.passed ? 'PASS' : 'FAIL'}</td><td>${escape(i.name)}</td><td>${escape(i.sources.join(' ↔ '))}</td><td>${escape(i.summary)}${i.problems.map((p) => `<br><small>${escape(p)}</small>`).join('')}</td></tr>`)
+    .map(
+      (i) =>
+        `<tr><td class="${i.passed ? 'pass' : 'fail'}">${i.passed ? 'PASS' : 'FAIL'}</td><td>${escape(i.name)}</td><td>${escape(i.sources.join(' ↔ '))}</td><td>${escape(i.summary)}${
+          i.problems.length ? `<ul>${i.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : ''
+        }</td></tr>`,
+    )
     .join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Business day report</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1200px}td,th{padding:2px 8px;text-align:left}.pass{color:#27ae60;font-weight:bold}.fail{color:#c0392b;font-weight:bold}pre{background:#f7f7f7;padding:1em;overflow:auto}</style>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Business day report</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin-bottom:1em}td,th{padding:2px 8px;text-align:left;border-bottom:1px solid #ecf0f1;vertical-align:top}.num{text-align:right;font-variant-numeric:tabular-nums}.pass{color:#27ae60;font-weight:bold}.fail{color:#c0392b;font-weight:bold}ul{margin:0;padding-left:1.2em;font-size:smaller}</style>
 </head><body><h1>Simulated business day</h1>
-<h2>Invariants</h2><table>${verdicts}</table>
+${headingOf(report).map((line) => `<p>${escape(line)}</p>`).join('\n')}
+<h2>Invariants</h2><table id="invariants"><thead><tr><th>verdict</th><th>invariant</th><th>compared</th><th>result</th></tr></thead><tbody>${verdicts}</tbody></table>
+<p id="verdict" class="${report.invariants.every((i) => i.passed) ? 'pass' : 'fail'}">${escape(verdictOf(report.invariants))}</p>
 <h2>Timeline</h2>${renderTimeline(report)}
-<h2>Details</h2><pre>${escape(renderText(report))}</pre></body></html>`;
+<h2>Details</h2>
+${reportTables(report).map(htmlTable).join('\n')}
+</body></html>`;
+}
+
+/** Writes report.txt and report.html into `dir`; returns their paths and the text. */
+export function writeReport(dir: string, report: DayReport): { text: string; textPath: string; htmlPath: string } {
+  mkdirSync(dir, { recursive: true });
+  const text = renderText(report);
+  const textPath = join(dir, 'report.txt');
+  const htmlPath = join(dir, 'report.html');
+  writeFileSync(textPath, `${text}\n`);
+  writeFileSync(htmlPath, renderHtml(report));
+  return { text, textPath, htmlPath };
 }

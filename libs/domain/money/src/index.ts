@@ -3,6 +3,7 @@ export type { MoneyErrorCode } from './lib/money-error';
 export { fen, addFen, sumFen, compareFen } from './lib/fen';
 export type { Fen } from './lib/fen';
 export { parseYuan, formatYuan } from './lib/yuan';
+export { displayYuan } from './lib/display-yuan';
 export { isCurrency } from './lib/currency';
 export type { Currency } from './lib/currency';
 export { validatePaymentAmount } from './lib/payment-amount';
