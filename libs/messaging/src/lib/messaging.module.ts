@@ -17,6 +17,7 @@ import { KafkajsBroker } from './kafkajs/kafkajs-broker';
 import { MessageValidator } from './message-validator';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
+import { OutboxClient } from './outbox-client';
 import { OutboxRelay } from './outbox-relay';
 import { ReliableConsumer, ReliableConsumerOptions } from './reliable-consumer';
 
@@ -60,7 +61,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApp
     this.relay = new OutboxRelay(broker, { databaseUrl: options.databaseUrl, schema: options.schema });
   }
 
-  /** Topics exist before any consumer subscribes (consumers start at application bootstrap). */
+  /** Topics exist before any consumer subscribes (consumers start once the application is initialised). */
   async onModuleInit(): Promise<void> {
     await this.broker.ensureTopics(this.options.topics.map((name) => ({ name, partitions: this.options.partitions })));
   }
@@ -79,7 +80,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApp
   }
 }
 
-/** Starts the service's reliable consumers and stops them on shutdown. */
+/** Starts reliable consumers registered as handler maps and stops them on shutdown (the clearing and void services until they move to controllers). */
 @Injectable()
 export class ConsumerGroups implements BeforeApplicationShutdown {
   private readonly running: ReliableConsumer[] = [];
@@ -122,7 +123,8 @@ export class KafkaHealthIndicator {
 
 /**
  * Kafka for a service: the broker port, schema validation, the transactional outbox with its relay,
- * reliable consumers, and the Kafka health indicator.
+ * `OutboxClient` to emit through it, reliable consumers, and the Kafka health indicator;
+ * `connectReliableConsumers` runs the services' `@ConsumerGroup` controllers on the reliable transport.
  */
 @Module({})
 export class MessagingModule {
@@ -152,12 +154,13 @@ export class MessagingModule {
           useFactory: (resolved: MessagingOptions, validator: MessageValidator, clock: Clock) =>
             new Outbox(resolved.source, validator, clock),
         },
+        { provide: OutboxClient, inject: [Outbox], useFactory: (outbox: Outbox) => new OutboxClient(outbox) },
         HealthIndicatorService,
         BrokerLifecycle,
         ConsumerGroups,
         KafkaHealthIndicator,
       ],
-      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, ConsumerGroups, KafkaHealthIndicator],
+      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, OutboxClient, ConsumerGroups, KafkaHealthIndicator],
     };
   }
 }
