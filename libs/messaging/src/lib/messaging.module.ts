@@ -9,8 +9,6 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Clock, systemClock } from '@pos/business-calendar';
 import { BrokerConnection, MessageBroker } from './broker.port';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
@@ -19,7 +17,6 @@ import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxClient } from './outbox-client';
 import { OutboxRelay } from './outbox-relay';
-import { ReliableConsumer, ReliableConsumerOptions } from './reliable-consumer';
 
 export const MESSAGE_BROKER = Symbol('MESSAGE_BROKER');
 export const CLOCK = Symbol('CLOCK');
@@ -80,30 +77,6 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApp
   }
 }
 
-/** Starts reliable consumers registered as handler maps and stops them on shutdown (the clearing and void services until they move to controllers). */
-@Injectable()
-export class ConsumerGroups implements BeforeApplicationShutdown {
-  private readonly running: ReliableConsumer[] = [];
-
-  constructor(
-    @Inject(MESSAGE_BROKER) private readonly broker: MessageBroker,
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly validator: MessageValidator,
-  ) {}
-
-  async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {
-    const consumer = new ReliableConsumer(this.broker, this.dataSource, this.validator, options);
-    this.running.push(consumer);
-    await consumer.start();
-    return consumer;
-  }
-
-  /** Consumers stop before the database closes, so no message is applied against a closed pool. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.running.splice(0).map((c) => c.stop()));
-  }
-}
-
 /** Readiness: the cluster answers a metadata request in time. */
 @Injectable()
 export class KafkaHealthIndicator {
@@ -123,8 +96,8 @@ export class KafkaHealthIndicator {
 
 /**
  * Kafka for a service: the broker port, schema validation, the transactional outbox with its relay,
- * `OutboxClient` to emit through it, reliable consumers, and the Kafka health indicator;
- * `connectReliableConsumers` runs the services' `@ConsumerGroup` controllers on the reliable transport.
+ * `OutboxClient` to emit through it, and the Kafka health indicator; `connectReliableConsumers`
+ * runs the services' `@ConsumerGroup` controllers on the reliable transport.
  */
 @Module({})
 export class MessagingModule {
@@ -157,10 +130,9 @@ export class MessagingModule {
         { provide: OutboxClient, inject: [Outbox], useFactory: (outbox: Outbox) => new OutboxClient(outbox) },
         HealthIndicatorService,
         BrokerLifecycle,
-        ConsumerGroups,
         KafkaHealthIndicator,
       ],
-      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, OutboxClient, ConsumerGroups, KafkaHealthIndicator],
+      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, OutboxClient, KafkaHealthIndicator],
     };
   }
 }
