@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { BatchLedger, CLEARING_SOURCE } from './batch-ledger';
-import { ClearingConsumers } from './clearing-consumers';
+import { ClearingCommandsController, ClearingPaymentsController, ClearingVoidsController } from './clearing-handlers.controller';
 import { ClearingMetrics, MetricsController } from './clearing-metrics';
 import { ClearingController } from './clearing.controller';
 import { ClearingScheduler } from './clearing-scheduler';
@@ -16,7 +16,7 @@ export class ClearingModule {
   static forRoot(settings: ClearingSettings, source: string): DynamicModule {
     return {
       module: ClearingModule,
-      controllers: [ClearingController, MetricsController],
+      controllers: [ClearingController, MetricsController, ClearingPaymentsController, ClearingVoidsController, ClearingCommandsController],
       providers: [
         { provide: CLEARING_SETTINGS, useValue: settings },
         { provide: CLEARING_SOURCE, useValue: source },
@@ -24,7 +24,6 @@ export class ClearingModule {
         ScheduleVersions,
         BatchLedger,
         ReconciliationFiles,
-        ClearingConsumers,
         ClearingScheduler,
         ClearingMetrics,
       ],

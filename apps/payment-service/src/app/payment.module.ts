@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CHANNEL_GATEWAY, SimulatedChannelGateway } from './channel-gateway.provider';
 import { PaymentConfig } from './payment-config';
-import { PaymentConsumers } from './payment-consumers';
+import { PaymentCommandsController, PaymentFactsController } from './payment-handlers.controller';
 import { Payments } from './payments';
 import { PaymentsController } from './payments.controller';
 import { PendingPaymentPoller } from './pending-payment-poller';
@@ -11,12 +11,11 @@ export class PaymentModule {
   static forRoot(config: PaymentConfig): DynamicModule {
     return {
       module: PaymentModule,
-      controllers: [PaymentsController],
+      controllers: [PaymentsController, PaymentCommandsController, PaymentFactsController],
       providers: [
         // The only channel adapter today; a real WeChat/Alipay/UnionPay adapter implements the same port.
         { provide: CHANNEL_GATEWAY, useValue: new SimulatedChannelGateway(config.CHANNEL_SIMULATOR_LATENCY_MS) },
         Payments,
-        PaymentConsumers,
         PendingPaymentPoller,
       ],
     };

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CommonConfig, MerchantAuthGuard } from '@pos/service-runtime';
 import { VoidDecisions } from './decisions/void-decisions';
 import { VoidsController } from './http/voids.controller';
-import { VoidConsumers } from './messaging/void-consumers';
+import { VoidClearingController, VoidCommandsController, VoidPaymentFactsController } from './messaging/void-handlers.controller';
 import { MetricsController, VoidMetrics } from './observability/void-metrics';
 import { voidServiceSettingsFrom } from './void-service.config';
 import { VOID_SETTINGS } from './void-settings.token';
@@ -13,11 +13,10 @@ export class VoidModule {
   static forRoot(config: CommonConfig & Record<string, unknown>): DynamicModule {
     return {
       module: VoidModule,
-      controllers: [VoidsController, MetricsController],
+      controllers: [VoidsController, MetricsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
       providers: [
         { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
         VoidDecisions,
-        VoidConsumers,
         VoidMetrics,
         MerchantAuthGuard,
       ],

@@ -9,16 +9,14 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Clock, systemClock } from '@pos/business-calendar';
 import { BrokerConnection, MessageBroker } from './broker.port';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
 import { MessageValidator } from './message-validator';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
+import { OutboxClient } from './outbox-client';
 import { OutboxRelay } from './outbox-relay';
-import { ReliableConsumer, ReliableConsumerOptions } from './reliable-consumer';
 
 export const MESSAGE_BROKER = Symbol('MESSAGE_BROKER');
 export const CLOCK = Symbol('CLOCK');
@@ -60,7 +58,7 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApp
     this.relay = new OutboxRelay(broker, { databaseUrl: options.databaseUrl, schema: options.schema });
   }
 
-  /** Topics exist before any consumer subscribes (consumers start at application bootstrap). */
+  /** Topics exist before any consumer subscribes (consumers start once the application is initialised). */
   async onModuleInit(): Promise<void> {
     await this.broker.ensureTopics(this.options.topics.map((name) => ({ name, partitions: this.options.partitions })));
   }
@@ -76,30 +74,6 @@ class BrokerLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApp
 
   async onApplicationShutdown(): Promise<void> {
     await this.broker.close();
-  }
-}
-
-/** Starts the service's reliable consumers and stops them on shutdown. */
-@Injectable()
-export class ConsumerGroups implements BeforeApplicationShutdown {
-  private readonly running: ReliableConsumer[] = [];
-
-  constructor(
-    @Inject(MESSAGE_BROKER) private readonly broker: MessageBroker,
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly validator: MessageValidator,
-  ) {}
-
-  async start(options: ReliableConsumerOptions): Promise<ReliableConsumer> {
-    const consumer = new ReliableConsumer(this.broker, this.dataSource, this.validator, options);
-    this.running.push(consumer);
-    await consumer.start();
-    return consumer;
-  }
-
-  /** Consumers stop before the database closes, so no message is applied against a closed pool. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.running.splice(0).map((c) => c.stop()));
   }
 }
 
@@ -122,7 +96,8 @@ export class KafkaHealthIndicator {
 
 /**
  * Kafka for a service: the broker port, schema validation, the transactional outbox with its relay,
- * reliable consumers, and the Kafka health indicator.
+ * `OutboxClient` to emit through it, and the Kafka health indicator; `connectReliableConsumers`
+ * runs the services' `@ConsumerGroup` controllers on the reliable transport.
  */
 @Module({})
 export class MessagingModule {
@@ -152,12 +127,12 @@ export class MessagingModule {
           useFactory: (resolved: MessagingOptions, validator: MessageValidator, clock: Clock) =>
             new Outbox(resolved.source, validator, clock),
         },
+        { provide: OutboxClient, inject: [Outbox], useFactory: (outbox: Outbox) => new OutboxClient(outbox) },
         HealthIndicatorService,
         BrokerLifecycle,
-        ConsumerGroups,
         KafkaHealthIndicator,
       ],
-      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, ConsumerGroups, KafkaHealthIndicator],
+      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, OutboxClient, KafkaHealthIndicator],
     };
   }
 }

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { HttpErrorCatalogue, HttpErrorCode } from '@pos/contracts';
+import { connectReliableConsumers } from '@pos/messaging';
 import { ApiErrorFilter, documentErrorResponses } from './api-errors';
 import { API_KEY_HEADER, MERCHANT_API_KEY_SCHEME, MERCHANT_AUTH_ERROR_CODES } from './merchant-auth';
 import { accessLog, createServiceLogger, JsonLogger, LogLevel, ServiceIdentity } from './logging';
@@ -118,7 +119,12 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
   // Node's rule: the wait for a request's headers must outlast the keep-alive timeout.
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   server.on('clientError', answerClientError);
+  // The service's @ConsumerGroup controllers, on the reliable transport: consuming starts once
+  // the modules are initialised (topics exist), before HTTP is served.
+  connectReliableConsumers(app);
   try {
+    await app.init();
+    await app.startAllMicroservices();
     await app.listen(listen.port, listen.host);
   } catch (error) {
     // A module refused to start (e.g. configuration that contradicts stored state): release what

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { EntityManager } from 'typeorm';
 import {
   BatchClosing,
@@ -13,76 +14,50 @@ import {
   VoidRequested,
 } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
-import { AfterCommit, CLOCK, ConsumedEvent, ConsumerGroups, Outbox, PermanentFailure, TRANSACTIONAL_BATCH_SIZE } from '@pos/messaging';
+import {
+  AfterCommit,
+  CLOCK,
+  ConsumerGroup,
+  EventBatchContext,
+  EventBatchPattern,
+  EventContext,
+  OutboxClient,
+  PermanentFailure,
+  TRANSACTIONAL_BATCH_SIZE,
+} from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { UnreferencedVoid, VoidDecisions } from '../decisions/void-decisions';
 import { VoidMetrics } from '../observability/void-metrics';
 
-export const ConsumerGroupIds = {
-  payments: 'void-service.payments',
-  clearing: 'void-service.clearing',
-  commands: 'void-service.commands',
-} as const;
-
 type PaymentEvent = PaymentSucceeded | PaymentPending | PaymentFailed | PaymentReversed;
 
 /**
- * What the void service learns from Kafka, each event applied once (inbox):
- * payment facts, clearing's batch closings and cleared payments, and void commands from upstream.
+ * What the void service learns from Kafka, each event applied once (inbox): payment facts, here;
+ * clearing's batch openings, closings and cleared payments; and void commands from upstream.
+ * Every effect of these handlers is in the transaction: several events may share one (not
+ * gathered: a void may follow its payment within moments).
  */
-@Injectable()
-export class VoidConsumers implements OnApplicationBootstrap {
-  private readonly logger = new Logger('VoidConsumers');
+@Controller()
+@ConsumerGroup({ groupId: 'void-service.payments', topics: [Topics.paymentEvents], batchSize: TRANSACTIONAL_BATCH_SIZE })
+export class VoidPaymentFactsController {
+  @EventPattern('pos.payment.pending')
+  paymentPending(@Payload() p: PaymentPending, @Ctx() context: EventContext): Promise<void> {
+    return this.recordPayment(context.manager, p, 'PENDING', p.pendingSince);
+  }
 
-  constructor(
-    private readonly groups: ConsumerGroups,
-    private readonly outbox: Outbox,
-    private readonly decisions: VoidDecisions,
-    private readonly metrics: VoidMetrics,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  @EventPattern('pos.payment.succeeded')
+  paymentSucceeded(@Payload() p: PaymentSucceeded, @Ctx() context: EventContext): Promise<void> {
+    return this.recordPayment(context.manager, p, 'SUCCEEDED', p.succeededAt);
+  }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await Promise.all([
-      this.groups.start({
-        groupId: ConsumerGroupIds.payments,
-        topics: [Topics.paymentEvents],
-        // Every effect of these handlers is in the transaction: several events may share one (not
-        // gathered: a void may follow its payment within moments).
-        batchSize: TRANSACTIONAL_BATCH_SIZE,
-        handlers: {
-          'pos.payment.pending': (e: ConsumedEvent<PaymentPending>, tx) => this.recordPayment(tx, e.envelope.data, 'PENDING', e.envelope.data.pendingSince),
-          'pos.payment.succeeded': (e: ConsumedEvent<PaymentSucceeded>, tx) =>
-            this.recordPayment(tx, e.envelope.data, 'SUCCEEDED', e.envelope.data.succeededAt),
-          'pos.payment.failed': (e: ConsumedEvent<PaymentFailed>, tx) => this.recordPayment(tx, e.envelope.data, 'FAILED', e.envelope.data.failedAt),
-          'pos.payment.reversed': (e: ConsumedEvent<PaymentReversed>, tx) =>
-            this.recordPayment(tx, e.envelope.data, 'REVERSED', e.envelope.data.reversedAt),
-        },
-      }),
-      this.groups.start({
-        groupId: ConsumerGroupIds.clearing,
-        topics: [Topics.clearingEvents],
-        // Batched like the payment facts, their metrics and alerts after the commit: a closing
-        // brings one payment.cleared per payment of the batch (a million for the largest), and a
-        // closing waits for no gathering.
-        batchSize: TRANSACTIONAL_BATCH_SIZE,
-        handlers: {
-          'pos.clearing.batch.opened': (e: ConsumedEvent<BatchOpened>, tx) => this.openGate(tx, e.envelope.data),
-          'pos.clearing.batch.closing': (e: ConsumedEvent<BatchClosing>, tx, afterCommit) => this.closeGate(tx, e.envelope.data, afterCommit),
-          'pos.clearing.payment.cleared': {
-            applySet: (events: readonly ConsumedEvent<PaymentCleared>[], tx, afterCommit) => this.recordCleared(tx, events, afterCommit),
-          },
-        },
-      }),
-      this.groups.start({
-        groupId: ConsumerGroupIds.commands,
-        topics: [Topics.voidCommands],
-        // One decision per transaction, as over HTTP: its payment's row lock is held for that decision only.
-        handlers: {
-          'pos.void.requested': (e: ConsumedEvent<VoidRequested>, tx, afterCommit) => this.decideCommand(tx, e.envelope.data, afterCommit),
-        },
-      }),
-    ]);
+  @EventPattern('pos.payment.failed')
+  paymentFailed(@Payload() p: PaymentFailed, @Ctx() context: EventContext): Promise<void> {
+    return this.recordPayment(context.manager, p, 'FAILED', p.failedAt);
+  }
+
+  @EventPattern('pos.payment.reversed')
+  paymentReversed(@Payload() p: PaymentReversed, @Ctx() context: EventContext): Promise<void> {
+    return this.recordPayment(context.manager, p, 'REVERSED', p.reversedAt);
   }
 
   /**
@@ -124,6 +99,38 @@ export class VoidConsumers implements OnApplicationBootstrap {
         incoming,
       ],
     );
+  }
+}
+
+/**
+ * Clearing's batch openings and closings and its cleared payments. Batched like the payment facts,
+ * their metrics and alerts after the commit: a closing brings one payment.cleared per payment of
+ * the batch (a million for the largest), and a closing waits for no gathering.
+ */
+@Controller()
+@ConsumerGroup({ groupId: 'void-service.clearing', topics: [Topics.clearingEvents], batchSize: TRANSACTIONAL_BATCH_SIZE })
+export class VoidClearingController {
+  private readonly logger = new Logger('VoidClearingController');
+
+  constructor(
+    private readonly outbox: OutboxClient,
+    private readonly metrics: VoidMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @EventPattern('pos.clearing.batch.opened')
+  batchOpened(@Payload() opened: BatchOpened, @Ctx() context: EventContext): Promise<void> {
+    return this.openGate(context.manager, opened);
+  }
+
+  @EventPattern('pos.clearing.batch.closing')
+  batchClosing(@Payload() closing: BatchClosing, @Ctx() context: EventContext): Promise<void> {
+    return this.closeGate(context.manager, closing, context.afterCommit);
+  }
+
+  @EventBatchPattern('pos.clearing.payment.cleared')
+  paymentsCleared(@Payload() cleared: PaymentCleared[], @Ctx() context: EventBatchContext): Promise<void> {
+    return this.recordCleared(context.manager, cleared, context.afterCommit);
   }
 
   /**
@@ -168,7 +175,7 @@ export class VoidConsumers implements OnApplicationBootstrap {
       [closing.batchId],
     );
     const closed: VoidGateClosed = { batchId: closing.batchId, merchantId: closing.merchantId, closedAt: closedAt.toISOString(), acceptedVoids: accepted };
-    await this.outbox.append(tx, [{ topic: Topics.voidEvents, type: 'pos.void.gate-closed', key: closing.merchantId, subject: closing.batchId, data: closed }]);
+    await this.outbox.emit('pos.void.gate-closed', closed, { manager: tx, key: closing.merchantId, subject: closing.batchId });
     afterCommit(() => this.metrics.gateClosed(closing.reason));
   }
 
@@ -176,8 +183,7 @@ export class VoidConsumers implements OnApplicationBootstrap {
    * A closing brings one payment.cleared per payment of the batch: a run of them is recorded, and
    * their payments looked at for an accepted void, in one statement.
    */
-  private async recordCleared(tx: EntityManager, events: readonly ConsumedEvent<PaymentCleared>[], afterCommit: AfterCommit): Promise<void> {
-    const cleared = events.map((e) => e.envelope.data);
+  private async recordCleared(tx: EntityManager, cleared: readonly PaymentCleared[], afterCommit: AfterCommit): Promise<void> {
     const voided = await queryPrepared<{ payment_id: string; voided_by: string }>(
       tx,
       `WITH recorded AS (
@@ -194,6 +200,21 @@ export class VoidConsumers implements OnApplicationBootstrap {
         this.logger.error(`payment ${payment_id} was cleared in ${batchId} although void ${voided_by} was accepted`);
       });
     }
+  }
+}
+
+/** Void commands from upstream: one decision per transaction, as over HTTP, so its payment's row lock is held for that decision only. */
+@Controller()
+@ConsumerGroup({ groupId: 'void-service.commands', topics: [Topics.voidCommands] })
+export class VoidCommandsController {
+  constructor(
+    private readonly decisions: VoidDecisions,
+    private readonly metrics: VoidMetrics,
+  ) {}
+
+  @EventPattern('pos.void.requested')
+  voidRequested(@Payload() command: VoidRequested, @Ctx() context: EventContext): Promise<void> {
+    return this.decideCommand(context.manager, command, context.afterCommit);
   }
 
   private async decideCommand(tx: EntityManager, command: VoidRequested, afterCommit: AfterCommit): Promise<void> {
