@@ -66,7 +66,9 @@ wait_healthy() {
 }
 
 # Demo merchants M001..M050: API key `demo-key-<id>`, supervisor SUP with `demo-supervisor-<id>`.
-# Only their sha256 hashes reach the services, as production keys would.
+# Demo operators of the clearing API (docs/security.md): viewer `demo-viewer`, operator
+# `demo-operator`, approvers `demo-approver` and `demo-approver-2`, each with the bearer token
+# `demo-token-<name>`. Only their sha256 hashes reach the services, as production keys would.
 export_demo_credentials() {
   eval "$(node -e '
     const { createHash } = require("node:crypto");
@@ -74,6 +76,8 @@ export_demo_credentials() {
     const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
     console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
     console.log("export SUPERVISOR_CREDENTIALS=" + ids.map((m) => m + "/SUP:" + h("demo-supervisor-" + m)).join(","));
+    const operators = [["demo-viewer", "viewer"], ["demo-operator", "operator"], ["demo-approver", "approver"], ["demo-approver-2", "approver"]];
+    console.log("export OPERATOR_TOKENS=" + operators.map(([n, r]) => n + ":" + r + ":" + h("demo-token-" + n)).join(","));
   ')"
 }
 

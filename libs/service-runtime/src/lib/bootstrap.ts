@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { HttpErrorCatalogue, HttpErrorCode } from '@pos/contracts';
 import { ApiErrorFilter, documentErrorResponses } from './api-errors';
 import { API_KEY_HEADER, MERCHANT_API_KEY_SCHEME, MERCHANT_AUTH_ERROR_CODES } from './merchant-auth';
+import { CALLER_AUTH_ERROR_CODES, OPERATOR_TOKEN_SCHEME } from './operator-auth';
 import { accessLog, createServiceLogger, JsonLogger, LogLevel, ServiceIdentity } from './logging';
 
 export interface Listen {
@@ -109,9 +110,13 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
       .setTitle(identity.name)
       .setVersion(identity.version)
       .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER }, MERCHANT_API_KEY_SCHEME)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an operator token (OPERATOR_TOKENS)' }, OPERATOR_TOKEN_SCHEME)
       .build(),
   );
-  documentErrorResponses(document, { withBody: BODY_ERROR_CODES, bySecurityScheme: { [MERCHANT_API_KEY_SCHEME]: MERCHANT_AUTH_ERROR_CODES } });
+  documentErrorResponses(document, {
+    withBody: BODY_ERROR_CODES,
+    bySecurityScheme: { [MERCHANT_API_KEY_SCHEME]: MERCHANT_AUTH_ERROR_CODES, [OPERATOR_TOKEN_SCHEME]: CALLER_AUTH_ERROR_CODES },
+  });
   SwaggerModule.setup('v1/docs', app, document, { jsonDocumentUrl: 'v1/openapi.json' });
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = KEEP_ALIVE_MS;
