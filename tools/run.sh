@@ -85,9 +85,11 @@ print_stack() {
   cat <<SUMMARY
 
 The stack is up.
-  payment-service   http://localhost:${PAYMENT_HOST_PORT:-3001}   (OpenAPI: /v1/docs, health: /health/ready)
-  clearing-service  http://localhost:${CLEARING_HOST_PORT:-3002}
-  void-service      http://localhost:${VOID_HOST_PORT:-3003}   (metrics: /metrics)
+  payment-service   http://localhost:${PAYMENT_HOST_PORT:-3001}   (health: /health/ready; admin: http://127.0.0.1:${PAYMENT_ADMIN_HOST_PORT:-9001})
+  clearing-service  http://localhost:${CLEARING_HOST_PORT:-3002}   (admin: http://127.0.0.1:${CLEARING_ADMIN_HOST_PORT:-9002})
+  void-service      http://localhost:${VOID_HOST_PORT:-3003}   (admin: http://127.0.0.1:${VOID_ADMIN_HOST_PORT:-9003})
+  Admin ports serve /metrics and the OpenAPI UI (/v1/docs); the clearing API needs an operator
+  token (demo: Authorization: Bearer demo-token-demo-viewer) or a merchant key (X-Api-Key: demo-key-M001).
   Kafka             localhost:${KAFKA_HOST_PORT:-19092}      (npm run ops -- topics)
   PostgreSQL        postgres://pos:pos@localhost:${POSTGRES_HOST_PORT:-15432}/pos
 

@@ -173,6 +173,7 @@ describe('clearing API authentication, four eyes and the audit trail', () => {
     const records = trail.body['records'] as { actor: string; role: string; action: string; target: string | null; outcome: string; remoteAddress: string; at: string; atShanghai: string; details: Record<string, unknown> }[];
     const about = (target: string) => records.filter((r) => r.target === target).map((r) => [r.actor, r.role, r.action, r.outcome]);
     expect(about(approvalId)).toEqual([
+      ['anna', 'approver', 'approval.approve', 'REFUSED'],
       ['abel', 'approver', 'approval.approved', 'SUCCEEDED'],
       ['otto', 'operator', 'approval.requested', 'SUCCEEDED'],
     ]);
@@ -189,5 +190,33 @@ describe('clearing API authentication, four eyes and the audit trail', () => {
     // The merchant's own settlement earlier is there too, by its key.
     const byTerminal = await call('GET', `/v1/audit?actor=${theirs}&action=terminal-settlement.executed`, asOperator('vera'));
     expect(byTerminal.body['records']).toEqual([expect.objectContaining({ role: 'merchant', target: `${theirs}/T1`, outcome: 'SUCCEEDED' })]);
+  });
+
+  it('serves /metrics and the OpenAPI document and UI on the admin port only, when ADMIN_PORT is set', async () => {
+    const withAdmin = await bootService(clearingServiceDefinition, stack, {
+      DATABASE_SCHEMA: uniqueName('clearing_admin'),
+      KAFKA_TOPIC_PREFIX: `${uniqueName('clradmin')}.`,
+      ADMIN_PORT: '0',
+      ...clearingAuthEnv([mine]),
+    });
+    try {
+      const adminUrl = withAdmin.adminUrl as string;
+      expect(adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(adminUrl).not.toBe(withAdmin.url);
+      const status = async (url: string, headers: Record<string, string> = {}) => (await fetch(url, { headers })).status;
+      for (const path of ['/metrics', '/v1/openapi.json', '/v1/docs']) {
+        expect({ path, public: await status(`${withAdmin.url}${path}`), admin: await status(`${adminUrl}${path}`) }).toEqual({ path, public: 404, admin: 200 });
+      }
+      expect(await (await fetch(`${withAdmin.url}/metrics`)).json()).toEqual({ code: 'NOT_FOUND', message: 'no such route' });
+      expect(await (await fetch(`${adminUrl}/metrics`)).text()).toMatch(/^clearing_/m);
+      // The API stays on the public port; the admin port is not a way around it.
+      expect(await status(`${withAdmin.url}/v1/batches`, asMerchant(mine))).toBe(200);
+      expect(await status(`${adminUrl}/v1/batches`, asMerchant(mine))).toBe(404);
+      expect([await status(`${withAdmin.url}/health/live`), await status(`${adminUrl}/health/live`)]).toEqual([200, 200]);
+    } finally {
+      await withAdmin.close();
+    }
+    // Without ADMIN_PORT (the service above), the public port serves them as before.
+    expect((await fetch(`${service.url}/metrics`)).status).toBe(200);
   });
 });
