@@ -81,7 +81,9 @@ wait_healthy() {
 }
 
 # Demo merchants M001..M050: API key `demo-key-<id>`, supervisor SUP with `demo-supervisor-<id>`.
-# Only their sha256 hashes reach the services, as production keys would.
+# Demo operators of the clearing API (docs/security.md): viewer `demo-viewer`, operator
+# `demo-operator`, approvers `demo-approver` and `demo-approver-2`, each with the bearer token
+# `demo-token-<name>`. Only their sha256 hashes reach the services, as production keys would.
 export_demo_credentials() {
   eval "$(node -e '
     const { createHash } = require("node:crypto");
@@ -89,6 +91,8 @@ export_demo_credentials() {
     const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
     console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
     console.log("export SUPERVISOR_CREDENTIALS=" + ids.map((m) => m + "/SUP:" + h("demo-supervisor-" + m)).join(","));
+    const operators = [["demo-viewer", "viewer"], ["demo-operator", "operator"], ["demo-approver", "approver"], ["demo-approver-2", "approver"]];
+    console.log("export OPERATOR_TOKENS=" + operators.map(([n, r]) => n + ":" + r + ":" + h("demo-token-" + n)).join(","));
   ')"
 }
 
@@ -96,9 +100,11 @@ print_stack() {
   cat <<SUMMARY
 
 The stack is up.
-  payment-service   http://localhost:${PAYMENT_HOST_PORT:-3001}   (OpenAPI: /v1/docs, health: /health/ready)
-  clearing-service  http://localhost:${CLEARING_HOST_PORT:-3002}
-  void-service      http://localhost:${VOID_HOST_PORT:-3003}   (metrics: /metrics)
+  payment-service   http://localhost:${PAYMENT_HOST_PORT:-3001}   (health: /health/ready; admin: http://127.0.0.1:${PAYMENT_ADMIN_HOST_PORT:-9001})
+  clearing-service  http://localhost:${CLEARING_HOST_PORT:-3002}   (admin: http://127.0.0.1:${CLEARING_ADMIN_HOST_PORT:-9002})
+  void-service      http://localhost:${VOID_HOST_PORT:-3003}   (admin: http://127.0.0.1:${VOID_ADMIN_HOST_PORT:-9003})
+  Admin ports serve /metrics and the OpenAPI UI (/v1/docs); the clearing API needs an operator
+  token (demo: Authorization: Bearer demo-token-demo-viewer) or a merchant key (X-Api-Key: demo-key-M001).
   Kafka             localhost:${KAFKA_HOST_PORT:-19092}      (npm run ops -- topics)
   PostgreSQL        postgres://pos:pos@localhost:${POSTGRES_HOST_PORT:-15432}/pos
 

@@ -9,7 +9,7 @@ import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { BootedService, bootService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { clearingServiceDefinition } from './app/clearing-service.definition';
-import { ClearingDatabase, envelope, eventually, payment, Upstream, voidOf } from './testing/clearing-harness';
+import { asMerchant, asOperator, clearingAuthEnv, ClearingDatabase, envelope, eventually, keyedMerchantId, payment, Upstream, voidOf } from './testing/clearing-harness';
 
 const PERIOD_MS = 3_000;
 const schedules = clearingSchedulesFrom({ WECHAT: 'every:3s', ALIPAY: 'every:3s' });
@@ -34,9 +34,12 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
   let upstream: Upstream;
   let db: ClearingDatabase;
   let reconciliationDir: string;
+  /** The merchant whose terminal settles with its own key. */
+  const settlingMerchant = keyedMerchantId('S');
 
+  // Operators read every merchant's batches (a viewer is enough).
   const getJson = async <T>(path: string): Promise<{ status: number; body: T }> => {
-    const response = await fetch(`${service.url}${path}`);
+    const response = await fetch(`${service.url}${path}`, { headers: asOperator('vera') });
     return { status: response.status, body: (await response.json()) as T };
   };
   const batch = async (batchId: string) => (await getJson<BatchJson>(`/v1/batches/${encodeURIComponent(batchId)}`)).body;
@@ -64,6 +67,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
       SETTLEMENT_WEEKENDS_ARE_HOLIDAYS: 'false',
       RECONCILIATION_DIR: reconciliationDir,
       CLEARING_TICK_MS: '200',
+      ...clearingAuthEnv([settlingMerchant]),
     });
     db = await ClearingDatabase.connect(stack, schema);
   });
@@ -132,7 +136,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     }
 
     // The reconciliation file: over HTTP and on disk, lines agree with the batch totals to the fen.
-    const response = await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchA)}/reconciliation`);
+    const response = await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchA)}/reconciliation`, { headers: asOperator('vera') });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     const text = await response.text();
@@ -143,7 +147,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     const onDisk = join(reconciliationDir, closedA.clearingDate, merchantDirectoryName(merchantId), batchFileName(batchA));
     expect(await eventually(() => readFile(onDisk, 'utf8').catch(() => undefined), 'file on disk')).toBe(text);
 
-    const day = await fetch(`${service.url}/v1/reconciliation/merchants/${merchantId}/dates/${closedA.clearingDate}`);
+    const day = await fetch(`${service.url}/v1/reconciliation/merchants/${merchantId}/dates/${closedA.clearingDate}`, { headers: asOperator('vera') });
     const dayFile = parseReconciliation(await day.text());
     expect(reconciliationProblems(dayFile)).toEqual([]);
     expect(dayFile.batchTotals.get(batchA)).toEqual(file.batchTotals.get(batchA));
@@ -210,7 +214,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
   });
 
   it('closes a terminal\'s card batch on terminal settlement (HTTP and Kafka), cut at its instant; later payments go to its successor', async () => {
-    const merchantId = uniqueName('S').slice(0, 30);
+    const merchantId = settlingMerchant;
     const now = new Date().toISOString();
     const card = (terminalId: string, amountFen: number) => payment({ merchantId, terminalId, channel: 'UNIONPAY_CARD', succeededAt: now, amountFen, card: { batchNo: '000001', voucherNo: '000123' } });
     const [p1, p2, p3] = [card('T1', 100), card('T1', 200), card('T2', 300)];
@@ -218,12 +222,12 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     await eventually(async () => (await db.query(`SELECT 1 FROM batch_payments WHERE merchant_id = $1`, [merchantId])).length === 3, 'card payments assigned');
     const t1Batch = await batchOfPayment(p1.paymentId);
 
-    const bad = await fetch(`${service.url}/v1/terminal-settlements`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ merchantId, terminalId: 'T1', batchNo: '1' }) });
+    const bad = await fetch(`${service.url}/v1/terminal-settlements`, { method: 'POST', headers: { 'content-type': 'application/json', ...asMerchant(merchantId) }, body: JSON.stringify({ merchantId, terminalId: 'T1', batchNo: '1' }) });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST' });
 
     const settle = () =>
-      fetch(`${service.url}/v1/terminal-settlements`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ merchantId, terminalId: 'T1', batchNo: '000001', requestedBy: 'cashier-7' }) });
+      fetch(`${service.url}/v1/terminal-settlements`, { method: 'POST', headers: { 'content-type': 'application/json', ...asMerchant(merchantId) }, body: JSON.stringify({ merchantId, terminalId: 'T1', batchNo: '000001', requestedBy: 'cashier-7' }) });
     // The answer waits for the void service to close the gate: 200 with final totals, no void accepted after it.
     await upstream.answerGates(merchantId);
     const settledAt = Date.now();

@@ -10,7 +10,7 @@ import { BootedService, bootService } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { clearingServiceDefinition } from './app/clearing-service.definition';
 import { ReconciliationFiles } from './app/reconciliation-files';
-import { ClearingDatabase, eventually, payment, Upstream } from './testing/clearing-harness';
+import { asMerchant, asOperator, clearingAuthEnv, ClearingDatabase, eventually, keyedMerchantId, payment, Upstream } from './testing/clearing-harness';
 
 const MAX_AMOUNT_FEN = Number.MAX_SAFE_INTEGER;
 const validator = new MessageValidator();
@@ -34,7 +34,9 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
   let db: ClearingDatabase;
   let reconciliationDir: string;
 
-  const batch = async (batchId: string) => (await (await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}`)).json()) as BatchJson;
+  /** A merchant id with `:` in it, whose terminals settle with its key. */
+  const separatorMerchant = `${keyedMerchantId('E')}:T1`;
+  const batch = async (batchId: string) => (await (await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}`, { headers: asOperator('vera') })).json()) as BatchJson;
   const closedBatch = (batchId: string, timeoutMs?: number) =>
     eventually(async () => {
       const b = await batch(batchId);
@@ -58,6 +60,7 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
       CUTOFF_SCHEDULE_ALIPAY: 'every:3s',
       RECONCILIATION_DIR: reconciliationDir,
       CLEARING_TICK_MS: '200',
+      ...clearingAuthEnv([separatorMerchant]),
     });
     db = await ClearingDatabase.connect(stack, schema);
   });
@@ -69,7 +72,7 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
   });
 
   it('keeps batches and files of ids containing separators apart, and names windows in Asia/Shanghai time', async () => {
-    const merchantId = `${uniqueName('E').slice(0, 24)}:T1`;
+    const merchantId = separatorMerchant;
     const plainMerchant = merchantId.slice(0, -3);
     const now = new Date().toISOString();
     const card = (merchant: string, terminalId: string, amountFen: number) =>
@@ -91,7 +94,7 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
     const settle = (merchant: string, terminalId: string) =>
       fetch(`${service.url}/v1/terminal-settlements`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...asMerchant(merchant) },
         body: JSON.stringify({ merchantId: merchant, terminalId, batchNo: '000001', requestedBy: 'supervisor-1' }),
       });
     for (const response of await Promise.all([settle(merchantId, 'T:1'), settle(merchantId, 'T_3A1')])) expect(response.status).toBe(202);
@@ -145,7 +148,7 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
       expect(event.message.headers['ce_schemaversion']).toBe('2');
       expect(validator.validate(Topics.clearingEvents, 'pos.clearing.batch.closed', 2, event.data)).toMatchObject({ ok: true });
 
-      const file = parseReconciliation(await (await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`)).text());
+      const file = parseReconciliation(await (await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`, { headers: asOperator('vera') })).text());
       expect(reconciliationProblems(file)).toEqual([]);
       expect(file.batchTotals.get(batchId)?.totalFen).toBe(BigInt(exact));
     }
@@ -185,7 +188,7 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
     try {
       const received = await new Promise<number>((resolve, reject) => {
         const url = new URL(`${service.url}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`);
-        const call = request(url, (response) => {
+        const call = request(url, { headers: asOperator('vera') }, (response) => {
           response.once('data', (chunk: Buffer) => {
             // Stop reading, as a client that hangs up does, and hang up.
             response.pause();
@@ -203,7 +206,7 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
       await eventually(async () => downloads[0].finished, 'the abandoned download to stop rendering', 15_000);
 
       // The service still serves the whole file to a client that stays.
-      const whole = parseReconciliation(await (await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`)).text());
+      const whole = parseReconciliation(await (await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}/reconciliation`, { headers: asOperator('vera') })).text());
       expect(whole.lines).toHaveLength(45_001);
       expect(reconciliationProblems(whole)).toEqual([]);
     } finally {

@@ -388,6 +388,32 @@ describe('ops CLI against real Kafka', () => {
     });
   });
 
+  it('does not replay a dead letter of a money event without an approved request; --all leaves it and says so', async () => {
+    const dlq = `${Topics.voidEvents}.dlq`;
+    const [accepted] = paymentStories('M950').messages.filter((m) => m.headers['ce_type'] === 'pos.void.accepted');
+    const producer = await broker.createProducer();
+    await producer.send([parkedCopy(accepted, 'REJECTED_BY_HANDLER', '12')]);
+    await producer.disconnect();
+    const [parked] = (await dlqListCommand(ctx, { topic: dlq })).filter((e) => e.record.key === 'M950');
+    const at = `${parked.record.partition}:${parked.record.offset}`;
+    const from = `${dlq}/${at.replace(':', '/')}`;
+
+    await expectCliError(dlqReplayCommand(ctx, dlq, { position: at }), ExitCode.refused, /pos\.void\.accepted event: replaying it moves money/);
+    const all = await dlqReplayCommand(ctx, dlq, { all: true, merchant: 'M950' });
+    expect(all).toMatchObject({ replayed: [], needsApproval: [{ from, type: 'pos.void.accepted' }] });
+    const process = await cli(['--brokers', brokers(), '--topic-prefix', prefix, 'dlq', 'replay', dlq, at]);
+    expect(process.code).toBe(ExitCode.refused);
+    expect(process.stderr).toMatch(/approvals request-replay/);
+    // An approval id without the clearing API behind it replays nothing either.
+    const unreachable = await cli(['--brokers', brokers(), '--topic-prefix', prefix, '--clearing-url', 'http://127.0.0.1:9', 'dlq', 'replay', dlq, at, '--approval', '00000000-0000-4000-8000-000000000000'], { OPS_OPERATOR_TOKEN: 'token' });
+    expect(unreachable.code).toBe(ExitCode.apiUnreachable);
+
+    const copies: MessageRecord[] = [];
+    await tailCommand(ctx, Topics.voidEvents, { fromBeginning: true }, (r) => copies.push(r));
+    expect(copies.filter((r) => r.replayOf === from)).toEqual([]);
+    expect((await dlqListCommand(ctx, { topic: dlq })).find((e) => e.record.key === 'M950')?.replayedAs).toBeUndefined();
+  });
+
   it('never replays a cut copy of a message too large to park, and says where the original is', async () => {
     const dlq = `${Topics.paymentEvents}.dlq`;
     const [payment] = paymentStories('M900').messages.filter((m) => m.topic === Topics.paymentEvents);

@@ -83,12 +83,16 @@ export class StackClient {
     return this.post(this.voids, '/v1/voids', merchantId, payload, { 'idempotency-key': String(payload['idempotencyKey']) });
   }
 
+  /** As the terminal asks it: with its merchant's key. */
   settleTerminal(payload: Record<string, unknown>): Promise<HttpAnswer> {
-    return this.post(this.clearing, '/v1/terminal-settlements', undefined, payload);
+    return this.post(this.clearing, '/v1/terminal-settlements', String(payload['merchantId']), payload);
   }
 
+  /** The merchant's own batches, read with its key. */
   async batches(merchantId: string): Promise<Record<string, unknown>[]> {
-    const answer = await this.call(`${this.clearing.url()}/v1/batches?merchantId=${encodeURIComponent(merchantId)}&limit=500`, {});
+    const answer = await this.call(`${this.clearing.url()}/v1/batches?merchantId=${encodeURIComponent(merchantId)}&limit=500`, {
+      headers: { 'x-api-key': demoApiKey(merchantId) },
+    });
     if (answer.status !== 200) throw new Error(`listing batches of ${merchantId}: HTTP ${answer.status}`);
     return (answer.body['batches'] as Record<string, unknown>[]) ?? [];
   }

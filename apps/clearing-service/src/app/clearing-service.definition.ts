@@ -1,9 +1,11 @@
+import { CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { RecordAcceptedVoidsOfGates1764600000000 } from './accepted-voids.migration';
 import { WidenBatchFenTotals1764700000000 } from './batch-fen-totals.migration';
+import { CreateApprovals1765200000000 } from './approvals.migration';
 import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
 import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
 import { ClearingModule } from './clearing.module';
@@ -32,6 +34,8 @@ export const clearingServiceDefinition: ServiceDefinition = {
     WidenBatchFenTotals1764700000000,
     InboxKeyedBySource1764950000000,
     CreateCutoffScheduleVersions1765000000000,
+    CreateAuditTrail1765100000000,
+    CreateApprovals1765200000000,
   ],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.

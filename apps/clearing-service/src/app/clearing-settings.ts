@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { merchantAuthConfigShape, operatorAuthConfigShape } from '@pos/service-runtime';
 import { parseBusinessDate, parseVersionedCutoffSchedule } from '@pos/business-calendar';
 import { SettlementPolicy, settlementPolicyFrom } from '@pos/clearing-domain';
 import { Channel, ClearingSchedules, clearingSchedulesFrom } from '@pos/settlement-batches';
@@ -48,6 +49,12 @@ export const clearingConfigShape = {
   CLEARING_CLOSE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
   /** How long a terminal settlement (结算) over HTTP waits for its batch to close before answering 202. */
   TERMINAL_SETTLEMENT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Merchant keys (sha256, as the payment and void services take them): terminals and merchants read their own data. */
+  ...merchantAuthConfigShape,
+  /** Operator tokens with roles (viewer, operator, approver), sha256: `alice:operator:<hex>,…`. */
+  ...operatorAuthConfigShape,
+  /** How long a four-eyes approval request stays open, and an approved one executable. */
+  APPROVAL_TTL_MS: z.coerce.number().int().min(60_000).max(7 * 86_400_000).default(3_600_000),
 };
 
 /** The setting that holds a channel's cutoff schedule versions, named in messages to operators. */
@@ -64,6 +71,7 @@ export interface ClearingSettings {
   readonly tickMs: number;
   readonly closeGraceMs: number;
   readonly terminalSettlementWaitMs: number;
+  readonly approvalTtlMs: number;
 }
 
 export function clearingSettingsFrom(config: ClearingConfig): ClearingSettings {
@@ -83,6 +91,7 @@ export function clearingSettingsFrom(config: ClearingConfig): ClearingSettings {
     tickMs: config.CLEARING_TICK_MS,
     closeGraceMs: config.CLEARING_CLOSE_GRACE_MS,
     terminalSettlementWaitMs: config.TERMINAL_SETTLEMENT_WAIT_MS,
+    approvalTtlMs: config.APPROVAL_TTL_MS,
   };
 }
 

@@ -1,5 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { AuditTrail } from '@pos/audit';
+import { Approvals } from './approvals';
+import { ApprovalsController } from './approvals.controller';
 import { BatchLedger, CLEARING_SOURCE } from './batch-ledger';
 import { ClearingCommandsController, ClearingPaymentsController, ClearingVoidsController } from './clearing-handlers.controller';
 import { ClearingMetrics, MetricsController } from './clearing-metrics';
@@ -8,6 +11,7 @@ import { ClearingScheduler } from './clearing-scheduler';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
 import { ReconciliationFiles } from './reconciliation-files';
 import { ScheduleVersions } from './schedule-versions';
+import { SettlementAnswers } from './settlement-answers';
 
 /** Settlement batches: Kafka consumers, the cutoff scheduler, reconciliation files, the HTTP API, metrics. */
 @Module({})
@@ -16,7 +20,7 @@ export class ClearingModule {
   static forRoot(settings: ClearingSettings, source: string): DynamicModule {
     return {
       module: ClearingModule,
-      controllers: [ClearingController, MetricsController, ClearingPaymentsController, ClearingVoidsController, ClearingCommandsController],
+      controllers: [ClearingController, ApprovalsController, MetricsController, ClearingPaymentsController, ClearingVoidsController, ClearingCommandsController],
       providers: [
         { provide: CLEARING_SETTINGS, useValue: settings },
         { provide: CLEARING_SOURCE, useValue: source },
@@ -26,6 +30,9 @@ export class ClearingModule {
         ReconciliationFiles,
         ClearingScheduler,
         ClearingMetrics,
+        { provide: AuditTrail, useValue: new AuditTrail() },
+        Approvals,
+        SettlementAnswers,
       ],
     };
   }

@@ -3,15 +3,36 @@
  * service bundle): plays the payment and void services by producing their events onto real
  * Kafka, observes clearing.events, and reads the service's schema directly.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { ChannelName, EventEnvelope, MessageContracts, PaymentSucceeded, Topics, UPSTREAM, VoidAccepted, VoidGateClosed } from '@pos/contracts';
 import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
+import { hashApiKey, OperatorRole } from '@pos/service-runtime';
 
 export interface Stack {
   readonly kafkaBrokers: string[];
   readonly postgresUrl: string;
 }
+
+/** The operators the clearing specs boot the service with: a viewer, two operators, two approvers. */
+export const TEST_OPERATORS = { vera: 'viewer', otto: 'operator', olga: 'operator', anna: 'approver', abel: 'approver' } as const satisfies Record<string, OperatorRole>;
+export type TestOperator = keyof typeof TEST_OPERATORS;
+const operatorToken = (name: string) => `test-operator-token-${name}`;
+const merchantKey = (merchantId: string) => `test-merchant-key-${merchantId}`;
+
+/** A merchant id that API keys can name (letters, digits, `-`), unique to a test. */
+export const keyedMerchantId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+/** OPERATOR_TOKENS for TEST_OPERATORS and MERCHANT_API_KEYS for these merchants, hashed as the service takes them. */
+export function clearingAuthEnv(merchantIds: readonly string[] = []): Record<string, string> {
+  return {
+    OPERATOR_TOKENS: Object.entries(TEST_OPERATORS).map(([name, role]) => `${name}:${role}:${hashApiKey(operatorToken(name))}`).join(','),
+    MERCHANT_API_KEYS: merchantIds.map((m) => `${m}:${hashApiKey(merchantKey(m))}`).join(','),
+  };
+}
+
+export const asOperator = (name: TestOperator = 'vera'): Record<string, string> => ({ authorization: `Bearer ${operatorToken(name)}` });
+export const asMerchant = (merchantId: string): Record<string, string> => ({ 'x-api-key': merchantKey(merchantId) });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -17,6 +17,18 @@ import {
   ReplayOptions,
 } from './commands/dlq';
 import { lagCommand, renderLag } from './commands/lag';
+import {
+  auditCommand,
+  AuditOptions,
+  decideCommand,
+  listApprovalsCommand,
+  renderApprovals,
+  renderAudit,
+  requestReplayCommand,
+  requestSettlementCommand,
+  showApprovalCommand,
+} from './commands/approvals';
+import { ClearingApi } from './clearing-api';
 import { renderTopics, topicsCommand } from './commands/topics';
 import { tailCommand, TailOptions } from './commands/tail';
 
@@ -36,9 +48,12 @@ interface GlobalOptions extends ConnectionOptions {
   readonly json?: boolean;
   readonly timeout: string;
   readonly verbose?: boolean;
+  readonly clearingUrl: string;
+  readonly operatorToken?: string;
 }
 
 export const DEFAULT_BROKERS = 'localhost:19092';
+export const DEFAULT_CLEARING_URL = 'http://localhost:3002';
 
 /** kafkajs logs through Nest's Logger; a CLI's stdout belongs to its output, so logs go to stderr, if at all. */
 function stderrLogger(io: CliIo, verbose: boolean): LoggerService {
@@ -63,7 +78,7 @@ function isBrokerUnreachable(error: unknown): boolean {
 /** Builds the `pos-ops` program; every action resolves to the process's exit code. */
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const program = new Command('ops')
-    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces')
+    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces, approvals, the audit trail')
     .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap servers').env('KAFKA_BROKERS').default(DEFAULT_BROKERS))
     .addOption(new Option('--topic-prefix <prefix>', 'prefix of every topic and group (tests, shared clusters)').env('KAFKA_TOPIC_PREFIX').default(''))
     .addOption(new Option('--ssl', 'connect with TLS').env('KAFKA_SSL'))
@@ -73,6 +88,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .addOption(new Option('--sasl-username <user>', 'SASL user name').env('KAFKA_SASL_USERNAME'))
     .addOption(new Option('--sasl-password <password>', 'SASL password (prefer the environment variable)').env('KAFKA_SASL_PASSWORD'))
     .addOption(new Option('--timeout <ms>', 'how long to wait for the cluster to answer before giving up (exit code 3)').default('10000'))
+    .addOption(new Option('--clearing-url <url>', 'the clearing API, for approvals, replays of money events and the audit trail').env('CLEARING_URL').default(DEFAULT_CLEARING_URL))
+    .addOption(new Option('--operator-token <token>', 'your operator token for the clearing API (prefer the environment variable)').env('OPS_OPERATOR_TOKEN'))
     .option('--json', 'machine-readable output: one JSON document (tail: one JSON object per line)')
     .option('--verbose', 'Kafka client logs on stderr')
     .exitOverride()
@@ -89,6 +106,18 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     };
   const print = (globals: GlobalOptions, value: unknown, text: () => string) =>
     io.out(globals.json ? JSON.stringify(value, null, 2) : text());
+  const apiOf = (globals: GlobalOptions) => {
+    if (!/^[0-9]{1,7}$/.test(globals.timeout)) throw usageError(`--timeout ${globals.timeout} is not a number of milliseconds`);
+    return new ClearingApi({ clearingUrl: globals.clearingUrl, operatorToken: globals.operatorToken, timeoutMs: Number(globals.timeout) });
+  };
+  /** Commands that talk to the clearing API only, not to Kafka. */
+  const runApi =
+    <A extends unknown[]>(work: (api: ClearingApi, globals: GlobalOptions, ...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      const globals = (args[args.length - 1] as Command).optsWithGlobals<GlobalOptions>();
+      await work(apiOf(globals), globals, ...args);
+      setExit(ExitCode.ok);
+    };
 
   program
     .command('topics')
@@ -160,20 +189,97 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       .description('write dead-lettered messages back to their source topic, once: one at <partition>:<offset>, or --all (the filters select among them)')
       .option('--all', 'every message of the dead-letter topic not replayed yet')
       .option('--reason <reason>', 'with --all: only messages parked for this reason')
-      .option('--dry-run', 'say what would be replayed, write nothing'),
+      .option('--dry-run', 'say what would be replayed, write nothing')
+      .option('--approval <id>', 'an approved request (approvals request-replay) for this one dead letter of a money event'),
   ).action(
     run(async (ctx, g, topic: string, at: string | undefined, options: Omit<ReplayOptions, 'position'>) => {
-      const report = await dlqReplayCommand(ctx, topic, { ...options, ...(at ? { position: at } : {}) });
+      const report = await dlqReplayCommand(ctx, topic, { ...options, ...(at ? { position: at } : {}) }, options.approval !== undefined ? apiOf(g) : undefined);
       print(g, report, () =>
         [
           ...report.replayed.map((r) => `${report.dryRun ? 'would replay' : 'replayed'} ${r.from} -> ${r.to}`),
           ...report.skipped.map((s) => `skipped ${s.from}: already replayed as ${s.replayedAs}`),
           ...report.refused.map((r) => `refused ${r.from}: a cut copy of a message too large to park; re-send the original from ${r.original}`),
+          ...report.needsApproval.map((r) => `left ${r.from}: a ${r.type} moves money; request its replay with \`approvals request-replay\``),
           `${report.replayed.length} ${report.dryRun ? 'to replay' : 'replayed'}, ${report.skipped.length} already replayed`,
         ].join('\n'),
       );
     }),
   );
+
+  const approvals = program.command('approvals').description("four eyes: money-moving actions requested by one operator, approved by another (the clearing API)");
+  approvals
+    .command('list')
+    .description('approval requests, newest first')
+    .option('--state <state>', 'PENDING, APPROVED, REJECTED, EXECUTED or EXPIRED')
+    .option('--limit <n>', 'at most n (default 100)')
+    .action(
+      runApi(async (api, g, options: { state?: string; limit?: string }) => {
+        const list = await listApprovalsCommand(api, options);
+        print(g, list, () => renderApprovals(list));
+      }),
+    );
+  approvals
+    .command('show <approvalId>')
+    .description('one approval request')
+    .action(
+      runApi(async (api, g, approvalId: string) => {
+        const approval = await showApprovalCommand(api, approvalId);
+        print(g, approval, () => renderApprovals([approval]));
+      }),
+    );
+  approvals
+    .command('request-replay <topic> <position>')
+    .description('ask for the replay of one dead letter of a money event (pos.payment.succeeded, pos.void.accepted) at <partition>:<offset>')
+    .requiredOption('--reason <text>', 'why: what was fixed, which ticket')
+    .action(
+      run(async (ctx, g, topic: string, at: string, options: { reason: string }) => {
+        const approval = await requestReplayCommand(ctx, apiOf(g), topic, at, options.reason);
+        print(g, approval, () => `${renderApprovals([approval])}
+another operator approves it with: approvals approve ${approval.approvalId}
+then replay with: dlq replay ${topic} ${at} --approval ${approval.approvalId}`);
+      }),
+    );
+  approvals
+    .command('request-settlement <merchantId> <terminalId> <batchNo>')
+    .description("ask for a terminal settlement (结算) on a merchant's behalf; approving it executes it")
+    .requiredOption('--reason <text>', 'why: who asked, which ticket')
+    .action(
+      runApi(async (api, g, merchantId: string, terminalId: string, batchNo: string, options: { reason: string }) => {
+        const approval = await requestSettlementCommand(api, merchantId, terminalId, batchNo, options.reason);
+        print(g, approval, () => `${renderApprovals([approval])}
+another operator approves it with: approvals approve ${approval.approvalId}`);
+      }),
+    );
+  for (const decision of ['approve', 'reject'] as const) {
+    approvals
+      .command(`${decision} <approvalId>`)
+      .description(`${decision} another operator's request (role approver)${decision === 'approve' ? '; a terminal settlement is executed at once' : ''}`)
+      .action(
+        runApi(async (api, g, approvalId: string) => {
+          const answer = await decideCommand(api, approvalId, decision);
+          const approval = 'approval' in answer ? answer.approval : answer;
+          print(g, answer, () => renderApprovals([approval]));
+        }),
+      );
+  }
+
+  program
+    .command('audit')
+    .description('the audit trail of operator and terminal actions (the clearing API), newest first')
+    .option('--actor <name>', 'only this operator or merchant')
+    .option('--action <action>', 'only this action, e.g. approval.approved, dlq-replay.executed')
+    .option('--target <target>', 'only this target: an approval id, merchant/terminal, dead letter')
+    .option('--outcome <outcome>', 'SUCCEEDED, REFUSED or FAILED')
+    .option('-s, --since <time>', 'recorded at or after this time')
+    .option('--until <time>', 'recorded before this time')
+    .option('--before <id>', 'older than this record (the next page)')
+    .option('--limit <n>', 'at most n (default 100)')
+    .action(
+      runApi(async (api, g, options: AuditOptions) => {
+        const records = await auditCommand(api, options, new Date());
+        print(g, records, () => renderAudit(records));
+      }),
+    );
 
   program
     .command('batch')

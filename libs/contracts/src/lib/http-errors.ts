@@ -23,7 +23,8 @@ export const HttpErrorCatalogue = {
   MALFORMED_JSON: { status: 400, where: 'any request', meaning: 'The request body is not valid JSON.' },
   PAYLOAD_TOO_LARGE: { status: 413, where: 'any request', meaning: 'The request body exceeds 64 kB.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, where: 'any request', meaning: 'The request body is not in UTF-8 or has a content encoding the service does not read.' },
-  UNAUTHENTICATED: { status: 401, where: ['payment', 'void'], meaning: 'The X-Api-Key header is missing or not a known merchant key.' },
+  UNAUTHENTICATED: { status: 401, where: ['payment', 'void', 'clearing'], meaning: 'The X-Api-Key header is missing or not a known merchant key; on clearing, neither it nor an Authorization: Bearer operator token was given and known (or both were given).' },
+  ROLE_FORBIDDEN: { status: 403, where: ['clearing'], meaning: 'The caller is authenticated, but a merchant key or its operator role may not use this route (details.allowed lists who may).' },
   SERVICE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'Readiness: PostgreSQL or Kafka does not answer (GET /health/ready); clearing: this instance lacks a cutoff schedule version another instance stored (ADR 0005), ask another one.' },
   INTERNAL_ERROR: { status: 500, where: ['payment', 'void', 'clearing'], meaning: 'An unexpected failure; nothing internal is revealed, the service logs the cause.' },
 
@@ -41,7 +42,7 @@ export const HttpErrorCatalogue = {
   UNSUPPORTED_CURRENCY: { status: 400, where: ['payment'], meaning: 'currency is not CNY.' },
   CARD_DETAILS_REQUIRED: { status: 400, where: ['payment'], meaning: 'A card payment needs card: {cardRef, batchNo, voucherNo}.' },
   PAYMENT_CODE_REQUIRED: { status: 400, where: ['payment'], meaning: "A wallet payment needs the customer's paymentCode." },
-  MERCHANT_MISMATCH: { status: 403, where: ['payment', 'void'], meaning: 'The merchantId of the body is not the authenticated merchant.' },
+  MERCHANT_MISMATCH: { status: 403, where: ['payment', 'void', 'clearing'], meaning: 'The merchantId of the body is not the authenticated merchant.' },
   MODIFIED_REQUEST: { status: 409, where: ['payment'], meaning: 'The idempotency key (merchantId + outTradeNo) was used before with another request (details.paymentId).' },
   PAYMENT_NOT_FOUND: { status: 404, where: ['payment', 'clearing'], meaning: "No such payment (on the payment service also for another merchant's payment; on clearing, not seen yet)." },
 
@@ -54,18 +55,27 @@ export const HttpErrorCatalogue = {
   VOID_NOT_FOUND: { status: 404, where: ['void'], meaning: "No such void decision (also for another merchant's)." },
   INVALID_DECISION: { status: 400, where: ['void'], meaning: 'decision is not ACCEPTED or REJECTED.' },
   INVALID_REASON: { status: 400, where: ['void'], meaning: 'reason is not a void rejection reason.' },
-  INVALID_CURSOR: { status: 400, where: ['void'], meaning: 'after is not the next value of a previous page.' },
+  INVALID_CURSOR: { status: 400, where: ['void', 'clearing'], meaning: 'after (void) or before (clearing audit) is not the cursor of a previous page.' },
 
   // Query parameters shared by the void and clearing read APIs.
   INVALID_DATE: { status: 400, where: ['void', 'clearing'], meaning: 'A date is not a calendar date YYYY-MM-DD.' },
   INVALID_LIMIT: { status: 400, where: ['void', 'clearing'], meaning: 'limit is not an integer within the allowed page size.' },
 
   // Clearing.
-  INVALID_REQUEST: { status: 400, where: ['clearing'], meaning: 'The terminal settlement request breaks its JSON Schema (the message names the field).' },
+  INVALID_REQUEST: { status: 400, where: ['clearing'], meaning: 'The terminal settlement or approval request breaks its schema (the message names the field).' },
   INVALID_STATE: { status: 400, where: ['clearing'], meaning: 'state is not a batch state (OPEN, CLOSING, CLOSED, SETTLED).' },
   BATCH_NOT_FOUND: { status: 404, where: ['clearing'], meaning: 'No such settlement batch.' },
   BATCH_NOT_CLOSED: { status: 409, where: ['clearing'], meaning: 'The batch is still open or closing; its reconciliation file exists once it is closed.' },
   NO_CLOSED_BATCHES: { status: 404, where: ['clearing'], meaning: 'The merchant has no closed batch on that clearing date (yet).' },
+
+  // Four-eyes approvals and the audit trail (clearing).
+  FOUR_EYES_REQUIRED: { status: 403, where: ['clearing'], meaning: "An operator's terminal settlement needs a second operator's approval: request it with POST /v1/approvals." },
+  SELF_APPROVAL: { status: 403, where: ['clearing'], meaning: 'The operator who requested an approval cannot approve or reject it.' },
+  APPROVAL_NOT_FOUND: { status: 404, where: ['clearing'], meaning: 'No such approval request.' },
+  APPROVAL_NOT_PENDING: { status: 409, where: ['clearing'], meaning: 'The approval request was decided already or expired (details.state).' },
+  APPROVAL_NOT_APPROVED: { status: 409, where: ['clearing'], meaning: 'The approval request is not approved, was executed already or expired (details.state): it cannot be executed.' },
+  APPROVAL_MISMATCH: { status: 409, where: ['clearing'], meaning: 'The action to execute is not the one that was approved (another action, or another target), or the caller is not its requester.' },
+  INVALID_TIME: { status: 400, where: ['clearing'], meaning: 'A time is not an RFC 3339 instant with its offset.' },
 } as const satisfies Record<string, HttpErrorEntry>;
 
 export type HttpErrorCode = keyof typeof HttpErrorCatalogue;

@@ -1,4 +1,5 @@
-import { Server, STATUS_CODES } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,11 +9,45 @@ import { HttpErrorCatalogue, HttpErrorCode } from '@pos/contracts';
 import { connectReliableConsumers } from '@pos/messaging';
 import { ApiErrorFilter, documentErrorResponses } from './api-errors';
 import { API_KEY_HEADER, MERCHANT_API_KEY_SCHEME, MERCHANT_AUTH_ERROR_CODES } from './merchant-auth';
+import { CALLER_AUTH_ERROR_CODES, OPERATOR_TOKEN_SCHEME } from './operator-auth';
 import { accessLog, createServiceLogger, JsonLogger, LogLevel, ServiceIdentity } from './logging';
 
 export interface Listen {
   readonly host: string;
   readonly port: number;
+  /** The admin listener (ADMIN_PORT): metrics and the OpenAPI document and UI move there. */
+  readonly admin?: { readonly host: string; readonly port: number };
+}
+
+/** What the admin listener serves (besides `/health/*`, served on both); with one, the public port does not serve these. */
+const ADMIN_PATH = /^\/(metrics|v1\/openapi\.json|v1\/docs)(\/|$)/;
+const HEALTH_PATH = /^\/health(\/|$)/;
+
+const adminServers = new WeakMap<INestApplication, Server>();
+
+/** The admin listener's URL (http://host:port) of a service started with one. */
+export function adminUrlOf(app: INestApplication): string | undefined {
+  const address = adminServers.get(app)?.address() as AddressInfo | null | undefined;
+  if (!address) return undefined;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+/**
+ * With an admin listener, each listener answers only its own paths: anything else is 404 NOT_FOUND,
+ * as a route that does not exist (so the public port does not even say that metrics exist).
+ */
+function splitByListener(admin: () => Server | undefined) {
+  return (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
+    const server = admin();
+    if (!server) return next();
+    const path = (request.url ?? '/').split('?')[0];
+    const onAdmin = request.socket.localPort === (server.address() as AddressInfo | null)?.port;
+    if (HEALTH_PATH.test(path) || ADMIN_PATH.test(path) === onAdmin) return next();
+    response.statusCode = 404;
+    response.setHeader('content-type', 'application/json; charset=utf-8');
+    response.end(JSON.stringify({ code: 'NOT_FOUND', message: 'no such route' }));
+  };
 }
 
 /** Body size limit: payment and void requests are small; anything larger is refused with 413. */
@@ -89,11 +124,14 @@ const KEEP_ALIVE_MS = 65_000;
  */
 export async function startService(module: unknown, identity: ServiceIdentity, listen: Listen, logLevel: LogLevel): Promise<INestApplication> {
   const logger = createServiceLogger(identity, logLevel);
+  if (listen.admin && listen.admin.port !== 0 && listen.admin.port === listen.port) throw new Error(`ADMIN_PORT must differ from HTTP_PORT (${listen.port})`);
   // Only the JSON parser: every API takes JSON, and a parser that is not there costs no request anything.
   const app = await NestFactory.create<NestExpressApplication>(module as Parameters<typeof NestFactory.create>[0], {
     logger: new JsonLogger(logger),
     bodyParser: false,
   });
+  let adminServer: Server | undefined;
+  if (listen.admin) app.use(splitByListener(() => adminServer));
   const requests = accessLog(logger);
   if (requests) app.use(requests);
   app.useBodyParser('json', { limit: BODY_LIMIT });
@@ -110,9 +148,13 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
       .setTitle(identity.name)
       .setVersion(identity.version)
       .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER }, MERCHANT_API_KEY_SCHEME)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an operator token (OPERATOR_TOKENS)' }, OPERATOR_TOKEN_SCHEME)
       .build(),
   );
-  documentErrorResponses(document, { withBody: BODY_ERROR_CODES, bySecurityScheme: { [MERCHANT_API_KEY_SCHEME]: MERCHANT_AUTH_ERROR_CODES } });
+  documentErrorResponses(document, {
+    withBody: BODY_ERROR_CODES,
+    bySecurityScheme: { [MERCHANT_API_KEY_SCHEME]: MERCHANT_AUTH_ERROR_CODES, [OPERATOR_TOKEN_SCHEME]: CALLER_AUTH_ERROR_CODES },
+  });
   SwaggerModule.setup('v1/docs', app, document, { jsonDocumentUrl: 'v1/openapi.json' });
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = KEEP_ALIVE_MS;
@@ -126,6 +168,23 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
     await app.init();
     await app.startAllMicroservices();
     await app.listen(listen.port, listen.host);
+    if (listen.admin) {
+      const admin = createServer(app.getHttpAdapter().getInstance());
+      admin.keepAliveTimeout = KEEP_ALIVE_MS;
+      admin.headersTimeout = KEEP_ALIVE_MS + 1_000;
+      admin.on('clientError', answerClientError);
+      await new Promise<void>((resolve, reject) => {
+        admin.once('error', reject);
+        admin.listen(listen.admin?.port, listen.admin?.host, () => resolve());
+      });
+      adminServer = admin;
+      adminServers.set(app, admin);
+      // Closing the service closes its admin listener too.
+      server.once('close', () => {
+        admin.closeAllConnections();
+        admin.close();
+      });
+    }
   } catch (error) {
     // A module refused to start (e.g. configuration that contradicts stored state): release what
     // the others opened, so a caller that boots services in-process (tests, tools) is left clean.

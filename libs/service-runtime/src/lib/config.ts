@@ -7,6 +7,13 @@ import { z } from 'zod';
 export const commonConfigShape = {
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535),
+  /**
+   * Opt-in admin listener: when set, `/metrics` and the OpenAPI document and UI (`/v1/openapi.json`,
+   * `/v1/docs`) are served on this port only (with `/health/*`), and no longer on HTTP_PORT.
+   */
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Where the admin listener binds; default HTTP_HOST. */
+  ADMIN_HOST: z.string().min(1).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),

@@ -23,5 +23,6 @@ export async function runService(
   return startService(ServiceModule.forRoot(definition, config), definition.identity, {
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
+    ...(config.ADMIN_PORT !== undefined ? { admin: { host: config.ADMIN_HOST ?? config.HTTP_HOST, port: config.ADMIN_PORT } } : {}),
   }, config.LOG_LEVEL);
 }

@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { runService, ServiceDefinition } from '@pos/service-runtime';
+import { adminUrlOf, runService, ServiceDefinition } from '@pos/service-runtime';
 import { TestStack, uniqueName } from '@pos/testing';
 
 export interface BootedService {
@@ -7,6 +7,8 @@ export interface BootedService {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   readonly url: string;
   readonly schema: string;
+  /** The admin listener's base URL, when the service was started with ADMIN_PORT. */
+  readonly adminUrl?: string;
   close(): Promise<void>;
 }
 
@@ -43,5 +45,6 @@ export async function bootService(
     ...env,
   });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return { app, url, schema, close: () => app.close() };
+  const adminUrl = adminUrlOf(app);
+  return { app, url, schema, ...(adminUrl ? { adminUrl } : {}), close: () => app.close() };
 }

@@ -1,5 +1,6 @@
-import { ConsumedTopics, deadLetterTopicOf } from '@pos/contracts';
+import { ConsumedTopics, deadLetterTopicOf, DeadLetterReplayParams, FOUR_EYES_REPLAY_TYPES } from '@pos/contracts';
 import { DeadLetterHeaders, OutboundMessage, ReplayHeaders, replayMarkerOf } from '@pos/messaging';
+import { ClearingApi } from '../clearing-api';
 import { CliError, ExitCode, notFound, usageError } from '../exit-codes';
 import { OpsContext, parsePosition, partitionOf, requireTopic } from '../context';
 import { FilterArguments, filtersGiven, recordFilterOf } from '../filters';
@@ -110,6 +111,8 @@ export interface ReplayOptions extends DeadLetterSelection {
   readonly position?: string;
   readonly all?: boolean;
   readonly dryRun?: boolean;
+  /** The approved request (four eyes) that allows replaying one dead letter of a money event. */
+  readonly approval?: string;
 }
 
 export interface ReplayReport {
@@ -117,7 +120,16 @@ export interface ReplayReport {
   readonly skipped: readonly { from: string; replayedAs: string }[];
   /** Cut copies of messages too large to park whole: their value is not the original's, so never written back. */
   readonly refused: readonly { from: string; original: string }[];
+  /** Money events (FOUR_EYES_REPLAY_TYPES) that `--all` leaves alone: each needs its own approved request. */
+  readonly needsApproval: readonly { from: string; type: string }[];
   readonly dryRun: boolean;
+}
+
+const movesMoney = (e: DeadLetterEntry) => (FOUR_EYES_REPLAY_TYPES as readonly string[]).includes(e.record.event?.type ?? '');
+
+/** What an approval request names: the dead letter by its (logical) dead-letter topic and position, and its event type. */
+export function replayParamsOf(record: MessageRecord): DeadLetterReplayParams {
+  return { topic: record.topic, partition: record.partition, offset: record.offset, type: record.event?.type ?? '' };
 }
 
 const dropped = new Set<string>([...Object.values(DeadLetterHeaders), ...Object.values(ReplayHeaders)]);
@@ -129,8 +141,9 @@ const REPLAY_CHUNK = 100;
  * already), the dead-letter headers removed, `dlq_replay_of` added. Messages whose marker is
  * already on the source topic are skipped: replaying twice writes nothing the second time.
  */
-export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: ReplayOptions): Promise<ReplayReport> {
+export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: ReplayOptions, api?: ClearingApi): Promise<ReplayReport> {
   if (!!options.position === !!options.all) throw usageError('give either a <partition>:<offset> or --all');
+  if (options.approval !== undefined && !options.position) throw usageError('--approval goes with one <partition>:<offset>: an approval names one dead letter');
   const selecting = [...(options.reason !== undefined ? ['--reason'] : []), ...filtersGiven(options)];
   if (options.position && selecting.length > 0) {
     throw usageError(`${selecting.join(', ')} select dead letters only with --all`, '<partition>:<offset> names one message already');
@@ -148,7 +161,18 @@ export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: 
       `re-send the original from ${refused[0].original} once its consumer can take it`,
     );
   }
-  const todo = entries.filter((e) => !e.replayedAs && !cut(e));
+  const pending = entries.filter((e) => !e.replayedAs && !cut(e));
+  const needsApproval = options.approval === undefined ? pending.filter(movesMoney) : [];
+  if (options.position && needsApproval.length > 0) {
+    throw new CliError(
+      ExitCode.refused,
+      `${position(needsApproval[0].record)} is a ${needsApproval[0].record.event?.type} event: replaying it moves money and needs a second operator's approval`,
+      `request it with \`approvals request-replay ${deadLetterTopic} ${options.position} --reason <why>\`, have an approver approve it, then add --approval <id>`,
+    );
+  }
+  if (options.approval !== undefined && !pending.every(movesMoney)) throw usageError(`${options.position} needs no approval: replay it without --approval`);
+  const todo = pending.filter((e) => !needsApproval.includes(e));
+  const waiting = needsApproval.map((e) => ({ from: position(e.record), type: e.record.event?.type ?? '' }));
   const existing = new Set(await ctx.broker.listTopics());
   const messages: OutboundMessage[] = todo.map(({ record, value }) => {
     const target = record.deadLetter?.sourceTopic ?? sourceTopicOf(record.topic);
@@ -166,7 +190,12 @@ export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: 
     };
   });
   const replayed = todo.map((e, i) => ({ from: position(e.record), to: messages[i].topic }));
-  if (options.dryRun || messages.length === 0) return { replayed, skipped, refused, dryRun: !!options.dryRun };
+  if (options.dryRun || messages.length === 0) return { replayed, skipped, refused, needsApproval: waiting, dryRun: !!options.dryRun };
+  if (options.approval !== undefined) {
+    // The clearing API checks it is approved, unexpired, ours, and for exactly this dead letter; from then on it is executed.
+    if (!api) throw usageError('--approval needs the clearing API (--clearing-url and an operator token)');
+    await api.call('POST', `/v1/approvals/${encodeURIComponent(options.approval)}/claim`, { action: 'dlq-replay', params: replayParamsOf(todo[0].record) });
+  }
 
   const producer = await ctx.broker.createProducer();
   let sent = 0;
@@ -185,7 +214,7 @@ export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: 
   } finally {
     await producer.disconnect();
   }
-  return { replayed, skipped, refused, dryRun: false };
+  return { replayed, skipped, refused, needsApproval: waiting, dryRun: false };
 }
 
 /** Where the original of a dead letter stands on its source topic. */

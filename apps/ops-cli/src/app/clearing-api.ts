@@ -1,0 +1,48 @@
+import { CliError, ExitCode, notFound, usageError } from './exit-codes';
+
+/** Where the clearing API is and who the operator is (`Authorization: Bearer`). */
+export interface ClearingApiOptions {
+  readonly clearingUrl: string;
+  readonly operatorToken?: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The clearing service's operator API, for the commands that need a second operator (approvals,
+ * replays of money events) or read the audit trail. Refusals become exit codes: 404 → 4, 400 → 2,
+ * 401/403/409 → 7 with the API's code; no answer → 8.
+ */
+export class ClearingApi {
+  constructor(private readonly options: ClearingApiOptions) {}
+
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    if (!this.options.operatorToken) {
+      throw usageError('this command needs an operator token', 'set OPS_OPERATOR_TOKEN (or --operator-token) to your token for the clearing API');
+    }
+    const url = `${this.options.clearingUrl.replace(/\/$/, '')}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${this.options.operatorToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (error) {
+      throw new CliError(ExitCode.apiUnreachable, `the clearing API at ${this.options.clearingUrl} did not answer: ${error instanceof Error ? error.message : String(error)}`, 'check --clearing-url (or CLEARING_URL)');
+    }
+    const text = await response.text();
+    let answer: Record<string, unknown> = {};
+    try {
+      answer = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      answer = { message: text.slice(0, 200) };
+    }
+    if (response.ok) return answer as T;
+    const what = `${String(answer['code'] ?? response.status)}: ${String(answer['message'] ?? '')}`;
+    if (response.status === 404) throw notFound(what);
+    if (response.status === 400) throw usageError(what);
+    if ([401, 403, 409].includes(response.status)) throw new CliError(ExitCode.refused, what);
+    throw new CliError(ExitCode.failure, `the clearing API answered ${response.status} ${what}`);
+  }
+}
