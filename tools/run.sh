@@ -66,14 +66,23 @@ wait_healthy() {
 }
 
 # Demo merchants M001..M050: API key `demo-key-<id>`, supervisor SUP with `demo-supervisor-<id>`.
-# Only their sha256 hashes reach the services, as production keys would.
+# Only their hashes reach the services, as production keys would: sha256 for the long keys, salted
+# scrypt for the short supervisor credentials (the format `npm run ops -- supervisor hash` writes).
 export_demo_credentials() {
   eval "$(node -e '
-    const { createHash } = require("node:crypto");
+    const { createHash, randomBytes, scrypt } = require("node:crypto");
     const h = (s) => createHash("sha256").update(s).digest("hex");
+    const slow = (s) => new Promise((resolve, reject) => {
+      const salt = randomBytes(16);
+      scrypt(s, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (error, hash) =>
+        error ? reject(error) : resolve("scrypt$N=32768:r=8:p=1$" + salt.toString("base64url") + "$" + hash.toString("base64url")));
+    });
     const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
-    console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
-    console.log("export SUPERVISOR_CREDENTIALS=" + ids.map((m) => m + "/SUP:" + h("demo-supervisor-" + m)).join(","));
+    (async () => {
+      const supervisors = await Promise.all(ids.map(async (m) => m + "/SUP:" + (await slow("demo-supervisor-" + m))));
+      console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
+      console.log("export SUPERVISOR_CREDENTIALS=\x27" + supervisors.join(",") + "\x27");
+    })();
   ')"
 }
 

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { ChannelName, contractFor, deadLetterTopicOf, Topics, UPSTREAM } from '@pos/contracts';
 import { parseCutoffSchedule } from '@pos/business-calendar';
 import { CLOCK, encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
-import { hashApiKey } from '@pos/service-runtime';
+import { hashApiKey, hashCredential } from '@pos/service-runtime';
 import { BootedService, bootService } from '@pos/service-testing';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { testStack, uniqueName } from '@pos/testing';
@@ -76,7 +76,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
     service = await bootService(voidServiceDefinition, stack, {
       KAFKA_TOPIC_PREFIX: prefix,
       MERCHANT_API_KEYS: Object.entries(KEYS).map(([merchant, key]) => `${merchant}:${hashApiKey(key)}`).join(','),
-      SUPERVISOR_CREDENTIALS: `M100/OP9:${hashApiKey(SUPERVISOR_CREDENTIAL)}`,
+      SUPERVISOR_CREDENTIALS: `M100/OP9:${await hashCredential(SUPERVISOR_CREDENTIAL)}`,
     });
     producer = await broker.createProducer();
     db = new Client({ connectionString: stack.postgresUrl });

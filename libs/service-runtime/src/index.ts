@@ -7,3 +7,4 @@ export * from './lib/run-service';
 export * from './lib/api-errors';
 export * from './lib/merchant-auth';
 export * from './lib/path-params';
+export * from './lib/credential-hash';

@@ -1,7 +1,6 @@
-import { hashApiKey } from '@pos/service-runtime';
+import { hashApiKey, hashCredential } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { DayPlan } from '../app/plan';
@@ -30,9 +29,14 @@ export class SystemUnderTest {
     private readonly merchants: readonly string[],
   ) {}
 
-  private env(name: ServiceName): Record<string, string> {
+  /** Salted scrypt hashes take a moment each: made once per harness. */
+  private supervisorCredentials?: Promise<string>;
+
+  private async env(name: ServiceName): Promise<Record<string, string>> {
     const stack = testStack();
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    this.supervisorCredentials ??= Promise.all(
+      this.merchants.map(async (m) => `${m}/${DEMO_SUPERVISOR}:${await hashCredential(demoSupervisorCredential(m))}`),
+    ).then((entries) => entries.join(','));
     return {
       ...stackEnv(stack, this.schemas[name], this.prefix),
       KAFKA_TOPIC_PARTITIONS: '3',
@@ -42,14 +46,14 @@ export class SystemUnderTest {
       VOID_WINDOW_ALIPAY: `until:${this.cutoffSchedule}`,
       VOID_WINDOW_UNIONPAY_CARD: `until:${this.cutoffSchedule}`,
       MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(demoApiKey(m))}`).join(','),
-      SUPERVISOR_CREDENTIALS: this.merchants.map((m) => `${m}/${DEMO_SUPERVISOR}:${sha(demoSupervisorCredential(m))}`).join(','),
+      SUPERVISOR_CREDENTIALS: await this.supervisorCredentials,
       CLEARING_TICK_MS: '100',
       RECONCILIATION_DIR: this.reconciliationDir,
     };
   }
 
   async start(name: ServiceName): Promise<SpawnedService> {
-    const instance = await spawnService(name, this.env(name));
+    const instance = await spawnService(name, await this.env(name));
     this.instances[name].push(instance);
     return instance;
   }

@@ -14,6 +14,7 @@ import {
   PaymentFacts,
   PaymentStatus,
   REASON_MESSAGES,
+  SupervisorCheck,
   VoidDecision,
 } from '@pos/void-domain';
 import { checkSupervisor, VoidServiceSettings } from '../void-service.config';
@@ -190,11 +191,19 @@ export class VoidDecisions {
         }),
       )
       .digest('hex');
-    const supervisor = checkSupervisor(this.settings.supervisorCredentials, command.merchantId, command.supervisor);
+    // The credential is checked (a slow hash, on purpose) only for a payment whose channel needs it, and once.
+    let supervisorCheck: Promise<SupervisorCheck> | undefined;
+    const supervisorOf = (payment: PaymentFacts | undefined): Promise<SupervisorCheck> => {
+      if (!payment || !this.settings.voidRules[payment.channel].requireSupervisor) return Promise.resolve('MISSING');
+      const { supervisor } = command;
+      supervisorCheck ??= supervisor ? checkSupervisor(this.settings.supervisorCredentials, command.merchantId, supervisor) : Promise.resolve('MISSING');
+      return supervisorCheck;
+    };
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const row = await this.readPayment(db, command);
       const payment = row ? factsOf(row) : undefined;
+      const supervisor = await supervisorOf(payment);
       const gate: GateFacts | undefined =
         row?.gate_batch_id && row.gate_status && row.gate_closes_at
           ? {
