@@ -1,3 +1,4 @@
+import { CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
@@ -32,6 +33,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     WidenBatchFenTotals1764700000000,
     InboxKeyedBySource1764950000000,
     CreateCutoffScheduleVersions1765000000000,
+    CreateAuditTrail1765100000000,
   ],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.

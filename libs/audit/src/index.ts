@@ -1,0 +1,2 @@
+export * from './lib/audit-trail';
+export * from './lib/audit-trail.migration';
