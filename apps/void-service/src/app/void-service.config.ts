@@ -14,6 +14,11 @@ function checkedBy(parse: (text: string) => unknown) {
     }
   };
 }
+function positiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new Error(`must be longer than zero, got ${JSON.stringify(text)}`);
+  return ms;
+}
 const optionalSetting = (parse: (text: string) => unknown) => z.string().min(1).superRefine(checkedBy(parse)).optional();
 
 /**
@@ -45,6 +50,10 @@ const supervisorCredentials = z
 export const voidServiceConfigShape = {
   ...merchantAuthConfigShape,
   SUPERVISOR_CREDENTIALS: supervisorCredentials,
+  /** Wrong credentials within SUPERVISOR_LOCKOUT_WINDOW that lock a supervisor for SUPERVISOR_LOCKOUT_DURATION. */
+  SUPERVISOR_LOCKOUT_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  SUPERVISOR_LOCKOUT_WINDOW: z.string().default('15m').superRefine(checkedBy(positiveDuration)),
+  SUPERVISOR_LOCKOUT_DURATION: z.string().default('30m').superRefine(checkedBy(positiveDuration)),
   /** The channels' own void windows: `age:<duration>` or `until:<cutoff schedule>`. */
   VOID_WINDOW_WECHAT: optionalSetting(parseVoidWindow),
   VOID_WINDOW_ALIPAY: optionalSetting(parseVoidWindow),
@@ -59,6 +68,7 @@ export const voidServiceConfigShape = {
 
 export interface VoidServiceSettings {
   readonly supervisorCredentials: ReadonlyMap<string, CredentialHash>;
+  readonly supervisorLockout: { readonly failures: number; readonly windowMs: number; readonly durationMs: number };
   readonly voidRules: VoidRules;
 }
 
@@ -70,6 +80,11 @@ export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidSe
   const perChannel = (prefix: string) => Object.fromEntries(CHANNELS.map((channel) => [channel, text(`${prefix}${channel}`)]));
   return {
     supervisorCredentials: config['SUPERVISOR_CREDENTIALS'] as Map<string, CredentialHash>,
+    supervisorLockout: {
+      failures: config['SUPERVISOR_LOCKOUT_FAILURES'] as number,
+      windowMs: parseDuration(text('SUPERVISOR_LOCKOUT_WINDOW') as string),
+      durationMs: parseDuration(text('SUPERVISOR_LOCKOUT_DURATION') as string),
+    },
     voidRules: voidRulesFrom({
       window: perChannel('VOID_WINDOW_'),
       minAge: perChannel('VOID_MIN_AGE_'),

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CommonConfig, MerchantAuthGuard } from '@pos/service-runtime';
+import { SupervisorAuthority } from './decisions/supervisor-authority';
 import { VoidDecisions } from './decisions/void-decisions';
 import { VoidsController } from './http/voids.controller';
 import { VoidConsumers } from './messaging/void-consumers';
@@ -16,6 +17,7 @@ export class VoidModule {
       controllers: [VoidsController, MetricsController],
       providers: [
         { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
+        SupervisorAuthority,
         VoidDecisions,
         VoidConsumers,
         VoidMetrics,

@@ -19,6 +19,7 @@ export const VoidRejectionReasons = [
   'CARD_REFERENCE_MISMATCH',
   'SUPERVISOR_AUTH_REQUIRED',
   'MODIFIED_REQUEST',
+  'SUPERVISOR_LOCKED',
 ] as const;
 export type VoidRejectionReason = (typeof VoidRejectionReasons)[number];
 

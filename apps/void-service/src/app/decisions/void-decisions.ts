@@ -17,8 +17,9 @@ import {
   SupervisorCheck,
   VoidDecision,
 } from '@pos/void-domain';
-import { checkSupervisor, VoidServiceSettings } from '../void-service.config';
+import { VoidServiceSettings } from '../void-service.config';
 import { VOID_SETTINGS } from '../void-settings.token';
+import { SupervisorAuthority } from './supervisor-authority';
 
 export type VoidCommand = VoidRequested;
 export type DecisionSource = 'HTTP' | 'KAFKA';
@@ -172,6 +173,7 @@ export class VoidDecisions {
     private readonly outbox: Outbox,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(VOID_SETTINGS) private readonly settings: VoidServiceSettings,
+    private readonly supervisors: SupervisorAuthority,
   ) {}
 
   /** `db` is a transaction (Kafka: the consumer's inbox transaction) or the data source's manager (HTTP). */
@@ -196,7 +198,7 @@ export class VoidDecisions {
     const supervisorOf = (payment: PaymentFacts | undefined): Promise<SupervisorCheck> => {
       if (!payment || !this.settings.voidRules[payment.channel].requireSupervisor) return Promise.resolve('MISSING');
       const { supervisor } = command;
-      supervisorCheck ??= supervisor ? checkSupervisor(this.settings.supervisorCredentials, command.merchantId, supervisor) : Promise.resolve('MISSING');
+      supervisorCheck ??= supervisor ? this.supervisors.check(command.merchantId, supervisor) : Promise.resolve('MISSING');
       return supervisorCheck;
     };
 
@@ -230,7 +232,13 @@ export class VoidDecisions {
         now,
       );
       const stored = await this.store(db, command, source, payloadHash, payment, gate, decision, now);
-      if (stored.kind === 'stored') return { view: stored.view, replayed: false };
+      if (stored.kind === 'stored') {
+        if (payment && command.supervisor && supervisor === 'VERIFIED' && decision.decision === 'ACCEPTED') {
+          const { merchantId, terminalId } = command;
+          await this.supervisors.authorised(db, { merchantId, terminalId, operatorId: command.supervisor.operatorId, voidId: stored.view.voidId, paymentId: payment.paymentId, source });
+        }
+        return { view: stored.view, replayed: false };
+      }
       if (stored.kind === 'facts-changed') continue;
       const [existing] = await queryPrepared<DecisionRow>(
         db,
