@@ -623,6 +623,62 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect(replay.body.voidId).toBe(JSON.parse(eventsOf('pos.void.accepted', 'paymentId', p.paymentId)[0].value?.toString() ?? 'null').voidId);
   });
 
+  it('authorises a card void over Kafka by a supervisor authorisation issued over HTTP, and parks a command carrying a credential without it', async () => {
+    await clearOfCutoff('UNIONPAY_CARD');
+    const card = { batchNo: '000071', voucherNo: '000001' };
+    const p = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-5', card });
+    const other = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-5', card: { batchNo: '000071', voucherNo: '000002' } });
+    await paymentSucceeded(p);
+    await paymentSucceeded(other);
+    const authorise = async (body: Record<string, unknown>) => {
+      const response = await fetch(`${service.url}/v1/supervisor-authorisations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEYS.M100 },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const supervisor = { operatorId: 'OP9', credential: SUPERVISOR_CREDENTIAL };
+    expect(await authorise({ terminalId: 'POS-5', paymentId: p.paymentId, supervisor: { operatorId: 'OP9', credential: 'wrong-pin' } })).toMatchObject({
+      status: 403,
+      body: { code: 'SUPERVISOR_AUTH_FAILED' },
+    });
+    expect(await authorise({ terminalId: 'POS-5', supervisor })).toMatchObject({ status: 400, body: { code: 'PAYMENT_REFERENCE_REQUIRED' } });
+    expect(await authorise({ terminalId: 'POS-5', paymentId: p.paymentId, supervisor: { operatorId: 'OP9' } })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    const issued = await authorise({ terminalId: 'POS-5', paymentId: p.paymentId, outTradeNo: p.outTradeNo, supervisor });
+    expect(issued).toMatchObject({ status: 201, body: { merchantId: 'M100', terminalId: 'POS-5', operatorId: 'OP9', paymentId: p.paymentId } });
+    const authorisationId = issued.body['authorisationId'] as string;
+    expect(Date.parse(issued.body['expiresAt'] as string) - Date.parse(issued.body['issuedAt'] as string)).toBe(5 * 60_000);
+
+    // A credential on Kafka: parked, without the credential, and nothing decided.
+    const withCredential = { idempotencyKey: newKey(), merchantId: 'M100', ...voidOf(p, { card, supervisor }) };
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', withCredential);
+    // The authorisation names one payment: another payment's void is not authorised by it.
+    const otherKey = newKey();
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', { idempotencyKey: otherKey, merchantId: 'M100', ...voidOf(other, { card: other.card, supervisor: { authorisationId } }) });
+    const good = { idempotencyKey: newKey(), merchantId: 'M100', ...voidOf(p, { card, supervisor: { authorisationId } }) };
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', good);
+
+    await until(() => eventsOf('pos.void.accepted', 'paymentId', p.paymentId).length === 1, 'the authorised void accepted');
+    await until(() => eventsOf('pos.void.rejected', 'paymentId', other.paymentId).length === 1, 'the other void rejected');
+    expect(JSON.parse(eventsOf('pos.void.rejected', 'paymentId', other.paymentId)[0].value?.toString() ?? 'null')).toMatchObject({ reason: 'SUPERVISOR_AUTH_REQUIRED' });
+    await until(() => deadLetters.some((m) => m.headers['dlq_reason'] === 'SECRET_IN_MESSAGE'), 'the credential parked');
+    const parked = deadLetters.find((m) => m.headers['dlq_reason'] === 'SECRET_IN_MESSAGE');
+    expect(parked?.value?.toString()).not.toContain(SUPERVISOR_CREDENTIAL);
+    expect(JSON.parse(parked?.value?.toString() ?? 'null')).toEqual({ ...withCredential, supervisor: { operatorId: 'OP9' } });
+    expect(parked?.headers['dlq_detail']).toMatch(/\/supervisor\/credential must never travel on Kafka/);
+    const { rows: decided } = await db.query(`SELECT 1 FROM "${service.schema}".void_decisions WHERE idempotency_key = $1`, [withCredential.idempotencyKey]);
+    expect(decided).toHaveLength(0);
+
+    // Used once, by the accepted void, and recorded.
+    const voidId = JSON.parse(eventsOf('pos.void.accepted', 'paymentId', p.paymentId)[0].value?.toString() ?? 'null').voidId;
+    const { rows: [used] } = await db.query(`SELECT used_by_void FROM "${service.schema}".supervisor_authorisations WHERE authorisation_id = $1`, [authorisationId]);
+    expect(used.used_by_void).toBe(voidId);
+    const { rows: audit } = await db.query(`SELECT action, details FROM "${service.schema}".audit_log WHERE details->>'authorisationId' = $1 ORDER BY id`, [authorisationId]);
+    expect(audit.map((r) => r.action)).toEqual(['supervisor.authorisation-issued', 'void.supervisor-authorised']);
+    expect(audit[1].details).toMatchObject({ voidId, source: 'KAFKA' });
+  });
+
   // ---------- read API, metrics, OpenAPI ----------
 
   it('lists decisions by merchant, business date and reason, and exposes metrics and the OpenAPI document', async () => {

@@ -155,6 +155,20 @@ export class DayRun {
     if (payment.duplicate === 'MODIFIED') await send(true);
   }
 
+  /** As a terminal does before a card void over Kafka: the supervisor's credential goes over HTTP, its authorisation's id on the topic. */
+  private async supervisorAuthorisation(step: PlannedVoid): Promise<string> {
+    const answer = await this.deps.client.authoriseSupervisor(step.merchantId, {
+      terminalId: step.payment.terminalId,
+      outTradeNo: step.payment.outTradeNo,
+      supervisor: { operatorId: DEMO_SUPERVISOR, credential: demoSupervisorCredential(step.merchantId) },
+    });
+    const authorisationId = answer.body['authorisationId'];
+    if (answer.status !== 201 || typeof authorisationId !== 'string') {
+      throw new Error(`supervisor authorisation for ${step.idempotencyKey}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+    }
+    return authorisationId;
+  }
+
   private voidBody(step: PlannedVoid, idempotencyKey: string): Record<string, unknown> {
     const { payment } = step;
     return {
@@ -173,9 +187,9 @@ export class DayRun {
     this.deps.progress.count('voids');
     if (step.variant === 'VIA_KAFKA') {
       this.voidCommandsSentAt.set(step.idempotencyKey, Date.now());
-      await this.producer?.send([
-        envelopeFor(Topics.voidCommands, 'pos.void.requested', `void-cmd-${step.idempotencyKey}`, step.merchantId, this.voidBody(step, step.idempotencyKey)),
-      ]);
+      const body = this.voidBody(step, step.idempotencyKey);
+      if (body['supervisor']) body['supervisor'] = { authorisationId: await this.supervisorAuthorisation(step) };
+      await this.producer?.send([envelopeFor(Topics.voidCommands, 'pos.void.requested', `void-cmd-${step.idempotencyKey}`, step.merchantId, body)]);
       return;
     }
     // As a terminal does: an answer that is not final (retry later) is asked again with the same key.

@@ -83,6 +83,11 @@ export class StackClient {
     return this.post(this.voids, '/v1/voids', merchantId, payload, { 'idempotency-key': String(payload['idempotencyKey']) });
   }
 
+  /** A supervisor authorisation for a card void sent over Kafka, which never carries the credential itself. */
+  authoriseSupervisor(merchantId: string, payload: Record<string, unknown>): Promise<HttpAnswer> {
+    return this.post(this.voids, '/v1/supervisor-authorisations', merchantId, payload);
+  }
+
   settleTerminal(payload: Record<string, unknown>): Promise<HttpAnswer> {
     return this.post(this.clearing, '/v1/terminal-settlements', undefined, payload);
   }

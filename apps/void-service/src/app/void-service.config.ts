@@ -54,6 +54,8 @@ export const voidServiceConfigShape = {
   SUPERVISOR_LOCKOUT_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   SUPERVISOR_LOCKOUT_WINDOW: z.string().default('15m').superRefine(checkedBy(positiveDuration)),
   SUPERVISOR_LOCKOUT_DURATION: z.string().default('30m').superRefine(checkedBy(positiveDuration)),
+  /** How long a supervisor authorisation (POST /v1/supervisor-authorisations) may be used. */
+  SUPERVISOR_AUTHORISATION_TTL: z.string().default('5m').superRefine(checkedBy(positiveDuration)),
   /** The channels' own void windows: `age:<duration>` or `until:<cutoff schedule>`. */
   VOID_WINDOW_WECHAT: optionalSetting(parseVoidWindow),
   VOID_WINDOW_ALIPAY: optionalSetting(parseVoidWindow),
@@ -69,6 +71,7 @@ export const voidServiceConfigShape = {
 export interface VoidServiceSettings {
   readonly supervisorCredentials: ReadonlyMap<string, CredentialHash>;
   readonly supervisorLockout: { readonly failures: number; readonly windowMs: number; readonly durationMs: number };
+  readonly supervisorAuthorisationTtlMs: number;
   readonly voidRules: VoidRules;
 }
 
@@ -85,6 +88,7 @@ export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidSe
       windowMs: parseDuration(text('SUPERVISOR_LOCKOUT_WINDOW') as string),
       durationMs: parseDuration(text('SUPERVISOR_LOCKOUT_DURATION') as string),
     },
+    supervisorAuthorisationTtlMs: parseDuration(text('SUPERVISOR_AUTHORISATION_TTL') as string),
     voidRules: voidRulesFrom({
       window: perChannel('VOID_WINDOW_'),
       minAge: perChannel('VOID_MIN_AGE_'),

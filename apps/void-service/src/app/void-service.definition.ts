@@ -5,6 +5,7 @@ import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
 import { GatesNamedByClearing1764900000000 } from './persistence/gates-named-by-clearing.migration';
+import { SupervisorAuthorisations1765300000000 } from './persistence/supervisor-authorisations.migration';
 import { SupervisorLockouts1765200000000 } from './persistence/supervisor-lockouts.migration';
 import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
 import { voidServiceConfigShape } from './void-service.config';
@@ -32,6 +33,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     InboxKeyedBySource1764950000000,
     CreateAuditTrail1765100000000,
     SupervisorLockouts1765200000000,
+    SupervisorAuthorisations1765300000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],

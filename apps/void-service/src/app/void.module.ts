@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CommonConfig, MerchantAuthGuard } from '@pos/service-runtime';
 import { SupervisorAuthority } from './decisions/supervisor-authority';
 import { VoidDecisions } from './decisions/void-decisions';
+import { SupervisorAuthorisationsController } from './http/supervisor-authorisations.controller';
 import { VoidsController } from './http/voids.controller';
 import { VoidConsumers } from './messaging/void-consumers';
 import { MetricsController, VoidMetrics } from './observability/void-metrics';
@@ -14,7 +15,7 @@ export class VoidModule {
   static forRoot(config: CommonConfig & Record<string, unknown>): DynamicModule {
     return {
       module: VoidModule,
-      controllers: [VoidsController, MetricsController],
+      controllers: [VoidsController, SupervisorAuthorisationsController, MetricsController],
       providers: [
         { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
         SupervisorAuthority,

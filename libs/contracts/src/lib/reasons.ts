@@ -51,5 +51,6 @@ export const DeadLetterReasons = [
   'FORGED_SOURCE',
   'KEY_MISMATCH',
   'UNKNOWN_MERCHANT',
+  'SECRET_IN_MESSAGE',
 ] as const;
 export type DeadLetterReason = (typeof DeadLetterReasons)[number];

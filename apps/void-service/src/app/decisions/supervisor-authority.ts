@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditTrail } from '@pos/audit';
@@ -10,6 +11,28 @@ import { checkSupervisor, VoidServiceSettings } from '../void-service.config';
 import { VOID_SETTINGS } from '../void-settings.token';
 
 export type SupervisorVerdict = 'VERIFIED' | 'INVALID' | 'LOCKED';
+
+/** What a supervisor authorises: one void of one payment (by id, order number or both) on one terminal. */
+export interface AuthorisationScope {
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly paymentId?: string;
+  readonly outTradeNo?: string;
+}
+
+export interface SupervisorAuthorisation extends AuthorisationScope {
+  readonly authorisationId: string;
+  readonly operatorId: string;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+}
+
+/** The supervisor behind a void: checked now (credential) or earlier (authorisation). */
+export interface SupervisorProof {
+  readonly check: 'VERIFIED' | 'MISSING' | 'INVALID' | 'LOCKED';
+  readonly operatorId?: string;
+  readonly authorisationId?: string;
+}
 
 /**
  * Checks supervisors' credentials (主管密码) and locks a supervisor after repeated wrong ones: after
@@ -49,16 +72,89 @@ export class SupervisorAuthority {
     return this.countFailure(merchantId, operatorId);
   }
 
-  /** A supervisor-authorised void, in the audit trail; with the decision's transaction when it has one. */
-  async authorised(db: EntityManager, entry: { merchantId: string; operatorId: string; voidId: string; paymentId: string; terminalId: string; source: string }): Promise<void> {
+  /**
+   * Checks the credential (with the lockout) and, if it is right, issues an authorisation of one
+   * void in `scope`, valid for SUPERVISOR_AUTHORISATION_TTL.
+   */
+  async issue(scope: AuthorisationScope, supervisor: { readonly operatorId: string; readonly credential: string }): Promise<SupervisorAuthorisation | 'INVALID' | 'LOCKED'> {
+    const verdict = await this.check(scope.merchantId, supervisor);
+    if (verdict !== 'VERIFIED') return verdict;
+    const issuedAt = this.clock.now();
+    const expiresAt = new Date(issuedAt.getTime() + this.settings.supervisorAuthorisationTtlMs);
+    const authorisationId = randomUUID();
+    await queryPrepared(
+      this.dataSource.manager,
+      `INSERT INTO supervisor_authorisations (authorisation_id, merchant_id, terminal_id, operator_id, payment_id, out_trade_no, issued_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [authorisationId, scope.merchantId, scope.terminalId, supervisor.operatorId, scope.paymentId ?? null, scope.outTradeNo ?? null, issuedAt, expiresAt],
+    );
+    await this.audit.record(this.dataSource.manager, {
+      at: issuedAt,
+      actor: `${scope.merchantId}/${supervisor.operatorId}`,
+      role: 'supervisor',
+      action: 'supervisor.authorisation-issued',
+      target: scope.paymentId ?? scope.outTradeNo ?? null,
+      outcome: 'SUCCEEDED',
+      details: { authorisationId, terminalId: scope.terminalId, expiresAt: expiresAt.toISOString() },
+    });
+    return {
+      authorisationId,
+      merchantId: scope.merchantId,
+      terminalId: scope.terminalId,
+      operatorId: supervisor.operatorId,
+      ...(scope.paymentId ? { paymentId: scope.paymentId } : {}),
+      ...(scope.outTradeNo ? { outTradeNo: scope.outTradeNo } : {}),
+      issuedAt: issuedAt.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+    };
+  }
+
+  /**
+   * An authorisation named by a void: VERIFIED if it was issued to this merchant for this terminal
+   * and this payment (every reference it was issued with matches), has not expired at `now` and has
+   * authorised no other void; INVALID otherwise, whatever the reason (nothing to learn from it).
+   */
+  async redeem(
+    db: EntityManager,
+    authorisationId: string,
+    scope: AuthorisationScope & { readonly paymentId: string; readonly outTradeNo: string },
+    now: Date,
+  ): Promise<SupervisorProof> {
+    const [row] = await queryPrepared<{ operator_id: string }>(
+      db,
+      `SELECT operator_id FROM supervisor_authorisations
+        WHERE authorisation_id = $1 AND merchant_id = $2 AND terminal_id = $3
+          AND (payment_id IS NULL OR payment_id = $4) AND (out_trade_no IS NULL OR out_trade_no = $5)
+          AND expires_at > $6 AND used_by_void IS NULL`,
+      [authorisationId, scope.merchantId, scope.terminalId, scope.paymentId, scope.outTradeNo, now],
+    );
+    return row ? { check: 'VERIFIED', operatorId: row.operator_id, authorisationId } : { check: 'INVALID', authorisationId };
+  }
+
+  /**
+   * A supervisor-authorised void, in the audit trail, and its authorisation used up; with the
+   * decision's transaction when it has one.
+   */
+  async authorised(
+    db: EntityManager,
+    entry: { merchantId: string; operatorId: string; voidId: string; paymentId: string; terminalId: string; source: string; authorisationId?: string },
+  ): Promise<void> {
+    const at = this.clock.now();
+    if (entry.authorisationId) {
+      await queryPrepared(db, `UPDATE supervisor_authorisations SET used_by_void = $2, used_at = $3 WHERE authorisation_id = $1 AND used_by_void IS NULL`, [
+        entry.authorisationId,
+        entry.voidId,
+        at,
+      ]);
+    }
     await this.audit.record(db, {
-      at: this.clock.now(),
+      at,
       actor: `${entry.merchantId}/${entry.operatorId}`,
       role: 'supervisor',
       action: 'void.supervisor-authorised',
       target: entry.paymentId,
       outcome: 'SUCCEEDED',
-      details: { voidId: entry.voidId, terminalId: entry.terminalId, source: entry.source },
+      details: { voidId: entry.voidId, terminalId: entry.terminalId, source: entry.source, ...(entry.authorisationId ? { authorisationId: entry.authorisationId } : {}) },
     });
   }
 

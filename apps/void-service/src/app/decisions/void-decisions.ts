@@ -14,14 +14,19 @@ import {
   PaymentFacts,
   PaymentStatus,
   REASON_MESSAGES,
-  SupervisorCheck,
   VoidDecision,
 } from '@pos/void-domain';
 import { VoidServiceSettings } from '../void-service.config';
 import { VOID_SETTINGS } from '../void-settings.token';
-import { SupervisorAuthority } from './supervisor-authority';
+import { SupervisorAuthority, SupervisorProof } from './supervisor-authority';
 
-export type VoidCommand = VoidRequested;
+/**
+ * A void request: as on Kafka (`pos.void.requested`, a supervisor authorisation's id), or over
+ * HTTP, which also takes the supervisor's credential itself.
+ */
+export type VoidCommand = Omit<VoidRequested, 'supervisor'> & {
+  readonly supervisor?: VoidRequested['supervisor'] | { readonly operatorId: string; readonly credential: string };
+};
 export type DecisionSource = 'HTTP' | 'KAFKA';
 
 /** A stored decision as the API shows it; a replay returns exactly the same object. */
@@ -189,23 +194,34 @@ export class VoidDecisions {
           amountFen: command.amountFen,
           operatorId: command.operatorId,
           card: command.card,
-          supervisorOperatorId: command.supervisor?.operatorId,
+          supervisorOperatorId: command.supervisor && 'operatorId' in command.supervisor ? command.supervisor.operatorId : undefined,
         }),
       )
       .digest('hex');
-    // The credential is checked (a slow hash, on purpose) only for a payment whose channel needs it, and once.
-    let supervisorCheck: Promise<SupervisorCheck> | undefined;
-    const supervisorOf = (payment: PaymentFacts | undefined): Promise<SupervisorCheck> => {
-      if (!payment || !this.settings.voidRules[payment.channel].requireSupervisor) return Promise.resolve('MISSING');
+    // The supervisor is looked at only for a payment whose channel needs one. A credential (a slow
+    // hash, on purpose) is checked once however often the decision is retried, and before the
+    // decision's clock reading, so that the decision time stays next to its storing; an
+    // authorisation is checked at the decision time.
+    let credentialCheck: Promise<SupervisorProof> | undefined;
+    const credentialOf = (payment: PaymentFacts | undefined): Promise<SupervisorProof> | undefined => {
       const { supervisor } = command;
-      supervisorCheck ??= supervisor ? this.supervisors.check(command.merchantId, supervisor) : Promise.resolve('MISSING');
-      return supervisorCheck;
+      if (!payment || !supervisor || !('credential' in supervisor) || !this.settings.voidRules[payment.channel].requireSupervisor) return undefined;
+      credentialCheck ??= this.supervisors.check(command.merchantId, supervisor).then((check) => ({ check, operatorId: supervisor.operatorId }));
+      return credentialCheck;
+    };
+    const authorisationOf = async (payment: PaymentFacts | undefined, now: Date): Promise<SupervisorProof> => {
+      const { supervisor } = command;
+      if (!payment || !supervisor || !('authorisationId' in supervisor) || !this.settings.voidRules[payment.channel].requireSupervisor) {
+        return { check: 'MISSING' };
+      }
+      const scope = { merchantId: command.merchantId, terminalId: command.terminalId, paymentId: payment.paymentId, outTradeNo: payment.outTradeNo };
+      return this.supervisors.redeem(db, supervisor.authorisationId, scope, now);
     };
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const row = await this.readPayment(db, command);
       const payment = row ? factsOf(row) : undefined;
-      const supervisor = await supervisorOf(payment);
+      const credential = await credentialOf(payment);
       const gate: GateFacts | undefined =
         row?.gate_batch_id && row.gate_status && row.gate_closes_at
           ? {
@@ -217,6 +233,7 @@ export class VoidDecisions {
           : undefined;
       // One reading of the clock: the decision is made, stored and re-checked against the gate at this instant.
       const now = this.clock.now();
+      const supervisor = credential ?? (await authorisationOf(payment, now));
       const decision = decideVoid(
         {
           merchantId: command.merchantId,
@@ -224,18 +241,19 @@ export class VoidDecisions {
           ...(command.paymentId && command.outTradeNo ? { outTradeNo: command.outTradeNo } : {}),
           amountFen: command.amountFen,
           card: command.card,
-          supervisor,
+          supervisor: supervisor.check,
         },
         payment,
         gate,
         this.settings.voidRules,
         now,
       );
-      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision, now);
+      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision, now, supervisor.operatorId ?? null);
       if (stored.kind === 'stored') {
-        if (payment && command.supervisor && supervisor === 'VERIFIED' && decision.decision === 'ACCEPTED') {
+        if (payment && supervisor.check === 'VERIFIED' && supervisor.operatorId && decision.decision === 'ACCEPTED') {
           const { merchantId, terminalId } = command;
-          await this.supervisors.authorised(db, { merchantId, terminalId, operatorId: command.supervisor.operatorId, voidId: stored.view.voidId, paymentId: payment.paymentId, source });
+          const { operatorId, authorisationId } = supervisor;
+          await this.supervisors.authorised(db, { merchantId, terminalId, operatorId, voidId: stored.view.voidId, paymentId: payment.paymentId, source, authorisationId });
         }
         return { view: stored.view, replayed: false };
       }
@@ -247,7 +265,7 @@ export class VoidDecisions {
         [command.merchantId, command.idempotencyKey],
       );
       if (existing.payload_hash === payloadHash) return { view: viewOf(existing), replayed: true };
-      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), this.clock.now(), existing.void_id);
+      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), this.clock.now(), null, existing.void_id);
       if (modified.kind !== 'stored') throw new Error('a MODIFIED_REQUEST answer owns no key, so it is always stored');
       return { view: modified.view, replayed: false };
     }
@@ -298,6 +316,7 @@ export class VoidDecisions {
     gate: GateFacts | undefined,
     decision: VoidDecision,
     decidedAt: Date,
+    supervisorOperatorId: string | null,
     originalVoidId?: string,
   ): Promise<{ kind: 'stored'; view: VoidDecisionView } | { kind: 'key-taken' } | { kind: 'facts-changed' }> {
     const voidId = randomUUID();
@@ -335,7 +354,7 @@ export class VoidDecisions {
       source,
       command.terminalId,
       command.operatorId,
-      command.supervisor?.operatorId ?? null,
+      supervisorOperatorId,
       row.requested_payment_id,
       row.requested_out_trade_no,
       command.amountFen,
