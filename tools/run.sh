@@ -65,25 +65,55 @@ wait_healthy() {
   done
 }
 
-# Demo merchants M001..M050: API key `demo-key-<id>`, supervisor SUP with `demo-supervisor-<id>`.
-# Only their hashes reach the services, as production keys would: sha256 for the long keys, salted
-# scrypt for the short supervisor credentials (the format `npm run ops -- supervisor hash` writes).
+# Demo merchants M001..M050: random API keys and supervisor (SUP) credentials, made on the first
+# `npm start` into .cache/demo-credentials.env (git-ignored, readable by this user only) and shown
+# once. Only their hashes reach the services, as production keys would: sha256 for the long random
+# keys, salted scrypt for the short credentials (the format `npm run ops -- supervisor hash` writes).
+# The business day reads the clear ones (DEMO_MERCHANT_KEYS, DEMO_SUPERVISOR_CREDENTIALS).
+demo_credentials_file=.cache/demo-credentials.env
 export_demo_credentials() {
-  eval "$(node -e '
-    const { createHash, randomBytes, scrypt } = require("node:crypto");
-    const h = (s) => createHash("sha256").update(s).digest("hex");
-    const slow = (s) => new Promise((resolve, reject) => {
-      const salt = randomBytes(16);
-      scrypt(s, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (error, hash) =>
-        error ? reject(error) : resolve("scrypt$N=32768:r=8:p=1$" + salt.toString("base64url") + "$" + hash.toString("base64url")));
-    });
-    const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
-    (async () => {
-      const supervisors = await Promise.all(ids.map(async (m) => m + "/SUP:" + (await slow("demo-supervisor-" + m))));
-      console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
-      console.log("export SUPERVISOR_CREDENTIALS=\x27" + supervisors.join(",") + "\x27");
-    })();
-  ')"
+  if [ ! -f "$demo_credentials_file" ]; then
+    say "generating random demo merchant keys and supervisor credentials (first run only)"
+    mkdir -p .cache
+    (umask 077 && node -e '
+      const { createHash, randomBytes, randomInt, scrypt } = require("node:crypto");
+      const sha = (s) => createHash("sha256").update(s).digest("hex");
+      const slow = (s) => new Promise((resolve, reject) => {
+        const salt = randomBytes(16);
+        scrypt(s, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (error, hash) =>
+          error ? reject(error) : resolve("scrypt$N=32768:r=8:p=1$" + salt.toString("base64url") + "$" + hash.toString("base64url")));
+      });
+      const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
+      const keys = ids.map((m) => [m, randomBytes(24).toString("base64url")]);
+      const pins = ids.map((m) => [m, String(randomInt(0, 1e8)).padStart(8, "0")]);
+      (async () => {
+        const hashes = await Promise.all(pins.map(async ([m, pin]) => m + "/SUP:" + (await slow(pin))));
+        const line = (name, value) => name + "=\x27" + value + "\x27";
+        console.log([
+          "# Demo credentials of this checkout, made by the first npm start (tools/run.sh). Delete the file for new ones.",
+          line("DEMO_MERCHANT_KEYS", keys.map(([m, k]) => m + ":" + k).join(",")),
+          line("DEMO_SUPERVISOR_CREDENTIALS", pins.map(([m, p]) => m + ":" + p).join(",")),
+          line("MERCHANT_API_KEYS", keys.map(([m, k]) => m + ":" + sha(k)).join(",")),
+          line("SUPERVISOR_CREDENTIALS", hashes.join(",")),
+        ].join("\n"));
+      })();
+    ' >"$demo_credentials_file.tmp") && mv "$demo_credentials_file.tmp" "$demo_credentials_file"
+    set -a
+    # shellcheck source=/dev/null
+    source "$demo_credentials_file"
+    set +a
+    node -e '
+      const pairs = (text) => text.split(",").slice(0, 3).map((e) => e.split(/:(.*)/s));
+      const pins = new Map(pairs(process.env.DEMO_SUPERVISOR_CREDENTIALS));
+      console.error("\nDemo credentials (shown once; all 50 merchants are in '"$demo_credentials_file"'):");
+      for (const [m, key] of pairs(process.env.DEMO_MERCHANT_KEYS)) console.error("  " + m + "  X-Api-Key: " + key + "   supervisor SUP: " + pins.get(m));
+      console.error("");
+    '
+  fi
+  set -a
+  # shellcheck source=/dev/null
+  source "$demo_credentials_file"
+  set +a
 }
 
 print_stack() {
@@ -134,7 +164,6 @@ stop() {
     return 0
   fi
   [ -f .cache/images.env ] && { set -a; source .cache/images.env; set +a; }
-  export_demo_credentials
   if [ "${1:-}" = "--volumes" ]; then compose down --volumes --remove-orphans; else compose down --remove-orphans; fi
 }
 

@@ -7,7 +7,8 @@ import { RequestedSettlement } from './expected-clearing';
 import { ReconciliationFile } from './reconciliation-csv';
 import { readReconciliationFiles } from './reconciliation-directory';
 import { DayReport } from './report';
-import { DEMO_SUPERVISOR, demoSupervisorCredential, StackClient } from './stack-client';
+import { DEMO_SUPERVISOR } from './demo-credentials';
+import { StackClient } from './stack-client';
 import { Progress } from './progress';
 
 /** How often and how soon the day asks again after a void answer that is not final. */
@@ -160,7 +161,7 @@ export class DayRun {
     const answer = await this.deps.client.authoriseSupervisor(step.merchantId, {
       terminalId: step.payment.terminalId,
       outTradeNo: step.payment.outTradeNo,
-      supervisor: { operatorId: DEMO_SUPERVISOR, credential: demoSupervisorCredential(step.merchantId) },
+      supervisor: { operatorId: DEMO_SUPERVISOR, credential: this.deps.client.supervisorCredentialOf(step.merchantId) },
     });
     const authorisationId = answer.body['authorisationId'];
     if (answer.status !== 201 || typeof authorisationId !== 'string') {
@@ -179,7 +180,7 @@ export class DayRun {
       amountFen: step.amountFen,
       operatorId: 'CASHIER-1',
       ...(payment.card ? { card: { batchNo: payment.card.batchNo, voucherNo: payment.card.voucherNo } } : {}),
-      ...(step.withSupervisor ? { supervisor: { operatorId: DEMO_SUPERVISOR, credential: demoSupervisorCredential(step.merchantId) } } : {}),
+      ...(step.withSupervisor ? { supervisor: { operatorId: DEMO_SUPERVISOR, credential: this.deps.client.supervisorCredentialOf(step.merchantId) } } : {}),
     };
   }
 

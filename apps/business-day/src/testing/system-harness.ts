@@ -6,7 +6,8 @@ import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
 import { DayPlan } from '../app/plan';
 import { Progress } from '../app/progress';
 import { DayRun } from '../app/run-day';
-import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR, StackClient } from '../app/stack-client';
+import { DEMO_SUPERVISOR, DemoCredentials, randomDemoCredentials } from '../app/demo-credentials';
+import { StackClient } from '../app/stack-client';
 
 /**
  * The whole system for a system test: every service as its own process (the production bundle),
@@ -24,10 +25,15 @@ export class SystemUnderTest {
   /** Where the clearing instances write reconciliation files, and where the day's checks read them. */
   readonly reconciliationDir = resolve('tmp', 'reconciliation', this.prefix);
 
+  /** This system's own random demo credentials; its services get their hashes. */
+  private readonly credentials: DemoCredentials;
+
   constructor(
     private readonly cutoffSchedule: string,
     private readonly merchants: readonly string[],
-  ) {}
+  ) {
+    this.credentials = randomDemoCredentials(merchants);
+  }
 
   /** Salted scrypt hashes take a moment each: made once per harness. */
   private supervisorCredentials?: Promise<string>;
@@ -35,7 +41,7 @@ export class SystemUnderTest {
   private async env(name: ServiceName): Promise<Record<string, string>> {
     const stack = testStack();
     this.supervisorCredentials ??= Promise.all(
-      this.merchants.map(async (m) => `${m}/${DEMO_SUPERVISOR}:${await hashCredential(demoSupervisorCredential(m))}`),
+      this.merchants.map(async (m) => `${m}/${DEMO_SUPERVISOR}:${await hashCredential(this.credentials.supervisorCredentials.get(m) ?? '')}`),
     ).then((entries) => entries.join(','));
     return {
       ...stackEnv(stack, this.schemas[name], this.prefix),
@@ -45,7 +51,7 @@ export class SystemUnderTest {
       CUTOFF_SCHEDULE_UNIONPAY_CARD: this.cutoffSchedule,
       VOID_WINDOW_ALIPAY: `until:${this.cutoffSchedule}`,
       VOID_WINDOW_UNIONPAY_CARD: `until:${this.cutoffSchedule}`,
-      MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(demoApiKey(m))}`).join(','),
+      MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(this.credentials.apiKeys.get(m) ?? '')}`).join(','),
       SUPERVISOR_CREDENTIALS: await this.supervisorCredentials,
       CLEARING_TICK_MS: '100',
       RECONCILIATION_DIR: this.reconciliationDir,
@@ -81,7 +87,7 @@ export class SystemUnderTest {
         paymentUrl: this.urls('payment-service'),
         voidUrl: this.urls('void-service'),
         clearingUrl: this.urls('clearing-service'),
-      })),
+      }), this.credentials),
       broker,
       progress: new Progress(),
       reconciliationDir: this.reconciliationDir,
