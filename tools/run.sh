@@ -80,20 +80,57 @@ wait_healthy() {
   done
 }
 
-# Demo merchants M001..M050: API key `demo-key-<id>`, supervisor SUP with `demo-supervisor-<id>`.
-# Demo operators of the clearing API (docs/security.md): viewer `demo-viewer`, operator
-# `demo-operator`, approvers `demo-approver` and `demo-approver-2`, each with the bearer token
-# `demo-token-<name>`. Only their sha256 hashes reach the services, as production keys would.
+# Demo merchants M001..M050: random API keys and supervisor (SUP) credentials, and demo operators of
+# the clearing API (demo-viewer, demo-operator, demo-approver, demo-approver-2) with random bearer
+# tokens, made on the first
+# `npm start` into .cache/demo-credentials.env (git-ignored, readable by this user only) and shown
+# once. Only their hashes reach the services, as production keys would: sha256 for the long random
+# keys, salted scrypt for the short credentials (the format `npm run ops -- supervisor hash` writes).
+# The business day reads the clear ones (DEMO_MERCHANT_KEYS, DEMO_SUPERVISOR_CREDENTIALS).
+demo_credentials_file=.cache/demo-credentials.env
 export_demo_credentials() {
-  eval "$(node -e '
-    const { createHash } = require("node:crypto");
-    const h = (s) => createHash("sha256").update(s).digest("hex");
-    const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
-    console.log("export MERCHANT_API_KEYS=" + ids.map((m) => m + ":" + h("demo-key-" + m)).join(","));
-    console.log("export SUPERVISOR_CREDENTIALS=" + ids.map((m) => m + "/SUP:" + h("demo-supervisor-" + m)).join(","));
-    const operators = [["demo-viewer", "viewer"], ["demo-operator", "operator"], ["demo-approver", "approver"], ["demo-approver-2", "approver"]];
-    console.log("export OPERATOR_TOKENS=" + operators.map(([n, r]) => n + ":" + r + ":" + h("demo-token-" + n)).join(","));
-  ')"
+  if [ ! -f "$demo_credentials_file" ]; then
+    say "generating random demo merchant keys and supervisor credentials (first run only)"
+    mkdir -p .cache
+    (umask 077 && node -e '
+      const { createHash, randomBytes, randomInt, scrypt } = require("node:crypto");
+      const sha = (s) => createHash("sha256").update(s).digest("hex");
+      const slow = (s) => new Promise((resolve, reject) => {
+        const salt = randomBytes(16);
+        scrypt(s, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (error, hash) =>
+          error ? reject(error) : resolve("scrypt$N=32768:r=8:p=1$" + salt.toString("base64url") + "$" + hash.toString("base64url")));
+      });
+      const ids = Array.from({ length: 50 }, (_, i) => "M" + String(i + 1).padStart(3, "0"));
+      const keys = ids.map((m) => [m, randomBytes(24).toString("base64url")]);
+      const pins = ids.map((m) => [m, String(randomInt(0, 1e8)).padStart(8, "0")]);
+      (async () => {
+        const hashes = await Promise.all(pins.map(async ([m, pin]) => m + "/SUP:" + (await slow(pin))));
+        const line = (name, value) => name + "=\x27" + value + "\x27";
+        console.log([
+          "# Demo credentials of this checkout, made by the first npm start (tools/run.sh). Delete the file for new ones.",
+          line("DEMO_MERCHANT_KEYS", keys.map(([m, k]) => m + ":" + k).join(",")),
+          line("DEMO_SUPERVISOR_CREDENTIALS", pins.map(([m, p]) => m + ":" + p).join(",")),
+          line("MERCHANT_API_KEYS", keys.map(([m, k]) => m + ":" + sha(k)).join(",")),
+          line("SUPERVISOR_CREDENTIALS", hashes.join(",")),
+        ].join("\n"));
+      })();
+    ' >"$demo_credentials_file.tmp") && mv "$demo_credentials_file.tmp" "$demo_credentials_file"
+    set -a
+    # shellcheck source=/dev/null
+    source "$demo_credentials_file"
+    set +a
+    node -e '
+      const pairs = (text) => text.split(",").slice(0, 3).map((e) => e.split(/:(.*)/s));
+      const pins = new Map(pairs(process.env.DEMO_SUPERVISOR_CREDENTIALS));
+      console.error("\nDemo credentials (shown once; all 50 merchants are in '"$demo_credentials_file"'):");
+      for (const [m, key] of pairs(process.env.DEMO_MERCHANT_KEYS)) console.error("  " + m + "  X-Api-Key: " + key + "   supervisor SUP: " + pins.get(m));
+      console.error("");
+    '
+  fi
+  set -a
+  # shellcheck source=/dev/null
+  source "$demo_credentials_file"
+  set +a
 }
 
 print_stack() {
@@ -104,7 +141,7 @@ The stack is up.
   clearing-service  http://localhost:${CLEARING_HOST_PORT:-3002}   (admin: http://127.0.0.1:${CLEARING_ADMIN_HOST_PORT:-9002})
   void-service      http://localhost:${VOID_HOST_PORT:-3003}   (admin: http://127.0.0.1:${VOID_ADMIN_HOST_PORT:-9003})
   Admin ports serve /metrics and the OpenAPI UI (/v1/docs); the clearing API needs an operator
-  token (demo: Authorization: Bearer demo-token-demo-viewer) or a merchant key (X-Api-Key: demo-key-M001).
+  token or a merchant key (the demo ones: .cache/demo-credentials.env).
   Kafka             localhost:${KAFKA_HOST_PORT:-19092}      (npm run ops -- topics)
   PostgreSQL        postgres://pos:pos@localhost:${POSTGRES_HOST_PORT:-15432}/pos
 
@@ -148,7 +185,7 @@ stop() {
   fi
   [ -f .cache/images.env ] && { set -a; source .cache/images.env; set +a; }
   load_service_images
-  export_demo_credentials
+  [ -f "$demo_credentials_file" ] && export_demo_credentials
   if [ "${1:-}" = "--volumes" ]; then compose down --volumes --remove-orphans; else compose down --remove-orphans; fi
 }
 

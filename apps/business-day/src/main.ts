@@ -5,6 +5,7 @@ import { planDay } from './app/plan';
 import { Progress } from './app/progress';
 import { writeReport } from './app/report';
 import { DayRun } from './app/run-day';
+import { loadDemoCredentials } from './app/demo-credentials';
 import { StackClient } from './app/stack-client';
 
 const positive = (name: string, max: number) => (value: string) => {
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   progress.start();
   try {
     const report = await new DayRun(plan, {
-      client: new StackClient(() => ({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl })),
+      client: new StackClient(() => ({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl }), loadDemoCredentials()),
       broker,
       progress,
       reconciliationDir: resolve(options.reconciliationDir),

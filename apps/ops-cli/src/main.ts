@@ -13,6 +13,11 @@ async function main(): Promise<void> {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
     signal: stop.signal,
+    readInput: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
   });
   // kafkajs may keep reconnect timers alive after a failed connection, and a stopped follower's
   // reader may still be leaving its throwaway group; the answer is already written.

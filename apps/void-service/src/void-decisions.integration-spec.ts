@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { ChannelName, contractFor, deadLetterTopicOf, Topics, UPSTREAM } from '@pos/contracts';
 import { parseCutoffSchedule } from '@pos/business-calendar';
 import { CLOCK, encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
-import { hashApiKey } from '@pos/service-runtime';
+import { hashApiKey, hashCredential } from '@pos/service-runtime';
 import { BootedService, bootService } from '@pos/service-testing';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { testStack, uniqueName } from '@pos/testing';
@@ -15,6 +15,9 @@ import { voidServiceDefinition } from './app/void-service.definition';
  */
 const KEYS = { M100: 'key-of-merchant-100', M200: 'key-of-merchant-200', M300: 'key-of-merchant-300', M400: 'key-of-merchant-400' };
 const SUPERVISOR_CREDENTIAL = '246810';
+/** M200's supervisor OP7, whom the lockout test locks. */
+const LOCKED_SUPERVISOR_CREDENTIAL = '135790';
+const LOCKOUT_MS = 8_000;
 const schedules = clearingSchedulesFrom({});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,7 +79,8 @@ describe('void service on real Kafka and PostgreSQL', () => {
     service = await bootService(voidServiceDefinition, stack, {
       KAFKA_TOPIC_PREFIX: prefix,
       MERCHANT_API_KEYS: Object.entries(KEYS).map(([merchant, key]) => `${merchant}:${hashApiKey(key)}`).join(','),
-      SUPERVISOR_CREDENTIALS: `M100/OP9:${hashApiKey(SUPERVISOR_CREDENTIAL)}`,
+      SUPERVISOR_CREDENTIALS: `M100/OP9:${await hashCredential(SUPERVISOR_CREDENTIAL)},M200/OP7:${await hashCredential(LOCKED_SUPERVISOR_CREDENTIAL)}`,
+      SUPERVISOR_LOCKOUT_DURATION: `${LOCKOUT_MS}ms`,
     });
     producer = await broker.createProducer();
     db = new Client({ connectionString: stack.postgresUrl });
@@ -413,6 +417,50 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect(replay.body.voidId).toBe(authorised.body.voidId);
   });
 
+  it('locks a supervisor after wrong credentials: ten lock it, its correct one is then SUPERVISOR_LOCKED, and works once the lock has expired', async () => {
+    await clearOfCutoff('UNIONPAY_CARD');
+    const card = { batchNo: '000061', voucherNo: '000001' };
+    const p = newPayment({ merchantId: 'M200', channel: 'UNIONPAY_CARD', terminalId: 'POS-3', card });
+    await paymentSucceeded(p);
+    const key = newKey();
+    const attempt = (credential: string) => requestVoid(voidOf(p, { card, supervisor: { operatorId: 'OP7', credential } }), { merchant: 'M200', key });
+
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push((await attempt(`wrong-${i}`)).body);
+    // The default: five wrong credentials within 15 minutes lock; the fifth is answered with the lock.
+    expect(answers.map((a) => a.reason)).toEqual([...Array(4).fill('SUPERVISOR_AUTH_REQUIRED'), ...Array(6).fill('SUPERVISOR_LOCKED')]);
+    expect(answers[9]).toMatchObject({ decision: 'REJECTED', remedy: 'RETRY_LATER', final: false });
+    const refused = await attempt(LOCKED_SUPERVISOR_CREDENTIAL);
+    expect(refused.body).toMatchObject({ decision: 'REJECTED', reason: 'SUPERVISOR_LOCKED', remedy: 'RETRY_LATER', final: false });
+    // Another merchant's supervisor is not affected.
+    const other = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-4', card: { batchNo: '000062', voucherNo: '000001' } });
+    await paymentSucceeded(other);
+    expect((await requestVoid(voidOf(other, { card: other.card, supervisor: { operatorId: 'OP9', credential: SUPERVISOR_CREDENTIAL } }))).body).toMatchObject({ decision: 'ACCEPTED' });
+
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/^void_supervisor_lockouts_total 1$/m);
+    expect(metrics).toMatch(/^void_supervisor_checks_total\{verdict="LOCKED"\} 7$/m);
+    const { rows: locks } = await db.query(`SELECT locked_at, locked_until, failures FROM "${service.schema}".supervisor_lockouts WHERE merchant_id = 'M200' AND operator_id = 'OP7'`);
+    expect(locks).toHaveLength(1);
+    expect(locks[0].failures).toBe(5);
+    expect(locks[0].locked_until.getTime() - locks[0].locked_at.getTime()).toBe(LOCKOUT_MS);
+
+    await sleep(locks[0].locked_until.getTime() - Date.now() + 200);
+    const accepted = await attempt(LOCKED_SUPERVISOR_CREDENTIAL);
+    expect(accepted.body).toMatchObject({ decision: 'ACCEPTED', final: true });
+
+    // The audit trail has the refusals, the lock and the authorised void, and no credential.
+    const { rows: audit } = await db.query(`SELECT action, outcome, target, details FROM "${service.schema}".audit_log WHERE actor = 'M200/OP7' ORDER BY id`);
+    expect(audit.map((r) => r.action)).toEqual([
+      ...Array(4).fill('supervisor.credential-refused'),
+      'supervisor.locked',
+      ...Array(7).fill('supervisor.credential-refused'),
+      'void.supervisor-authorised',
+    ]);
+    expect(audit[12]).toMatchObject({ outcome: 'SUCCEEDED', target: p.paymentId, details: { voidId: accepted.body.voidId } });
+    expect(JSON.stringify(audit)).not.toMatch(/wrong-|135790/);
+  });
+
   it('decides, stores and re-checks a void at one reading of the clock: never accepted with a decision time at or after the cutoff', async () => {
     await clearOfCutoff('WECHAT');
     const paidAt = new Date();
@@ -573,6 +621,62 @@ describe('void service on real Kafka and PostgreSQL', () => {
     const replay = await requestVoid(voidOf(p), { key: good.idempotencyKey });
     expect(replay.replayed).toBe(true);
     expect(replay.body.voidId).toBe(JSON.parse(eventsOf('pos.void.accepted', 'paymentId', p.paymentId)[0].value?.toString() ?? 'null').voidId);
+  });
+
+  it('authorises a card void over Kafka by a supervisor authorisation issued over HTTP, and parks a command carrying a credential without it', async () => {
+    await clearOfCutoff('UNIONPAY_CARD');
+    const card = { batchNo: '000071', voucherNo: '000001' };
+    const p = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-5', card });
+    const other = newPayment({ channel: 'UNIONPAY_CARD', terminalId: 'POS-5', card: { batchNo: '000071', voucherNo: '000002' } });
+    await paymentSucceeded(p);
+    await paymentSucceeded(other);
+    const authorise = async (body: Record<string, unknown>) => {
+      const response = await fetch(`${service.url}/v1/supervisor-authorisations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEYS.M100 },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const supervisor = { operatorId: 'OP9', credential: SUPERVISOR_CREDENTIAL };
+    expect(await authorise({ terminalId: 'POS-5', paymentId: p.paymentId, supervisor: { operatorId: 'OP9', credential: 'wrong-pin' } })).toMatchObject({
+      status: 403,
+      body: { code: 'SUPERVISOR_AUTH_FAILED' },
+    });
+    expect(await authorise({ terminalId: 'POS-5', supervisor })).toMatchObject({ status: 400, body: { code: 'PAYMENT_REFERENCE_REQUIRED' } });
+    expect(await authorise({ terminalId: 'POS-5', paymentId: p.paymentId, supervisor: { operatorId: 'OP9' } })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    const issued = await authorise({ terminalId: 'POS-5', paymentId: p.paymentId, outTradeNo: p.outTradeNo, supervisor });
+    expect(issued).toMatchObject({ status: 201, body: { merchantId: 'M100', terminalId: 'POS-5', operatorId: 'OP9', paymentId: p.paymentId } });
+    const authorisationId = issued.body['authorisationId'] as string;
+    expect(Date.parse(issued.body['expiresAt'] as string) - Date.parse(issued.body['issuedAt'] as string)).toBe(5 * 60_000);
+
+    // A credential on Kafka: parked, without the credential, and nothing decided.
+    const withCredential = { idempotencyKey: newKey(), merchantId: 'M100', ...voidOf(p, { card, supervisor }) };
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', withCredential);
+    // The authorisation names one payment: another payment's void is not authorised by it.
+    const otherKey = newKey();
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', { idempotencyKey: otherKey, merchantId: 'M100', ...voidOf(other, { card: other.card, supervisor: { authorisationId } }) });
+    const good = { idempotencyKey: newKey(), merchantId: 'M100', ...voidOf(p, { card, supervisor: { authorisationId } }) };
+    await produce(Topics.voidCommands, 'pos.void.requested', 'M100', good);
+
+    await until(() => eventsOf('pos.void.accepted', 'paymentId', p.paymentId).length === 1, 'the authorised void accepted');
+    await until(() => eventsOf('pos.void.rejected', 'paymentId', other.paymentId).length === 1, 'the other void rejected');
+    expect(JSON.parse(eventsOf('pos.void.rejected', 'paymentId', other.paymentId)[0].value?.toString() ?? 'null')).toMatchObject({ reason: 'SUPERVISOR_AUTH_REQUIRED' });
+    await until(() => deadLetters.some((m) => m.headers['dlq_reason'] === 'SECRET_IN_MESSAGE'), 'the credential parked');
+    const parked = deadLetters.find((m) => m.headers['dlq_reason'] === 'SECRET_IN_MESSAGE');
+    expect(parked?.value?.toString()).not.toContain(SUPERVISOR_CREDENTIAL);
+    expect(JSON.parse(parked?.value?.toString() ?? 'null')).toEqual({ ...withCredential, supervisor: { operatorId: 'OP9' } });
+    expect(parked?.headers['dlq_detail']).toMatch(/\/supervisor\/credential must never travel on Kafka/);
+    const { rows: decided } = await db.query(`SELECT 1 FROM "${service.schema}".void_decisions WHERE idempotency_key = $1`, [withCredential.idempotencyKey]);
+    expect(decided).toHaveLength(0);
+
+    // Used once, by the accepted void, and recorded.
+    const voidId = JSON.parse(eventsOf('pos.void.accepted', 'paymentId', p.paymentId)[0].value?.toString() ?? 'null').voidId;
+    const { rows: [used] } = await db.query(`SELECT used_by_void FROM "${service.schema}".supervisor_authorisations WHERE authorisation_id = $1`, [authorisationId]);
+    expect(used.used_by_void).toBe(voidId);
+    const { rows: audit } = await db.query(`SELECT action, details FROM "${service.schema}".audit_log WHERE details->>'authorisationId' = $1 ORDER BY id`, [authorisationId]);
+    expect(audit.map((r) => r.action)).toEqual(['supervisor.authorisation-issued', 'void.supervisor-authorised']);
+    expect(audit[1].details).toMatchObject({ voidId, source: 'KAFKA' });
   });
 
   // ---------- read API, metrics, OpenAPI ----------

@@ -38,6 +38,17 @@ describe('void service HTTP contract', () => {
     await refuse(auth(), voidRequest({ merchantId: 'M200' }), 'MERCHANT_MISMATCH');
   });
 
+  it('refuses supervisor authorisations with documented codes, a locked supervisor with its own', async () => {
+    const authorise = (body: unknown, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('post', '/v1/supervisor-authorisations', { path: '/v1/supervisor-authorisations', headers: { 'x-api-key': key }, body }, code);
+    const supervisor = { operatorId: 'OP9', credential: '0000' };
+    await authorise({ terminalId: 'T1', paymentId: randomUUID(), supervisor: { operatorId: 'OP9' } }, 'VALIDATION_FAILED');
+    await authorise({ terminalId: 'T1', supervisor }, 'PAYMENT_REFERENCE_REQUIRED');
+    // OP9 is no supervisor here: each attempt is a wrong credential, and the fifth (the default) locks it.
+    for (let attempt = 1; attempt <= 4; attempt++) await authorise({ terminalId: 'T1', paymentId: randomUUID(), supervisor }, 'SUPERVISOR_AUTH_FAILED');
+    await authorise({ terminalId: 'T1', paymentId: randomUUID(), supervisor }, 'SUPERVISOR_LOCKED');
+  });
+
   it('refuses malformed ids with 400 (INVALID_VOID_ID, INVALID_PAYMENT_ID) and an unknown void with 404 VOID_NOT_FOUND', async () => {
     const headers = { 'x-api-key': key };
     await contract.expectError('get', '/v1/voids/{voidId}', { path: '/v1/voids/not-a-uuid', headers }, 'INVALID_VOID_ID');

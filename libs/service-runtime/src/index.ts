@@ -8,3 +8,4 @@ export * from './lib/api-errors';
 export * from './lib/merchant-auth';
 export * from './lib/path-params';
 export * from './lib/operator-auth';
+export * from './lib/credential-hash';

@@ -18,7 +18,8 @@ import { DayOperator } from './operator';
 import { ReconciliationFile } from './reconciliation-csv';
 import { readReconciliationFiles } from './reconciliation-directory';
 import { DayReport } from './report';
-import { DEMO_SUPERVISOR, demoSupervisorCredential, StackClient } from './stack-client';
+import { DEMO_SUPERVISOR } from './demo-credentials';
+import { StackClient } from './stack-client';
 import { Progress } from './progress';
 
 /** How often and how soon the day asks again after a void answer that is not final. */
@@ -224,6 +225,20 @@ export class DayRun {
     if (payment.duplicate === 'MODIFIED') await send(true);
   }
 
+  /** As a terminal does before a card void over Kafka: the supervisor's credential goes over HTTP, its authorisation's id on the topic. */
+  private async supervisorAuthorisation(step: PlannedVoid): Promise<string> {
+    const answer = await this.deps.client.authoriseSupervisor(step.merchantId, {
+      terminalId: step.payment.terminalId,
+      outTradeNo: step.payment.outTradeNo,
+      supervisor: { operatorId: DEMO_SUPERVISOR, credential: this.deps.client.supervisorCredentialOf(step.merchantId) },
+    });
+    const authorisationId = answer.body['authorisationId'];
+    if (answer.status !== 201 || typeof authorisationId !== 'string') {
+      throw new Error(`supervisor authorisation for ${step.idempotencyKey}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+    }
+    return authorisationId;
+  }
+
   private voidBody(step: PlannedVoid, idempotencyKey: string): Record<string, unknown> {
     const { payment } = step;
     return {
@@ -234,7 +249,7 @@ export class DayRun {
       amountFen: step.amountFen,
       operatorId: 'CASHIER-1',
       ...(payment.card ? { card: { batchNo: payment.card.batchNo, voucherNo: payment.card.voucherNo } } : {}),
-      ...(step.withSupervisor ? { supervisor: { operatorId: DEMO_SUPERVISOR, credential: demoSupervisorCredential(step.merchantId) } } : {}),
+      ...(step.withSupervisor ? { supervisor: { operatorId: DEMO_SUPERVISOR, credential: this.deps.client.supervisorCredentialOf(step.merchantId) } } : {}),
     };
   }
 
@@ -242,9 +257,9 @@ export class DayRun {
     this.deps.progress.count('voids');
     if (step.variant === 'VIA_KAFKA') {
       this.voidCommandsSentAt.set(step.idempotencyKey, Date.now());
-      await this.producer?.send([
-        envelopeFor(Topics.voidCommands, 'pos.void.requested', `void-cmd-${step.idempotencyKey}`, step.merchantId, this.voidBody(step, step.idempotencyKey)),
-      ]);
+      const body = this.voidBody(step, step.idempotencyKey);
+      if (body['supervisor']) body['supervisor'] = { authorisationId: await this.supervisorAuthorisation(step) };
+      await this.producer?.send([envelopeFor(Topics.voidCommands, 'pos.void.requested', `void-cmd-${step.idempotencyKey}`, step.merchantId, body)]);
       return;
     }
     // As a terminal does: an answer that is not final (retry later) is asked again with the same key.

@@ -1,3 +1,4 @@
+import { DemoCredentials } from './demo-credentials';
 import { HttpAnswer } from './observation';
 
 /** Base URLs; with several instances of a service, requests go round-robin across them. */
@@ -19,11 +20,6 @@ class RoundRobin {
 
 const listOf = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
 
-/** Demo credentials: `demo-key-<merchant>` and supervisor `SUP` / `demo-supervisor-<merchant>` (tools/run.sh configures their hashes). */
-export const demoApiKey = (merchantId: string) => `demo-key-${merchantId}`;
-export const DEMO_SUPERVISOR = 'SUP';
-export const demoSupervisorCredential = (merchantId: string) => `demo-supervisor-${merchantId}`;
-
 /** The services' public HTTP APIs, as any upstream system would call them. */
 export class StackClient {
   private readonly payment: RoundRobin;
@@ -31,7 +27,10 @@ export class StackClient {
   private readonly clearing: RoundRobin;
 
   /** The endpoints are read on every request, so a test may swap a restarted instance's URL in. */
-  constructor(endpoints: () => StackEndpoints) {
+  constructor(
+    endpoints: () => StackEndpoints,
+    private readonly credentials: DemoCredentials,
+  ) {
     this.payment = new RoundRobin(() => listOf(endpoints().paymentUrl));
     this.voids = new RoundRobin(() => listOf(endpoints().voidUrl));
     this.clearing = new RoundRobin(() => listOf(endpoints().clearingUrl));
@@ -63,7 +62,7 @@ export class StackClient {
       try {
         const answer = await this.call(`${target.url()}${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(merchantId ? { 'x-api-key': demoApiKey(merchantId) } : {}), ...headers },
+          headers: { 'content-type': 'application/json', ...(merchantId ? { 'x-api-key': this.apiKeyOf(merchantId) } : {}), ...headers },
           body: JSON.stringify(payload),
         });
         return { ...answer, sentAt };
@@ -75,12 +74,30 @@ export class StackClient {
     throw lastError;
   }
 
+  private apiKeyOf(merchantId: string): string {
+    const key = this.credentials.apiKeys.get(merchantId);
+    if (key === undefined) throw new Error(`no demo API key for ${merchantId}`);
+    return key;
+  }
+
+  /** The credential of the merchant's demo supervisor (DEMO_SUPERVISOR), as its terminals' supervisor would type it. */
+  supervisorCredentialOf(merchantId: string): string {
+    const credential = this.credentials.supervisorCredentials.get(merchantId);
+    if (credential === undefined) throw new Error(`no demo supervisor credential for ${merchantId}`);
+    return credential;
+  }
+
   submitPayment(merchantId: string, payload: Record<string, unknown>): Promise<HttpAnswer> {
     return this.post(this.payment, '/v1/payments', merchantId, payload);
   }
 
   requestVoid(merchantId: string, payload: Record<string, unknown>): Promise<HttpAnswer> {
     return this.post(this.voids, '/v1/voids', merchantId, payload, { 'idempotency-key': String(payload['idempotencyKey']) });
+  }
+
+  /** A supervisor authorisation for a card void sent over Kafka, which never carries the credential itself. */
+  authoriseSupervisor(merchantId: string, payload: Record<string, unknown>): Promise<HttpAnswer> {
+    return this.post(this.voids, '/v1/supervisor-authorisations', merchantId, payload);
   }
 
   /** As the terminal asks it: with its merchant's key. */
@@ -91,7 +108,7 @@ export class StackClient {
   /** The merchant's own batches, read with its key. */
   async batches(merchantId: string): Promise<Record<string, unknown>[]> {
     const answer = await this.call(`${this.clearing.url()}/v1/batches?merchantId=${encodeURIComponent(merchantId)}&limit=500`, {
-      headers: { 'x-api-key': demoApiKey(merchantId) },
+      headers: { 'x-api-key': this.apiKeyOf(merchantId) },
     });
     if (answer.status !== 200) throw new Error(`listing batches of ${merchantId}: HTTP ${answer.status}`);
     return (answer.body['batches'] as Record<string, unknown>[]) ?? [];

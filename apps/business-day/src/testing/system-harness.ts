@@ -1,8 +1,8 @@
-import { hashApiKey } from '@pos/service-runtime';
+import { hashApiKey, hashCredential } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
 import { testStack, uniqueName } from '@pos/testing';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
@@ -11,7 +11,8 @@ import { DayOperator } from '../app/operator';
 import { DayPlan } from '../app/plan';
 import { Progress } from '../app/progress';
 import { DayRun } from '../app/run-day';
-import { demoApiKey, demoSupervisorCredential, DEMO_SUPERVISOR, StackClient } from '../app/stack-client';
+import { DEMO_SUPERVISOR, DemoCredentials, randomDemoCredentials } from '../app/demo-credentials';
+import { StackClient } from '../app/stack-client';
 
 /**
  * The whole system for a system test: every service as its own process (the production bundle),
@@ -31,17 +32,27 @@ export class SystemUnderTest {
 
   /** Clearing's `CUTOFF_SCHEDULE_*`: the versions published so far (a cutoff change appends one). */
   private clearingSchedule: string;
+  /** This system's own random demo credentials; its services get their hashes. */
+  private readonly credentials: DemoCredentials;
+  /** Two operators of the clearing API with random tokens: one asks for a money event's replay, the other approves it. */
+  private readonly operatorTokens = { 'day-operator': randomBytes(24).toString('base64url'), 'day-approver': randomBytes(24).toString('base64url') };
 
   constructor(
     private readonly cutoffSchedule: string,
     private readonly merchants: readonly string[],
   ) {
     this.clearingSchedule = cutoffSchedule;
+    this.credentials = randomDemoCredentials(merchants);
   }
 
-  private env(name: ServiceName): Record<string, string> {
+  /** Salted scrypt hashes take a moment each: made once per harness. */
+  private supervisorCredentials?: Promise<string>;
+
+  private async env(name: ServiceName): Promise<Record<string, string>> {
     const stack = testStack();
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    this.supervisorCredentials ??= Promise.all(
+      this.merchants.map(async (m) => `${m}/${DEMO_SUPERVISOR}:${await hashCredential(this.credentials.supervisorCredentials.get(m) ?? '')}`),
+    ).then((entries) => entries.join(','));
     return {
       ...stackEnv(stack, this.schemas[name], this.prefix),
       KAFKA_TOPIC_PARTITIONS: '3',
@@ -50,15 +61,16 @@ export class SystemUnderTest {
       CUTOFF_SCHEDULE_UNIONPAY_CARD: name === 'clearing-service' ? this.clearingSchedule : this.cutoffSchedule,
       VOID_WINDOW_ALIPAY: `until:${this.cutoffSchedule}`,
       VOID_WINDOW_UNIONPAY_CARD: `until:${this.cutoffSchedule}`,
-      MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(demoApiKey(m))}`).join(','),
-      SUPERVISOR_CREDENTIALS: this.merchants.map((m) => `${m}/${DEMO_SUPERVISOR}:${sha(demoSupervisorCredential(m))}`).join(','),
+      MERCHANT_API_KEYS: this.merchants.map((m) => `${m}:${hashApiKey(this.credentials.apiKeys.get(m) ?? '')}`).join(','),
+      SUPERVISOR_CREDENTIALS: await this.supervisorCredentials,
+      OPERATOR_TOKENS: `day-operator:operator:${hashApiKey(this.operatorTokens['day-operator'])},day-approver:approver:${hashApiKey(this.operatorTokens['day-approver'])}`,
       CLEARING_TICK_MS: '100',
       RECONCILIATION_DIR: this.reconciliationDir,
     };
   }
 
   async start(name: ServiceName): Promise<SpawnedService> {
-    const instance = await spawnService(name, this.env(name));
+    const instance = await spawnService(name, await this.env(name));
     this.instances[name].push(instance);
     return instance;
   }
@@ -112,15 +124,33 @@ export class SystemUnderTest {
   }
 
   /** The operator CLI's production bundle, as `npm run ops` runs it, on this system's topics. */
-  private replayDeadLetter(topic: string, position: string): Promise<string> {
+  /** The built operator CLI with these arguments, as one operator (its token) on this system's broker and clearing API. */
+  private ops(operator: keyof SystemUnderTest['operatorTokens'], args: readonly string[]): Promise<string> {
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      KAFKA_TOPIC_PREFIX: this.prefix,
+      CLEARING_URL: this.urls('clearing-service')[0],
+      OPS_OPERATOR_TOKEN: this.operatorTokens[operator],
+    };
     return new Promise((resolvePromise, reject) => {
-      execFile(
-        process.execPath,
-        [join(process.cwd(), 'dist', 'apps', 'ops-cli', 'main.js'), 'dlq', 'replay', topic, position],
-        { env: { PATH: process.env['PATH'] ?? '', KAFKA_BROKERS: testStack().kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: this.prefix }, timeout: 60_000 },
-        (error, stdout, stderr) => (error ? reject(new Error(`ops dlq replay ${topic} ${position}: ${String(error)}\n${stderr}`)) : resolvePromise(stdout)),
+      execFile(process.execPath, [join(process.cwd(), 'dist', 'apps', 'ops-cli', 'main.js'), ...args], { env, timeout: 60_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`ops ${args.join(' ')}: ${String(error)}\n${stderr}`)) : resolvePromise(stdout),
       );
     });
+  }
+
+  /**
+   * "Dead letters: inspect and replay" with four eyes (a parked void moves money): one operator asks
+   * for the replay, another approves it, then the first replays it with the approval.
+   */
+  private async replayDeadLetter(topic: string, position: string): Promise<string> {
+    const requested = JSON.parse(
+      await this.ops('day-operator', ['--json', 'approvals', 'request-replay', topic, position, '--reason', 'business day: the refused write was fixed']),
+    ) as { approvalId: string };
+    const approved = await this.ops('day-approver', ['approvals', 'approve', requested.approvalId]);
+    const replayed = await this.ops('day-operator', ['dlq', 'replay', topic, position, '--approval', requested.approvalId]);
+    return `${approved.trim()}\n${replayed}`;
   }
 
   /** The operator's procedures, and the faults that call for them, on this system. */
@@ -147,7 +177,7 @@ export class SystemUnderTest {
         paymentUrl: this.urls('payment-service'),
         voidUrl: this.urls('void-service'),
         clearingUrl: this.urls('clearing-service'),
-      })),
+      }), this.credentials),
       broker,
       progress: new Progress(),
       reconciliationDir: this.reconciliationDir,

@@ -31,6 +31,7 @@ import {
 import { ClearingApi } from './clearing-api';
 import { renderTopics, topicsCommand } from './commands/topics';
 import { tailCommand, TailOptions } from './commands/tail';
+import { supervisorHashCommand, SupervisorHashOptions } from './commands/supervisor';
 
 export interface CliIo {
   /** One chunk of standard output (a line or a block, without the trailing newline). */
@@ -41,6 +42,8 @@ export interface CliIo {
    * normally, and any other command at once with exit code 130/143.
    */
   readonly signal?: AbortSignal;
+  /** All of standard input, for the commands that read a secret from it. */
+  readonly readInput?: () => Promise<string>;
 }
 
 interface GlobalOptions extends ConnectionOptions {
@@ -306,6 +309,18 @@ another operator approves it with: approvals approve ${approval.approvalId}`);
         print(g, trace, () => renderPaymentTrace(trace));
       }),
     );
+
+  program
+    .command('supervisor')
+    .description('supervisor credentials (主管密码)')
+    .command('hash')
+    .description('a salted scrypt hash of the credential on standard input, for SUPERVISOR_CREDENTIALS (needs no broker)')
+    .option('--merchant <id>', 'print the whole entry merchant/operator:hash (with --operator)')
+    .option('--operator <id>', "the supervisor's operator id (with --merchant)")
+    .action(async (options: SupervisorHashOptions) => {
+      io.out(await supervisorHashCommand((await io.readInput?.()) ?? '', options));
+      setExit(ExitCode.ok);
+    });
 
   return program;
 }

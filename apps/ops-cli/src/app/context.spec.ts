@@ -4,6 +4,7 @@ import { brokerConnection } from './connection';
 import { byEventTime, matches, MessageRecord } from './records';
 import { filtersGiven, recordFilterOf } from './filters';
 import { runCli } from './cli';
+import { parseCredentialHash, verifyCredential } from '@pos/service-runtime';
 
 const usage = (fn: () => unknown) => {
   try {
@@ -96,5 +97,24 @@ describe('the filters tail and dlq share', () => {
     expect(usage(() => recordFilterOf({ since: '1h', until: '1h' }, now))).toBe(ExitCode.usage);
     expect(usage(() => recordFilterOf({ type: ' , ' }, now))).toBe(ExitCode.usage);
     expect(usage(() => recordFilterOf({ until: 'tomorrow' }, now))).toBe(ExitCode.usage);
+  });
+});
+
+describe('supervisor hash', () => {
+  it('hashes the credential on standard input into a SUPERVISOR_CREDENTIALS entry that verifies it', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: () => undefined, readInput: async () => '246810\n' };
+    expect(await runCli(['supervisor', 'hash', '--merchant', 'M100', '--operator', 'OP9'], io)).toBe(ExitCode.ok);
+    const [entry] = out;
+    expect(entry).toMatch(/^M100\/OP9:scrypt\$N=32768:r=8:p=1\$/);
+    const stored = parseCredentialHash(entry.slice('M100/OP9:'.length));
+    expect(await verifyCredential('246810', stored)).toBe(true);
+    expect(await verifyCredential('246810\n', stored)).toBe(false);
+  });
+
+  it('refuses an empty credential and a merchant without its operator', async () => {
+    const io = { out: () => undefined, err: () => undefined, readInput: async () => '' };
+    expect(await runCli(['supervisor', 'hash'], io)).toBe(ExitCode.usage);
+    expect(await runCli(['supervisor', 'hash', '--merchant', 'M100'], { ...io, readInput: async () => '246810' })).toBe(ExitCode.usage);
   });
 });

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ChannelName } from '@pos/contracts';
-import { merchantAuthConfigShape } from '@pos/service-runtime';
-import { parseChannelList, parseDuration, parseVoidWindow, SupervisorCheck, voidRulesFrom, VoidRules } from '@pos/void-domain';
+import { CredentialHash, DEFAULT_SCRYPT_PARAMETERS, merchantAuthConfigShape, parseCredentialHash, verifyCredential } from '@pos/service-runtime';
+import { parseChannelList, parseDuration, parseVoidWindow, voidRulesFrom, VoidRules } from '@pos/void-domain';
 
 /** Validates a setting with the domain's own parser, so a bad one fails the boot with the key named; keeps the text. */
 function checkedBy(parse: (text: string) => unknown) {
@@ -14,24 +14,35 @@ function checkedBy(parse: (text: string) => unknown) {
     }
   };
 }
+function positiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new Error(`must be longer than zero, got ${JSON.stringify(text)}`);
+  return ms;
+}
 const optionalSetting = (parse: (text: string) => unknown) => z.string().min(1).superRefine(checkedBy(parse)).optional();
 
 /**
- * `SUPERVISOR_CREDENTIALS=M100/OP9:<sha256 hex>,…`: the credential (主管密码) of each supervisor,
- * per merchant, stored hashed. Only operators listed here can authorise a void.
+ * `SUPERVISOR_CREDENTIALS=M100/OP9:scrypt$N=32768:r=8:p=1$<salt>$<hash>,…`: the credential (主管密码)
+ * of each supervisor, per merchant, as a salted scrypt hash (`npm run ops -- supervisor hash` makes
+ * one). Only operators listed here can authorise a void. A plain sha256 stops the boot.
  */
 const supervisorCredentials = z
   .string()
   .default('')
   .transform((text, ctx) => {
-    const byOperator = new Map<string, Buffer>();
+    const byOperator = new Map<string, CredentialHash>();
     for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
-      const match = /^([A-Za-z0-9][A-Za-z0-9._:-]{0,63})\/([A-Za-z0-9][A-Za-z0-9._:-]{0,63}):([0-9a-f]{64})$/.exec(entry);
+      const match = /^([A-Za-z0-9][A-Za-z0-9._:-]{0,63})\/([A-Za-z0-9][A-Za-z0-9._:-]{0,63}):(.+)$/.exec(entry);
       if (!match) {
-        ctx.addIssue({ code: 'custom', message: `expected merchantId/operatorId:sha256hex, got "${entry.slice(0, 12)}…"` });
+        ctx.addIssue({ code: 'custom', message: `expected merchantId/operatorId:scrypt$…, got "${entry.slice(0, 12)}…"` });
         return z.NEVER;
       }
-      byOperator.set(`${match[1]}/${match[2]}`, Buffer.from(match[3], 'hex'));
+      try {
+        byOperator.set(`${match[1]}/${match[2]}`, parseCredentialHash(match[3]));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${match[1]}/${match[2]}: ${error instanceof Error ? error.message : String(error)}` });
+        return z.NEVER;
+      }
     }
     return byOperator;
   });
@@ -39,6 +50,12 @@ const supervisorCredentials = z
 export const voidServiceConfigShape = {
   ...merchantAuthConfigShape,
   SUPERVISOR_CREDENTIALS: supervisorCredentials,
+  /** Wrong credentials within SUPERVISOR_LOCKOUT_WINDOW that lock a supervisor for SUPERVISOR_LOCKOUT_DURATION. */
+  SUPERVISOR_LOCKOUT_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  SUPERVISOR_LOCKOUT_WINDOW: z.string().default('15m').superRefine(checkedBy(positiveDuration)),
+  SUPERVISOR_LOCKOUT_DURATION: z.string().default('30m').superRefine(checkedBy(positiveDuration)),
+  /** How long a supervisor authorisation (POST /v1/supervisor-authorisations) may be used. */
+  SUPERVISOR_AUTHORISATION_TTL: z.string().default('5m').superRefine(checkedBy(positiveDuration)),
   /** The channels' own void windows: `age:<duration>` or `until:<cutoff schedule>`. */
   VOID_WINDOW_WECHAT: optionalSetting(parseVoidWindow),
   VOID_WINDOW_ALIPAY: optionalSetting(parseVoidWindow),
@@ -52,7 +69,9 @@ export const voidServiceConfigShape = {
 };
 
 export interface VoidServiceSettings {
-  readonly supervisorCredentials: ReadonlyMap<string, Buffer>;
+  readonly supervisorCredentials: ReadonlyMap<string, CredentialHash>;
+  readonly supervisorLockout: { readonly failures: number; readonly windowMs: number; readonly durationMs: number };
+  readonly supervisorAuthorisationTtlMs: number;
   readonly voidRules: VoidRules;
 }
 
@@ -63,7 +82,13 @@ export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidSe
   const text = (key: string): string | undefined => config[key] as string | undefined;
   const perChannel = (prefix: string) => Object.fromEntries(CHANNELS.map((channel) => [channel, text(`${prefix}${channel}`)]));
   return {
-    supervisorCredentials: config['SUPERVISOR_CREDENTIALS'] as Map<string, Buffer>,
+    supervisorCredentials: config['SUPERVISOR_CREDENTIALS'] as Map<string, CredentialHash>,
+    supervisorLockout: {
+      failures: config['SUPERVISOR_LOCKOUT_FAILURES'] as number,
+      windowMs: parseDuration(text('SUPERVISOR_LOCKOUT_WINDOW') as string),
+      durationMs: parseDuration(text('SUPERVISOR_LOCKOUT_DURATION') as string),
+    },
+    supervisorAuthorisationTtlMs: parseDuration(text('SUPERVISOR_AUTHORISATION_TTL') as string),
     voidRules: voidRulesFrom({
       window: perChannel('VOID_WINDOW_'),
       minAge: perChannel('VOID_MIN_AGE_'),
@@ -73,15 +98,19 @@ export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidSe
   };
 }
 
-/** Checks a supervisor's credential against its configured hash in constant time; the credential goes no further. */
-export function checkSupervisor(
-  credentials: ReadonlyMap<string, Buffer>,
+/** What an unknown operator's credential is checked against, so that it costs as much as a known one's. */
+const UNKNOWN_OPERATOR: CredentialHash = { parameters: DEFAULT_SCRYPT_PARAMETERS, salt: randomBytes(16), hash: randomBytes(32) };
+
+/**
+ * Checks a supervisor's credential against its configured scrypt hash (off the event loop, compared
+ * in constant time); the credential goes no further.
+ */
+export async function checkSupervisor(
+  credentials: ReadonlyMap<string, CredentialHash>,
   merchantId: string,
-  supervisor: { operatorId: string; credential: string } | undefined,
-): SupervisorCheck {
-  if (!supervisor) return 'MISSING';
+  supervisor: { operatorId: string; credential: string },
+): Promise<'VERIFIED' | 'INVALID'> {
   const expected = credentials.get(`${merchantId}/${supervisor.operatorId}`);
-  const actual = createHash('sha256').update(supervisor.credential, 'utf8').digest();
-  if (!expected) return 'INVALID';
-  return timingSafeEqual(expected, actual) ? 'VERIFIED' : 'INVALID';
+  const matches = await verifyCredential(supervisor.credential, expected ?? UNKNOWN_OPERATOR);
+  return expected && matches ? 'VERIFIED' : 'INVALID';
 }

@@ -1,9 +1,12 @@
+import { CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
 import { GatesNamedByClearing1764900000000 } from './persistence/gates-named-by-clearing.migration';
+import { SupervisorAuthorisations1765300000000 } from './persistence/supervisor-authorisations.migration';
+import { SupervisorLockouts1765200000000 } from './persistence/supervisor-lockouts.migration';
 import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
@@ -28,6 +31,9 @@ export const voidServiceDefinition: ServiceDefinition = {
     DropOutboxNotify1764500000000,
     GatesNamedByClearing1764900000000,
     InboxKeyedBySource1764950000000,
+    CreateAuditTrail1765100000000,
+    SupervisorLockouts1765200000000,
+    SupervisorAuthorisations1765300000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],

@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CommonConfig, MerchantAuthGuard } from '@pos/service-runtime';
+import { SupervisorAuthority } from './decisions/supervisor-authority';
 import { VoidDecisions } from './decisions/void-decisions';
+import { SupervisorAuthorisationsController } from './http/supervisor-authorisations.controller';
 import { VoidsController } from './http/voids.controller';
 import { VoidClearingController, VoidCommandsController, VoidPaymentFactsController } from './messaging/void-handlers.controller';
 import { MetricsController, VoidMetrics } from './observability/void-metrics';
@@ -13,9 +15,10 @@ export class VoidModule {
   static forRoot(config: CommonConfig & Record<string, unknown>): DynamicModule {
     return {
       module: VoidModule,
-      controllers: [VoidsController, MetricsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
+      controllers: [VoidsController, SupervisorAuthorisationsController, MetricsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
       providers: [
         { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
+        SupervisorAuthority,
         VoidDecisions,
         VoidMetrics,
         MerchantAuthGuard,

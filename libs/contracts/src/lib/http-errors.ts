@@ -52,6 +52,8 @@ export const HttpErrorCatalogue = {
   IDEMPOTENCY_KEY_REQUIRED: { status: 400, where: ['void'], meaning: 'Neither an Idempotency-Key header nor a body idempotencyKey was given.' },
   IDEMPOTENCY_KEY_CONFLICT: { status: 400, where: ['void'], meaning: 'The Idempotency-Key header and the body idempotencyKey differ.' },
   PAYMENT_REFERENCE_REQUIRED: { status: 400, where: ['void'], meaning: 'A void must name its payment: paymentId or outTradeNo.' },
+  SUPERVISOR_AUTH_FAILED: { status: 403, where: ['void'], meaning: 'Supervisor authorisation: the operator is not a supervisor of this merchant, or its credential is wrong.' },
+  SUPERVISOR_LOCKED: { status: 403, where: ['void'], meaning: 'Supervisor authorisation: the supervisor is locked after repeated wrong credentials; retry once the lock has expired, or with another supervisor.' },
   VOID_NOT_FOUND: { status: 404, where: ['void'], meaning: "No such void decision (also for another merchant's)." },
   INVALID_DECISION: { status: 400, where: ['void'], meaning: 'decision is not ACCEPTED or REJECTED.' },
   INVALID_REASON: { status: 400, where: ['void'], meaning: 'reason is not a void rejection reason.' },

@@ -128,11 +128,25 @@ export const VoidRequested = Type.Object(
     amountFen: AmountFen,
     operatorId: Identifier,
     card: Type.Optional(CardDetails),
-    /** Card voids: the supervisor's operator id and credential (主管密码); checked, never logged or stored. */
-    supervisor: Type.Optional(
-      Type.Object({ operatorId: Identifier, credential: Type.String({ minLength: 4, maxLength: 128 }) }, strict),
-    ),
+    /**
+     * Card voids: the supervisor's authorisation, issued by the void service over HTTP
+     * (`POST /v1/supervisor-authorisations`) for this merchant, terminal and payment; single-use and
+     * short-lived. A supervisor credential (主管密码) never travels on Kafka: a command carrying one
+     * is parked, without it, as SECRET_IN_MESSAGE.
+     */
+    supervisor: Type.Optional(Type.Object({ authorisationId: Uuid }, strict)),
   },
+  strict,
+);
+
+// ---------- supervisor authorisation (HTTP only: a credential never travels on Kafka) ----------
+
+/** A supervisor's operator id and credential (主管密码), as a terminal presents them to the void service over HTTP. */
+export const SupervisorCredential = Type.Object({ operatorId: Identifier, credential: Type.String({ minLength: 4, maxLength: 128 }) }, strict);
+
+/** `POST /v1/supervisor-authorisations`: one void of one payment on one terminal (paymentId, outTradeNo or both). */
+export const SupervisorAuthorisationRequest = Type.Object(
+  { terminalId: Identifier, paymentId: Type.Optional(Uuid), outTradeNo: Type.Optional(OutTradeNo), supervisor: SupervisorCredential },
   strict,
 );
 
@@ -202,6 +216,11 @@ export interface MessageContract {
   readonly producer: Producer;
   readonly summary: string;
   readonly schema: TObject;
+  /**
+   * Fields (JSON Pointers into the payload) that must never travel on Kafka. A consumer parks a
+   * message carrying one as SECRET_IN_MESSAGE, with the field removed from the parked copy.
+   */
+  readonly forbiddenFields?: readonly string[];
 }
 
 const contract = (
@@ -233,7 +252,7 @@ export const MessageContracts: readonly MessageContract[] = [
   contract(Topics.clearingEvents, 'pos.clearing.payment.cleared', 'event', PaymentCleared, 'A payment was cleared in a closed batch', BATCH_ID_REVISION),
   contract(Topics.clearingEvents, 'pos.clearing.batch.closed', 'event', BatchClosed, 'A batch closed with exact totals', BATCH_ID_REVISION),
   contract(Topics.clearingEvents, 'pos.clearing.batch.settled', 'event', BatchSettled, 'A batch was settled (T+1 working day)', BATCH_ID_REVISION),
-  contract(Topics.voidCommands, 'pos.void.requested', 'command', VoidRequested, 'Void (撤销) a payment (upstream producers)'),
+  { ...contract(Topics.voidCommands, 'pos.void.requested', 'command', VoidRequested, 'Void (撤销) a payment (upstream producers)'), forbiddenFields: ['/supervisor/credential'] },
   contract(Topics.voidEvents, 'pos.void.accepted', 'event', VoidAccepted, 'A void was accepted', BATCH_ID_REVISION),
   contract(Topics.voidEvents, 'pos.void.rejected', 'event', VoidRejected, 'A void was rejected, with reason and remedy'),
   contract(Topics.voidEvents, 'pos.void.confirmed', 'event', VoidConfirmed, 'Customer notice for an accepted void'),
@@ -263,4 +282,28 @@ export function contractsOf(topic: string): MessageContract[] {
 
 export function contractFor(topic: string, type: string): MessageContract | undefined {
   return MessageContracts.find((c) => c.topic === topic && c.type === type);
+}
+
+/** The forbidden fields (see MessageContract.forbiddenFields) that this payload carries. */
+export function forbiddenFieldsIn(contract: MessageContract, data: unknown): string[] {
+  return (contract.forbiddenFields ?? []).filter((pointer) => {
+    let node: unknown = data;
+    for (const name of pointer.split('/').slice(1)) {
+      if (typeof node !== 'object' || node === null || !Object.prototype.hasOwnProperty.call(node, name)) return false;
+      node = (node as Record<string, unknown>)[name];
+    }
+    return true;
+  });
+}
+
+/** A copy of the payload without the fields at these JSON Pointers (the rest untouched). */
+export function withoutFields(data: unknown, pointers: readonly string[]): unknown {
+  const copy: unknown = structuredClone(data);
+  for (const pointer of pointers) {
+    const path = pointer.split('/').slice(1);
+    let node: unknown = copy;
+    for (const name of path.slice(0, -1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[name] : undefined;
+    if (typeof node === 'object' && node !== null) delete (node as Record<string, unknown>)[path[path.length - 1]];
+  }
+  return copy;
 }

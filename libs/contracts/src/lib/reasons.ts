@@ -19,6 +19,7 @@ export const VoidRejectionReasons = [
   'CARD_REFERENCE_MISMATCH',
   'SUPERVISOR_AUTH_REQUIRED',
   'MODIFIED_REQUEST',
+  'SUPERVISOR_LOCKED',
 ] as const;
 export type VoidRejectionReason = (typeof VoidRejectionReasons)[number];
 
@@ -50,5 +51,6 @@ export const DeadLetterReasons = [
   'FORGED_SOURCE',
   'KEY_MISMATCH',
   'UNKNOWN_MERCHANT',
+  'SECRET_IN_MESSAGE',
 ] as const;
 export type DeadLetterReason = (typeof DeadLetterReasons)[number];

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { DeadLetterReason, deadLetterTopicOf, EventEnvelope, TopicName } from '@pos/contracts';
+import { contractFor, DeadLetterReason, deadLetterTopicOf, EventEnvelope, forbiddenFieldsIn, TopicName, withoutFields } from '@pos/contracts';
 import { queryPrepared } from '@pos/persistence';
 import { HandlerContext, InboundMessage, MessageBroker, MessageConsumer, MessageProducer, MessageTooLargeError, OutboundMessage } from './broker.port';
 import { deadLetterReasonOf, decodeEnvelope } from './envelope-codec';
@@ -209,6 +209,14 @@ export class ReliableConsumer {
       return undefined;
     }
     const { envelope } = decoded;
+    // A secret that should never have been sent is not copied anywhere: parked without it, and nothing else.
+    const contract = contractFor(message.topic, envelope.type);
+    const secrets = contract ? forbiddenFieldsIn(contract, envelope.data) : [];
+    if (secrets.length > 0) {
+      const value = Buffer.from(JSON.stringify(withoutFields(envelope.data, secrets)), 'utf8');
+      await this.deadLetter({ ...message, value }, 'SECRET_IN_MESSAGE', `${secrets.join(', ')} must never travel on Kafka; removed from this copy`);
+      return undefined;
+    }
     const validation = this.validator.validateEvent(message.topic, envelope);
     if (!validation.ok) {
       await this.deadLetter(message, validation.reason, validation.detail);

@@ -39,13 +39,13 @@ describe('JsonLogger', () => {
     const { logger, lines } = capture();
     new JsonLogger(logger).warn(
       {
-        request: { paymentCode: '134567890123456789', supervisorCredential: 'S3cret', headers: { 'x-api-key': 'key-1' }, card: { cardNumber: '6222020000000000' } },
+        request: { paymentCode: '134567890123456789', supervisorCredential: 'S3cret', headers: { 'x-api-key': 'key-1' }, card: { cardNumber: '6222020000000000' }, supervisor: { operatorId: 'OP9', credential: '246810' } },
         apiKey: 'key-2',
       },
       'Voids',
     );
     const text = JSON.stringify(lines);
-    for (const secret of ['134567890123456789', 'S3cret', 'key-1', 'key-2', '6222020000000000']) expect(text).not.toContain(secret);
+    for (const secret of ['134567890123456789', 'S3cret', '246810', 'key-1', 'key-2', '6222020000000000']) expect(text).not.toContain(secret);
     expect(text).toContain('[redacted]');
   });
 

@@ -8,7 +8,7 @@ export interface ServiceIdentity {
 
 export type LogLevel = Level | 'silent';
 
-const SECRET_FIELDS = ['apiKey', 'password', 'supervisorPassword', 'supervisorCredential', 'paymentCode', 'authCode', 'cardNumber', 'pan'];
+const SECRET_FIELDS = ['apiKey', 'password', 'supervisorPassword', 'supervisorCredential', 'credential', 'paymentCode', 'authCode', 'cardNumber', 'pan'];
 const SECRET_HEADERS = ['authorization', '["x-api-key"]', 'cookie'];
 
 /**

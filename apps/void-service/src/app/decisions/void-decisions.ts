@@ -16,10 +16,17 @@ import {
   REASON_MESSAGES,
   VoidDecision,
 } from '@pos/void-domain';
-import { checkSupervisor, VoidServiceSettings } from '../void-service.config';
+import { VoidServiceSettings } from '../void-service.config';
 import { VOID_SETTINGS } from '../void-settings.token';
+import { SupervisorAuthority, SupervisorProof } from './supervisor-authority';
 
-export type VoidCommand = VoidRequested;
+/**
+ * A void request: as on Kafka (`pos.void.requested`, a supervisor authorisation's id), or over
+ * HTTP, which also takes the supervisor's credential itself.
+ */
+export type VoidCommand = Omit<VoidRequested, 'supervisor'> & {
+  readonly supervisor?: VoidRequested['supervisor'] | { readonly operatorId: string; readonly credential: string };
+};
 export type DecisionSource = 'HTTP' | 'KAFKA';
 
 /** A stored decision as the API shows it; a replay returns exactly the same object. */
@@ -171,6 +178,7 @@ export class VoidDecisions {
     private readonly outbox: Outbox,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(VOID_SETTINGS) private readonly settings: VoidServiceSettings,
+    private readonly supervisors: SupervisorAuthority,
   ) {}
 
   /** `db` is a transaction (Kafka: the consumer's inbox transaction) or the data source's manager (HTTP). */
@@ -186,15 +194,34 @@ export class VoidDecisions {
           amountFen: command.amountFen,
           operatorId: command.operatorId,
           card: command.card,
-          supervisorOperatorId: command.supervisor?.operatorId,
+          supervisorOperatorId: command.supervisor && 'operatorId' in command.supervisor ? command.supervisor.operatorId : undefined,
         }),
       )
       .digest('hex');
-    const supervisor = checkSupervisor(this.settings.supervisorCredentials, command.merchantId, command.supervisor);
+    // The supervisor is looked at only for a payment whose channel needs one. A credential (a slow
+    // hash, on purpose) is checked once however often the decision is retried, and before the
+    // decision's clock reading, so that the decision time stays next to its storing; an
+    // authorisation is checked at the decision time.
+    let credentialCheck: Promise<SupervisorProof> | undefined;
+    const credentialOf = (payment: PaymentFacts | undefined): Promise<SupervisorProof> | undefined => {
+      const { supervisor } = command;
+      if (!payment || !supervisor || !('credential' in supervisor) || !this.settings.voidRules[payment.channel].requireSupervisor) return undefined;
+      credentialCheck ??= this.supervisors.check(command.merchantId, supervisor).then((check) => ({ check, operatorId: supervisor.operatorId }));
+      return credentialCheck;
+    };
+    const authorisationOf = async (payment: PaymentFacts | undefined, now: Date): Promise<SupervisorProof> => {
+      const { supervisor } = command;
+      if (!payment || !supervisor || !('authorisationId' in supervisor) || !this.settings.voidRules[payment.channel].requireSupervisor) {
+        return { check: 'MISSING' };
+      }
+      const scope = { merchantId: command.merchantId, terminalId: command.terminalId, paymentId: payment.paymentId, outTradeNo: payment.outTradeNo };
+      return this.supervisors.redeem(db, supervisor.authorisationId, scope, now);
+    };
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const row = await this.readPayment(db, command);
       const payment = row ? factsOf(row) : undefined;
+      const credential = await credentialOf(payment);
       const gate: GateFacts | undefined =
         row?.gate_batch_id && row.gate_status && row.gate_closes_at
           ? {
@@ -206,6 +233,7 @@ export class VoidDecisions {
           : undefined;
       // One reading of the clock: the decision is made, stored and re-checked against the gate at this instant.
       const now = this.clock.now();
+      const supervisor = credential ?? (await authorisationOf(payment, now));
       const decision = decideVoid(
         {
           merchantId: command.merchantId,
@@ -213,15 +241,22 @@ export class VoidDecisions {
           ...(command.paymentId && command.outTradeNo ? { outTradeNo: command.outTradeNo } : {}),
           amountFen: command.amountFen,
           card: command.card,
-          supervisor,
+          supervisor: supervisor.check,
         },
         payment,
         gate,
         this.settings.voidRules,
         now,
       );
-      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision, now);
-      if (stored.kind === 'stored') return { view: stored.view, replayed: false };
+      const stored = await this.store(db, command, source, payloadHash, payment, gate, decision, now, supervisor.operatorId ?? null);
+      if (stored.kind === 'stored') {
+        if (payment && supervisor.check === 'VERIFIED' && supervisor.operatorId && decision.decision === 'ACCEPTED') {
+          const { merchantId, terminalId } = command;
+          const { operatorId, authorisationId } = supervisor;
+          await this.supervisors.authorised(db, { merchantId, terminalId, operatorId, voidId: stored.view.voidId, paymentId: payment.paymentId, source, authorisationId });
+        }
+        return { view: stored.view, replayed: false };
+      }
       if (stored.kind === 'facts-changed') continue;
       const [existing] = await queryPrepared<DecisionRow>(
         db,
@@ -230,7 +265,7 @@ export class VoidDecisions {
         [command.merchantId, command.idempotencyKey],
       );
       if (existing.payload_hash === payloadHash) return { view: viewOf(existing), replayed: true };
-      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), this.clock.now(), existing.void_id);
+      const modified = await this.store(db, command, source, payloadHash, undefined, undefined, this.modified(), this.clock.now(), null, existing.void_id);
       if (modified.kind !== 'stored') throw new Error('a MODIFIED_REQUEST answer owns no key, so it is always stored');
       return { view: modified.view, replayed: false };
     }
@@ -281,6 +316,7 @@ export class VoidDecisions {
     gate: GateFacts | undefined,
     decision: VoidDecision,
     decidedAt: Date,
+    supervisorOperatorId: string | null,
     originalVoidId?: string,
   ): Promise<{ kind: 'stored'; view: VoidDecisionView } | { kind: 'key-taken' } | { kind: 'facts-changed' }> {
     const voidId = randomUUID();
@@ -318,7 +354,7 @@ export class VoidDecisions {
       source,
       command.terminalId,
       command.operatorId,
-      command.supervisor?.operatorId ?? null,
+      supervisorOperatorId,
       row.requested_payment_id,
       row.requested_out_trade_no,
       command.amountFen,

@@ -10,10 +10,41 @@ export class CardReferenceBody {
 }
 
 export class SupervisorBody {
+  @ApiPropertyOptional({ example: 'OP9', description: 'With credential: the supervisor' })
+  operatorId?: string;
+  @ApiPropertyOptional({ description: 'With operatorId: the supervisor credential (主管密码); checked against its hash, never logged or stored', format: 'password' })
+  credential?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Instead of operatorId and credential: an authorisation from POST /v1/supervisor-authorisations (the only form a Kafka command may carry)' })
+  authorisationId?: string;
+}
+
+export class SupervisorCredentialBody {
   @ApiProperty({ example: 'OP9' })
   operatorId!: string;
-  @ApiProperty({ description: 'Supervisor credential (主管密码); checked against its configured hash, never logged or stored', format: 'password' })
+  @ApiProperty({ description: 'Supervisor credential (主管密码); checked against its hash, never logged or stored', format: 'password' })
   credential!: string;
+}
+
+export class SupervisorAuthorisationRequestBody {
+  @ApiProperty({ example: 'POS-7', description: 'The terminal that will send the void' })
+  terminalId!: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'The payment to void; or outTradeNo, or both (each given must match)' })
+  paymentId?: string;
+  @ApiPropertyOptional({ example: 'ORDER-1' })
+  outTradeNo?: string;
+  @ApiProperty({ type: SupervisorCredentialBody })
+  supervisor!: SupervisorCredentialBody;
+}
+
+export class SupervisorAuthorisationBody {
+  @ApiProperty({ format: 'uuid', description: 'Put into the void command: supervisor: {authorisationId}' }) authorisationId!: string;
+  @ApiProperty() merchantId!: string;
+  @ApiProperty() terminalId!: string;
+  @ApiProperty() operatorId!: string;
+  @ApiPropertyOptional({ format: 'uuid' }) paymentId?: string;
+  @ApiPropertyOptional() outTradeNo?: string;
+  @ApiProperty({ format: 'date-time' }) issuedAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'Unusable from this instant on' }) expiresAt!: string;
 }
 
 export class VoidRequestBody {
@@ -33,7 +64,7 @@ export class VoidRequestBody {
   operatorId!: string;
   @ApiPropertyOptional({ type: CardReferenceBody, description: 'Card payments: the original batch and voucher numbers' })
   card?: CardReferenceBody;
-  @ApiPropertyOptional({ type: SupervisorBody, description: 'Card payments: supervisor authorisation' })
+  @ApiPropertyOptional({ type: SupervisorBody, description: 'Card payments: the supervisor (operatorId and credential) or its authorisation (authorisationId)' })
   supervisor?: SupervisorBody;
 }
 

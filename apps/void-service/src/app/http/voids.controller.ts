@@ -7,8 +7,9 @@ import { Topics, VoidRejectionReasons, VoidRequested } from '@pos/contracts';
 import { isBusinessDate } from '@pos/business-calendar';
 import { MessageValidator } from '@pos/messaging';
 import { ApiError, ApiErrorCodes, AuthenticatedMerchant, MerchantAuthenticated, UuidParam } from '@pos/service-runtime';
-import { DECISION_COLUMNS, DecisionRow, UnreferencedVoid, viewOf, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
+import { DECISION_COLUMNS, DecisionRow, UnreferencedVoid, viewOf, VoidCommand, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
 import { VoidMetrics } from '../observability/void-metrics';
+import { supervisorCredentialOf } from './request-schemas';
 import { VoidDecisionBody, VoidDecisionListBody, VoidRequestBody } from './void-dtos';
 
 const MAX_PAGE = 500;
@@ -132,7 +133,7 @@ export class VoidsController {
   }
 
   /** Validates against the contract's own JSON Schema, so HTTP and Kafka accept exactly the same requests. */
-  private commandFrom(merchantId: string, headerKey: string | undefined, body: unknown): VoidRequested {
+  private commandFrom(merchantId: string, headerKey: string | undefined, body: unknown): VoidCommand {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ApiError('VALIDATION_FAILED', 'the body must be a JSON object');
     }
@@ -147,7 +148,10 @@ export class VoidsController {
     if (fields['merchantId'] !== undefined && fields['merchantId'] !== merchantId) {
       throw new ApiError('MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
     }
-    const command = { ...fields, idempotencyKey, merchantId };
+    // Over HTTP the supervisor may also be the credential itself, which the Kafka contract refuses.
+    const { supervisor, ...others } = fields;
+    const credential = supervisor !== null && typeof supervisor === 'object' && 'credential' in supervisor ? supervisorCredentialOf(supervisor) : undefined;
+    const command = { ...(credential ? others : fields), idempotencyKey, merchantId };
     const result = this.validator.validate(Topics.voidCommands, 'pos.void.requested', 1, command);
     if (!result.ok) {
       const code = /^\/amountFen\b/m.test(result.detail.replace(/; /g, '\n')) ? 'INVALID_AMOUNT' : 'VALIDATION_FAILED';
@@ -157,7 +161,7 @@ export class VoidsController {
     if (!request.paymentId && !request.outTradeNo) {
       throw new ApiError('PAYMENT_REFERENCE_REQUIRED', 'a void must name the payment: paymentId or outTradeNo');
     }
-    return request;
+    return credential ? { ...request, supervisor: credential } : request;
   }
 }
 

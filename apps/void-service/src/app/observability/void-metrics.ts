@@ -41,6 +41,18 @@ export class VoidMetrics {
     registers: [this.registry],
   });
 
+  private readonly supervisorChecks = new Counter({
+    name: 'void_supervisor_checks_total',
+    help: 'Supervisor credentials checked, by verdict (VERIFIED, INVALID, LOCKED: refused because the supervisor is locked)',
+    labelNames: ['verdict'] as const,
+    registers: [this.registry],
+  });
+  private readonly supervisorLockouts = new Counter({
+    name: 'void_supervisor_lockouts_total',
+    help: 'Supervisors locked after repeated wrong credentials',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -57,6 +69,14 @@ export class VoidMetrics {
 
   gateClosed(reason: string): void {
     this.gateClosings.inc({ reason });
+  }
+
+  supervisorChecked(verdict: 'VERIFIED' | 'INVALID' | 'LOCKED'): void {
+    this.supervisorChecks.inc({ verdict });
+  }
+
+  supervisorLocked(): void {
+    this.supervisorLockouts.inc();
   }
 
   invariantViolation(): void {

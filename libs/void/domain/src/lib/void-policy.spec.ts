@@ -103,6 +103,8 @@ const cases: Case[] = [
   { name: 'UNIONPAY_CARD without a card reference', channel: 'UNIONPAY_CARD', request: { card: undefined }, now: at('2026-11-27T03:00:00Z'), expected: rejected('CARD_REFERENCE_MISMATCH', 'CORRECT_REQUEST') },
   { name: 'UNIONPAY_CARD without a supervisor', channel: 'UNIONPAY_CARD', request: { supervisor: 'MISSING' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('SUPERVISOR_AUTH_REQUIRED', 'CORRECT_REQUEST') },
   { name: 'UNIONPAY_CARD with a wrong supervisor credential', channel: 'UNIONPAY_CARD', request: { supervisor: 'INVALID' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('SUPERVISOR_AUTH_REQUIRED', 'CORRECT_REQUEST') },
+  { name: 'UNIONPAY_CARD with a locked supervisor', channel: 'UNIONPAY_CARD', request: { supervisor: 'LOCKED' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('SUPERVISOR_LOCKED', 'RETRY_LATER') },
+  { name: 'WECHAT ignores a locked supervisor', channel: 'WECHAT', request: { supervisor: 'LOCKED' }, now: at('2026-11-27T03:00:00Z'), expected: accepted },
 ];
 
 describe('decideVoid: the policy table', () => {
@@ -142,8 +144,8 @@ describe('decideVoid: the policy table', () => {
     expect(decideVoid(request('WECHAT', { outTradeNo: 'ORDER-1' }), p, gateOf(p), rules, PAID)).toMatchObject(accepted);
   });
 
-  it('keeps the idempotency key only for final answers: retry-later answers and a missing supervisor may be asked again', () => {
-    const transient = ['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING', 'CLEARING_PENDING', 'VOID_TOO_EARLY', 'SUPERVISOR_AUTH_REQUIRED'] as const;
+  it('keeps the idempotency key only for final answers: retry-later answers, a missing supervisor and a locked one may be asked again', () => {
+    const transient = ['PAYMENT_NOT_FOUND', 'PAYMENT_PENDING', 'CLEARING_PENDING', 'VOID_TOO_EARLY', 'SUPERVISOR_AUTH_REQUIRED', 'SUPERVISOR_LOCKED'] as const;
     for (const reason of VoidRejectionReasons) {
       expect([reason, isFinal({ decision: 'REJECTED', reason })]).toEqual([reason, !(transient as readonly string[]).includes(reason)]);
     }

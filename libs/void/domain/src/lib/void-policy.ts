@@ -37,8 +37,11 @@ export interface GateFacts {
   readonly closesAt: Date;
 }
 
-/** The supervisor credential, already checked by the shell (which never lets the credential go further). */
-export type SupervisorCheck = 'VERIFIED' | 'MISSING' | 'INVALID';
+/**
+ * The supervisor credential, already checked by the shell (which never lets the credential go
+ * further). LOCKED: the supervisor is locked after repeated wrong credentials, whatever was presented.
+ */
+export type SupervisorCheck = 'VERIFIED' | 'MISSING' | 'INVALID' | 'LOCKED';
 
 export interface VoidRequestFacts {
   readonly merchantId: string;
@@ -76,6 +79,8 @@ export const REASON_MESSAGES: Readonly<Record<VoidRejectionReason, string>> = {
   CARD_REFERENCE_MISMATCH: 'The original batch and voucher numbers do not match the payment.',
   SUPERVISOR_AUTH_REQUIRED: 'A valid supervisor authorisation is required for this void.',
   MODIFIED_REQUEST: 'This idempotency key was used before for a different void request.',
+  SUPERVISOR_LOCKED:
+    'The supervisor is locked after repeated wrong credentials; retry once the lock has expired, or with another supervisor.',
 };
 
 function reject(reason: VoidRejectionReason, remedy: Remedy, deadline?: Date): VoidDecision {
@@ -131,6 +136,7 @@ export function decideVoid(
   if (rule.requireCardReference && !sameCardReference(request.card, payment.card)) {
     return reject('CARD_REFERENCE_MISMATCH', 'CORRECT_REQUEST', deadline);
   }
+  if (rule.requireSupervisor && request.supervisor === 'LOCKED') return reject('SUPERVISOR_LOCKED', 'RETRY_LATER', deadline);
   if (rule.requireSupervisor && request.supervisor !== 'VERIFIED') {
     return reject('SUPERVISOR_AUTH_REQUIRED', 'CORRECT_REQUEST', deadline);
   }
@@ -141,7 +147,8 @@ export function decideVoid(
 /**
  * Answers that may change when the same request is asked again: the payment or its batch is not
  * known yet, the customer is still paying, it is too early, or the supervisor's authorisation was
- * missing or wrong. They are recorded but do not take the idempotency key, so a retry with the same
+ * missing or wrong or the supervisor is locked for a while (ADR 0005: only final answers keep their
+ * key, and a lock expires). They are recorded but do not take the idempotency key, so a retry with the same
  * key is decided afresh; every other answer is final and is replayed for the key for ever.
  */
 const TRANSIENT_REASONS: ReadonlySet<VoidRejectionReason> = new Set([
@@ -150,6 +157,7 @@ const TRANSIENT_REASONS: ReadonlySet<VoidRejectionReason> = new Set([
   'CLEARING_PENDING',
   'VOID_TOO_EARLY',
   'SUPERVISOR_AUTH_REQUIRED',
+  'SUPERVISOR_LOCKED',
 ]);
 
 export function isFinal(decision: Pick<VoidDecision, 'decision'> & { readonly reason?: VoidRejectionReason }): boolean {
