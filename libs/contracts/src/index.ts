@@ -5,3 +5,4 @@ export * from './lib/reasons';
 export * from './lib/messages';
 export * from './lib/http-errors';
 export * from './lib/sources';
+export * from './lib/kafka-acls';

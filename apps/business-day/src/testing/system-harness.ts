@@ -1,6 +1,6 @@
 import { hashApiKey } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { KafkajsBroker, MessageBroker, NamespacedBroker } from '@pos/messaging';
@@ -67,7 +67,7 @@ export class SystemUnderTest {
 
   /** A broker client that sees this system's topics (close it after use). */
   broker(): MessageBroker {
-    return new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('system-test'), brokers: testStack().kafkaBrokers }), this.prefix);
+    return new NamespacedBroker(new KafkajsBroker(kafkaClientOf(testStack(), uniqueName('system-test'))), this.prefix);
   }
 
   /** The driver `npm start` runs, pointed at this system's instances (round-robin, current ones). */
