@@ -22,7 +22,7 @@ import { encodeEnvelope, KafkajsBroker, MessageBroker, messagingMigrations, Name
 import { createDataSource, queryPrepared, runMigrations } from '@pos/persistence';
 import { hashApiKey } from '@pos/service-runtime';
 import { spawnService, stackEnv } from '@pos/service-testing';
-import { startTestStack, TestStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, startTestStack, TestStack, uniqueName } from '@pos/testing';
 import { CreatePaymentTables1764300000000 } from '../../apps/payment-service/src/app/payment-tables.migration';
 
 // autocannon ships no types; this is the part of its API used here.
@@ -87,8 +87,8 @@ async function forDuration(concurrency: number, durationMs: number, worker: () =
   return { done, ms: performance.now() - start };
 }
 
-async function rawKafka(brokers: string[]): Promise<number> {
-  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('bench-raw'), brokers }), `${uniqueName('raw')}.`);
+async function rawKafka(stack: TestStack): Promise<number> {
+  const broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, uniqueName('bench-raw'))), `${uniqueName('raw')}.`);
   await broker.ensureTopics([{ name: Topics.paymentEvents, partitions: 6 }]);
   const producer = await broker.createProducer();
   const batch = 100;
@@ -161,7 +161,7 @@ async function service(stack: TestStack) {
     // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
     ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
   });
-  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('bench-observer'), brokers: stack.kafkaBrokers }), `${schema}.`);
+  const broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, uniqueName('bench-observer'))), `${schema}.`);
   try {
     // Warm-up: connections, JIT, the relay's producer.
     for (let i = 0; i < 50; i++) {
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     console.log(`phases of ${PHASE_MS / 1_000} s, ${CONNECTIONS} connections, on ${require('node:os').cpus().length} cores`);
     // Kafka first: a freshly started broker's JVM is still compiling for a while and would starve
     // whatever runs next to it on two cores.
-    const kafka = await rawKafka(started.stack.kafkaBrokers);
+    const kafka = await rawKafka(started.stack);
     console.log(`raw Kafka (KafkajsBroker, batches of 100, 4 in flight): ${kafka.toFixed(0)} events/s`);
     const postgres = await rawPostgres(started.stack.postgresUrl);
     console.log(`raw PostgreSQL (payment row + outbox row per transaction, 10 lanes, pool 10): ${postgres.toFixed(0)} payments/s`);

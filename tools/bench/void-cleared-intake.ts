@@ -14,7 +14,7 @@ import { Client } from 'pg';
 import { ServiceSources, Topics } from '@pos/contracts';
 import { encodeEnvelope, KafkajsBroker, NamespacedBroker } from '@pos/messaging';
 import { spawnService, stackEnv } from '@pos/service-testing';
-import { startTestStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, startTestStack, uniqueName } from '@pos/testing';
 import { cpuByPart, describeCpu } from './process-cpu';
 
 const EVENTS = Math.min(Number(process.argv[2] ?? 200_000), 2_000_000);
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const running = await startTestStack();
   const schema = uniqueName('void_intake');
   const prefix = `${schema}.`;
-  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: running.stack.kafkaBrokers }), prefix);
+  const broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(running.stack, schema)), prefix);
   const db = new Client({ connectionString: running.stack.postgresUrl });
   await db.connect();
   try {

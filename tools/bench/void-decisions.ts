@@ -22,7 +22,7 @@ import { encodeEnvelope, KafkajsBroker, MessageBroker, NamespacedBroker } from '
 import { hashApiKey } from '@pos/service-runtime';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { spawnService, stackEnv } from '@pos/service-testing';
-import { startTestStack, TestStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, startTestStack, TestStack, uniqueName } from '@pos/testing';
 import { cpuByPart, cpuTicks, describeCpu } from './process-cpu';
 import { RawHttpClient } from './raw-http-client';
 
@@ -206,7 +206,7 @@ async function bench(stack: TestStack): Promise<void> {
     : [];
   const processes: Record<string, number> = { 'void service': service.pid, 'load generator': process.pid };
   for (const neighbour of neighbours) processes[neighbour.name.replace('-', ' ')] = neighbour.pid;
-  const broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), prefix);
+  const broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, schema)), prefix);
   const db = new Client({ connectionString: stack.postgresUrl });
   await db.connect();
   try {

@@ -241,12 +241,25 @@ export function buildAsyncApiDocument(): Json {
       local: {
         host: 'localhost:19092',
         protocol: 'kafka',
-        description: 'The docker compose stack (external listener). Production clusters may require SASL and TLS.',
+        description: 'The docker compose stack (external listener, plaintext, no authentication).',
+      },
+      secured: {
+        host: 'kafka.example:9093',
+        protocol: 'kafka-secure',
+        description:
+          'A deployment\'s brokers, as the test stack runs its own: TLS with the platform\'s CA, SASL/SCRAM-SHA-512, and ACLs per principal (libs/contracts kafkaGrants): upstream systems may write the command topics only (docs/contracts.md, "How an upstream team authenticates").',
+        security: [{ $ref: '#/components/securitySchemes/scramSha512' }],
       },
     },
     channels,
     operations,
-    components: { messages, schemas },
+    components: {
+      messages,
+      schemas,
+      securitySchemes: {
+        scramSha512: { type: 'scramSha512', description: 'SASL/SCRAM-SHA-512 over TLS; a user name and password per principal.' },
+      },
+    },
   };
 }
 

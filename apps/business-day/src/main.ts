@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import { KafkajsBroker } from '@pos/messaging';
+import { addKafkaSecurityIssues, kafkaConnectionOf, kafkaSecurityShape, loadConfig } from '@pos/service-runtime';
 import { planDay } from './app/plan';
 import { Progress } from './app/progress';
 import { writeReport } from './app/report';
@@ -42,7 +44,9 @@ async function main(): Promise<void> {
     reconciliationDir: string;
   }>();
   const plan = planDay({ seed: options.seed, merchants: options.merchants, payments: options.payments, periodMs: options.period * 1000 });
-  const broker = new KafkajsBroker({ clientId: 'business-day-driver', brokers: options.brokers.split(',') });
+  // TLS and SASL as the services take them (KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_*), checked before anything runs.
+  const security = loadConfig(z.object(kafkaSecurityShape).superRefine(addKafkaSecurityIssues), process.env);
+  const broker = new KafkajsBroker(kafkaConnectionOf(security, 'business-day-driver', options.brokers.split(',')));
   const progress = new Progress();
   progress.start();
   try {

@@ -213,6 +213,28 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     expect(upstream.eventsOfType('pos.clearing.payment.cleared').filter((e) => e.data['merchantId'] === merchantId)).toHaveLength(1);
   });
 
+  it('dead-letters a forged void, from another source or under another merchant\'s key, and keeps its payment in settlement', async () => {
+    const merchantId = uniqueName('F').slice(0, 30);
+    const paid = payment({ merchantId, succeededAt: new Date().toISOString(), amountFen: 4_200 });
+    await upstream.paid([paid]);
+    const batchId = await eventually(() => db.batchOf(paid.paymentId), 'payment assigned');
+    const forgedSource = { ...envelope('pos.void.accepted', merchantId, voidOf(paid, batchId)), source: '/acme-pos-gateway' };
+    const forgedKey = { ...envelope('pos.void.accepted', merchantId, voidOf(paid, batchId)), key: `${merchantId}-X` };
+    await upstream.send(Topics.voidEvents, [forgedSource, forgedKey]);
+
+    const dead = await upstream.collect(`${Topics.voidEvents}.dlq`, uniqueName('dlq'), 2);
+    expect(Object.fromEntries(dead.map((m) => [m.headers['ce_id'], m.headers[DeadLetterHeaders.reason]]))).toEqual({
+      [forgedSource.id]: 'FORGED_SOURCE',
+      [forgedKey.id]: 'KEY_MISMATCH',
+    });
+
+    await upstream.answerGates(merchantId);
+    const closed = await closedBatch(batchId);
+    expect(closed.totals).toEqual({ paymentCount: 1, totalFen: 4_200, voidedCount: 0, voidedFen: 0 });
+    expect((await getJson<{ status: string }>(`/v1/payments/${paid.paymentId}/clearing`)).body.status).toBe('CLEARED');
+    expect(await db.query(`SELECT 1 FROM voided_payments WHERE payment_id = $1`, [paid.paymentId])).toEqual([]);
+  });
+
   it('closes a terminal\'s card batch on terminal settlement (HTTP and Kafka), cut at its instant; later payments go to its successor', async () => {
     const merchantId = settlingMerchant;
     const now = new Date().toISOString();

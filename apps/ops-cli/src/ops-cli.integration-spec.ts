@@ -13,7 +13,7 @@ import {
   OutboundMessage,
   ReplayHeaders,
 } from '@pos/messaging';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, kafkaEnvOf, testStack, uniqueName } from '@pos/testing';
 import { dlqListCommand, dlqReplayCommand, dlqShowCommand } from './app/commands/dlq';
 import { lagCommand } from './app/commands/lag';
 import { tailCommand } from './app/commands/tail';
@@ -25,6 +25,8 @@ import { MessageRecord } from './app/records';
 import { paymentStories } from './test/fixtures';
 
 const root = join(__dirname, '..', '..', '..');
+/** The CLI authenticates as the tests do (the stack's admin), through its environment variables. */
+const kafkaEnv = kafkaEnvOf(testStack());
 
 /** The CLI as a real process: its main through ts-node, as `npm run ops` runs the bundle. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -32,7 +34,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
     execFile(
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(root, 'apps/ops-cli/src/main.ts'), ...args],
-      { cwd: root, env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.integration.json'), ...env }, timeout: 90_000 },
+      { cwd: root, env: { ...process.env, ...kafkaEnv, TS_NODE_PROJECT: join(root, 'tsconfig.integration.json'), ...env }, timeout: 90_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -61,7 +63,7 @@ function cliProcess(args: string[]): ChildProcess {
   return spawn(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(root, 'apps/ops-cli/src/main.ts'), ...args],
-    { cwd: root, env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.integration.json') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, ...kafkaEnv, TS_NODE_PROJECT: join(root, 'tsconfig.integration.json') }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
 }
 
@@ -130,7 +132,7 @@ describe('ops CLI against real Kafka', () => {
 
   beforeAll(async () => {
     prefix = `${uniqueName('ops')}.`;
-    broker = new NamespacedBroker(new KafkajsBroker({ clientId: prefix, brokers: stack.kafkaBrokers }), prefix);
+    broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, prefix)), prefix);
     await broker.ensureTopics(allTopics().map((name) => ({ name, partitions: 2 })));
     stories = paymentStories();
     const other = paymentStories('M200');
@@ -529,7 +531,7 @@ describe('ops CLI against real Kafka', () => {
         execFile(
           'npm',
           ['run', '--silent', 'ops', '--', '--brokers', brokers(), '--topic-prefix', prefix, '--json', 'topics'],
-          { cwd: root, timeout: 170_000, maxBuffer: 16 << 20 },
+          { cwd: root, env: { ...process.env, ...kafkaEnv }, timeout: 170_000, maxBuffer: 16 << 20 },
           (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
         );
       });

@@ -65,7 +65,7 @@ describe('payment service HTTP contract', () => {
   });
 
   it('writes every instant of its answers and events in UTC (Z)', async () => {
-    const broker: MessageBroker = brokerFor(stack.kafkaBrokers, `${service.schema}.`);
+    const broker: MessageBroker = brokerFor(stack, `${service.schema}.`);
     const events = await TopicRecorder.start(broker, [Topics.paymentEvents]);
     try {
       const created = await post(service.url, walletPayment('00'));

@@ -6,7 +6,7 @@ import { CLOCK, encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, Me
 import { hashApiKey, hashCredential } from '@pos/service-runtime';
 import { BootedService, bootService } from '@pos/service-testing';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
 import { voidServiceDefinition } from './app/void-service.definition';
 
 /**
@@ -60,7 +60,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
   const deadLetters: InboundMessage[] = [];
 
   beforeAll(async () => {
-    broker = new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('void-test'), brokers: stack.kafkaBrokers }), prefix);
+    broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, uniqueName('void-test'))), prefix);
     await broker.ensureTopics([Topics.voidEvents, deadLetterTopicOf(Topics.voidCommands)].map((name) => ({ name, partitions: 3 })));
     // A fresh cluster answers "coordinator loading" to the first group joins for a few seconds.
     for (let attempt = 1; ; attempt++) {

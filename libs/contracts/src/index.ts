@@ -6,3 +6,4 @@ export * from './lib/messages';
 export * from './lib/http-errors';
 export * from './lib/sources';
 export * from './lib/approvals';
+export * from './lib/kafka-acls';

@@ -2,3 +2,4 @@ export * from './lib/images';
 export * from './lib/kafka-container';
 export * from './lib/postgres-container';
 export * from './lib/test-stack';
+export * from './lib/kafka-security';

@@ -1,6 +1,6 @@
 import { hashApiKey, hashCredential } from '@pos/service-runtime';
 import { ServiceName, spawnService, SpawnedService, stackEnv } from '@pos/service-testing';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, kafkaEnvOf, testStack, uniqueName } from '@pos/testing';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -88,7 +88,7 @@ export class SystemUnderTest {
 
   /** A broker client that sees this system's topics (close it after use). */
   broker(): MessageBroker {
-    return new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('system-test'), brokers: testStack().kafkaBrokers }), this.prefix);
+    return new NamespacedBroker(new KafkajsBroker(kafkaClientOf(testStack(), uniqueName('system-test'))), this.prefix);
   }
 
   /**
@@ -123,12 +123,11 @@ export class SystemUnderTest {
     }
   }
 
-  /** The operator CLI's production bundle, as `npm run ops` runs it, on this system's topics. */
   /** The built operator CLI with these arguments, as one operator (its token) on this system's broker and clearing API. */
   private ops(operator: keyof SystemUnderTest['operatorTokens'], args: readonly string[]): Promise<string> {
     const env = {
       PATH: process.env['PATH'] ?? '',
-      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      ...kafkaEnvOf(testStack()),
       KAFKA_TOPIC_PREFIX: this.prefix,
       CLEARING_URL: this.urls('clearing-service')[0],
       OPS_OPERATOR_TOKEN: this.operatorTokens[operator],

@@ -8,9 +8,9 @@ import { Client } from 'pg';
 import { ChannelName, EventEnvelope, MessageContracts, PaymentSucceeded, Topics, UPSTREAM, VoidAccepted, VoidGateClosed } from '@pos/contracts';
 import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageConsumer, MessageProducer, NamespacedBroker } from '@pos/messaging';
 import { hashApiKey, OperatorRole } from '@pos/service-runtime';
+import { KafkaAccess, kafkaClientOf } from '@pos/testing';
 
-export interface Stack {
-  readonly kafkaBrokers: string[];
+export interface Stack extends KafkaAccess {
   readonly postgresUrl: string;
 }
 
@@ -103,7 +103,7 @@ export class Upstream {
   readonly gateClosedFor = new Set<string>();
 
   constructor(stack: Stack, prefix: string) {
-    this.broker = new NamespacedBroker(new KafkajsBroker({ clientId: `upstream-${prefix}`, brokers: stack.kafkaBrokers }), prefix);
+    this.broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, `upstream-${prefix}`)), prefix);
   }
 
   async send(topic: string, envelopes: readonly EventEnvelope[]): Promise<void> {

@@ -41,7 +41,7 @@ describe('payment events survive a crash and a Kafka outage', () => {
     let locked = true;
 
     const first = await bootService(paymentServiceDefinition, stack, env);
-    const broker = brokerFor(stack.kafkaBrokers, `${schema}.`);
+    const broker = brokerFor(stack, `${schema}.`);
     const recorder = await TopicRecorder.start(broker, [Topics.paymentEvents]);
     const second: { close: () => Promise<void> } = { close: async () => undefined };
     try {
@@ -76,8 +76,8 @@ describe('payment events survive a crash and a Kafka outage', () => {
     // a network partition looks like to the relay.
     const kafka = await startKafka(imageFor('KAFKA_IMAGE'), { [TEST_STACK_LABEL]: 'true' });
     const container = (await getContainerRuntimeClient()).container.getById(kafka.container.getId());
-    const service = await bootService(paymentServiceDefinition, { kafkaBrokers: kafka.brokers, postgresUrl: stack.postgresUrl }, { MERCHANT_API_KEYS });
-    const broker = brokerFor(kafka.brokers, `${service.schema}.`);
+    const service = await bootService(paymentServiceDefinition, { ...kafka.access, postgresUrl: stack.postgresUrl }, { MERCHANT_API_KEYS });
+    const broker = brokerFor(kafka.access, `${service.schema}.`);
     const recorder = await TopicRecorder.start(broker, [Topics.paymentEvents]);
     let paused = false;
     try {

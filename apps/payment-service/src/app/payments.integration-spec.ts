@@ -33,7 +33,7 @@ describe('payment service on real Kafka and PostgreSQL', () => {
       PAYMENT_POLL_INTERVAL_MS: '100',
       PAYMENT_PENDING_QUERY_INTERVAL_MS: '300',
     });
-    broker = brokerFor(stack.kafkaBrokers, `${service.schema}.`);
+    broker = brokerFor(stack, `${service.schema}.`);
     producer = await broker.createProducer();
     events = await TopicRecorder.start(broker, [Topics.paymentEvents]);
     dead = await TopicRecorder.start(broker, [deadLetterTopicOf(Topics.paymentCommands), deadLetterTopicOf(Topics.voidEvents), deadLetterTopicOf(Topics.clearingEvents)]);

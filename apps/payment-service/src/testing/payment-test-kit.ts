@@ -1,6 +1,7 @@
 import { contractFor, EventEnvelope, UPSTREAM } from '@pos/contracts';
 import { encodeEnvelope, InboundMessage, KafkajsBroker, MessageBroker, MessageValidator, NamespacedBroker, OutboundMessage } from '@pos/messaging';
 import { hashApiKey } from '@pos/service-runtime';
+import { KafkaAccess, kafkaClientOf } from '@pos/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 
 /** Helpers shared by the payment service's integration tests (never imported by production code). */
@@ -41,8 +42,8 @@ export async function get(url: string, path: string, key: string = KEYS.M100): P
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-export function brokerFor(brokers: string[], prefix: string): MessageBroker {
-  return new NamespacedBroker(new KafkajsBroker({ clientId: uniqueName('payment-test'), brokers }), prefix);
+export function brokerFor(kafka: KafkaAccess, prefix: string): MessageBroker {
+  return new NamespacedBroker(new KafkajsBroker(kafkaClientOf(kafka, uniqueName('payment-test'))), prefix);
 }
 
 /** Everything that arrives on some topics from the beginning, for assertions of "exactly one". */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { deadLetterTopicOf, PaymentRequested, PaymentSucceeded, ServiceSources, TopicName, Topics } from '@pos/contracts';
 import { createDataSource, runMigrations } from '@pos/persistence';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
 import { InboundMessage, MessageBroker, OutboundMessage } from './broker.port';
 import { encodeEnvelope } from './envelope-codec';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
@@ -65,7 +65,7 @@ describe('the Kafka contract, enforced by the reliable consumer on real Kafka an
 
   beforeEach(async () => {
     schema = uniqueName('contract');
-    broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), `${schema}.`);
+    broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, schema)), `${schema}.`);
   });
 
   afterEach(async () => {

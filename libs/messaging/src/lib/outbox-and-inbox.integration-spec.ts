@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { ServiceSources, Topics } from '@pos/contracts';
 import { systemClock } from '@pos/business-calendar';
 import { createDataSource, runMigrations } from '@pos/persistence';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
 import { InboundMessage, MessageBroker } from './broker.port';
 import { encodeEnvelope } from './envelope-codec';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
@@ -58,7 +58,7 @@ describe('outbox, relay and reliable consumer on real Kafka and PostgreSQL', () 
     await dataSource.initialize();
     await runMigrations(dataSource);
     await dataSource.query(`CREATE TABLE applied (event_id text PRIMARY KEY, payment_id uuid NOT NULL)`);
-    broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), `${schema}.`);
+    broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, schema)), `${schema}.`);
     await broker.ensureTopics(
       [Topics.paymentEvents, `${Topics.paymentEvents}.dlq`].map((name) => ({ name, partitions: 2 })),
     );

@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { startService } from './bootstrap';
-import { CommonConfig, commonConfigSchema, ConfigError, loadConfig } from './config';
+import { CommonConfig, ConfigError, loadConfig, serviceConfigSchema } from './config';
 import { ServiceDefinition, ServiceModule } from './service.module';
 
 /** Boots a service from its definition and the process environment; bad configuration exits 1. */
@@ -11,8 +11,8 @@ export async function runService(
 ): Promise<INestApplication> {
   let config: CommonConfig & Record<string, unknown>;
   try {
-    const schema = commonConfigSchema.extend(definition.configShape ?? {});
-    config = { ...(loadConfig(schema, env) as CommonConfig & Record<string, unknown>), ...configOverrides };
+    const schema = serviceConfigSchema(definition.configShape);
+    config = { ...loadConfig(schema, env), ...configOverrides };
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`${definition.identity.name}: ${error.message}`);

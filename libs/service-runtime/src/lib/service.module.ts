@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { MessagingModule } from '@pos/messaging';
 import { DatabaseModule } from '@pos/persistence';
-import { CommonConfig } from './config';
+import { CommonConfig, kafkaConnectionOf } from './config';
 import { HealthModule } from './health.controller';
 import { ServiceIdentity } from './logging';
 
@@ -47,7 +47,7 @@ export class ServiceModule {
         }),
         MessagingModule.forRootAsync({
           useFactory: () => ({
-            connection: { clientId: config.KAFKA_CLIENT_ID ?? definition.identity.name, brokers: config.KAFKA_BROKERS },
+            connection: kafkaConnectionOf(config, config.KAFKA_CLIENT_ID ?? definition.identity.name, config.KAFKA_BROKERS),
             source: `/${definition.identity.name}`,
             upstreamSources: config.KAFKA_UPSTREAM_SOURCES,
             topics: definition.topics,

@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { adminUrlOf, runService, ServiceDefinition } from '@pos/service-runtime';
-import { TestStack, uniqueName } from '@pos/testing';
+import { kafkaEnvOf, TestStack, uniqueName } from '@pos/testing';
 
 export interface BootedService {
   readonly app: INestApplication;
@@ -20,7 +20,7 @@ export function stackEnv(stack: TestStack, schema: string, topicPrefix = `${sche
   return {
     DATABASE_URL: stack.postgresUrl,
     DATABASE_SCHEMA: schema,
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    ...kafkaEnvOf(stack),
     KAFKA_TOPIC_PREFIX: topicPrefix,
   };
 }

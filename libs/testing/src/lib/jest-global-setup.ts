@@ -1,3 +1,5 @@
+// First: the imports below need the workspace's paths.
+import './workspace-paths';
 import { startTestStack } from './test-stack';
 
 /**

@@ -1,22 +1,84 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
 import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
+import { KafkaPrincipal, KafkaPrincipals } from '@pos/contracts';
 import { answers, containerAddress } from './direct-address';
+import { grantAcls, KafkaSecrets, TEST_SASL_MECHANISM } from './kafka-security';
 
 const CLIENT_PORT = 9092;
 /** Listener advertised with the container's own address, for hosts that reach it (see direct-address). */
 const DIRECT_PORT = 9095;
+/**
+ * TLS with client certificates, for librdkafka clients before 2.6.1 (Debian 12's kcat), whose
+ * SCRAM a Kafka 4 broker refuses (their client-final nonce is malformed).
+ */
+const MTLS_PORT = 9096;
+const TRUST_STORE = '/tmp/kafka-tls/ca.pem';
 const START_ENV = '/tmp/kafka-start.env';
 /** Copied after the env file, in the same archive: the env file is complete once this exists. */
 const START_READY = '/tmp/kafka-start.ready';
 const WAITING = 'waiting for the advertised listener';
 /** The start script of the apache/kafka image; the locally built image has it at the same place. */
 const START_COMMAND = '/etc/kafka/docker/run';
+const LOG_DIRS = '/tmp/kraft-combined-logs';
+const KEY_STORE = '/tmp/kafka-tls/broker.pem';
+const SCRAM_ARGUMENTS = '/tmp/kafka-scram.args';
+/**
+ * Formats the storage with the principals' SCRAM credentials before the image's start script runs
+ * (its own format then finds the storage formatted and leaves it). Only what formatting reads.
+ */
+const FORMAT_PROPERTIES = [
+  'process.roles=broker,controller',
+  'node.id=1',
+  'controller.quorum.voters=1@127.0.0.1:9094',
+  'controller.listener.names=CONTROLLER',
+  'listeners=BROKER://127.0.0.1:9093,CONTROLLER://127.0.0.1:9094',
+  'listener.security.protocol.map=BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT',
+  'inter.broker.listener.name=BROKER',
+  `log.dirs=${LOG_DIRS}`,
+].join('\\n');
+const SCRAM_LOGIN = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+
+/** How clients reach and authenticate to a test broker: what a service's KAFKA_* settings name. */
+export interface KafkaAccess {
+  readonly kafkaBrokers: string[];
+  /** PEM file of the CA that signed the broker's certificate (KAFKA_SSL_CA). */
+  readonly kafkaCaFile: string;
+  /** The SCRAM-SHA-512 password of each principal (libs/contracts KafkaPrincipals), made for this broker. */
+  readonly kafkaPasswords: Readonly<Record<KafkaPrincipal, string>>;
+  /** The listener that takes a client certificate instead of SCRAM, and the admin's certificate (PEM files). */
+  readonly kafkaMtls: { readonly brokers: string[]; readonly adminKeyFile: string; readonly adminCertFile: string };
+}
 
 export interface StartedKafka {
   readonly brokers: string[];
+  readonly access: KafkaAccess;
   readonly container: StartedTestContainer;
   stop(): Promise<void>;
+}
+
+/** A kafkajs-style connection (the broker port's BrokerConnection) as `principal`; tests run as the admin. */
+export function kafkaClientOf(access: KafkaAccess, clientId: string, principal: KafkaPrincipal = KafkaPrincipals.admin) {
+  return {
+    clientId,
+    brokers: access.kafkaBrokers,
+    ssl: true,
+    tls: { ca: readFileSync(access.kafkaCaFile, 'utf8') },
+    sasl: { mechanism: TEST_SASL_MECHANISM, username: principal, password: access.kafkaPasswords[principal] },
+  };
+}
+
+/** A service's KAFKA_* variables for the broker, as `principal`. */
+export function kafkaEnvOf(access: KafkaAccess, principal: KafkaPrincipal = KafkaPrincipals.admin): Record<string, string> {
+  return {
+    KAFKA_BROKERS: access.kafkaBrokers.join(','),
+    KAFKA_SSL_CA: access.kafkaCaFile,
+    KAFKA_SASL_MECHANISM: TEST_SASL_MECHANISM,
+    KAFKA_SASL_USERNAME: principal,
+    KAFKA_SASL_PASSWORD: access.kafkaPasswords[principal],
+  };
 }
 
 /**
@@ -30,23 +92,41 @@ export interface StartedKafka {
 const JIT_FIRST_TIER_ONLY = '-XX:TieredStopAtLevel=1';
 
 /**
- * A single-node KRaft broker. Clients outside Docker must be told the host's mapped port, which is
- * only known once the container runs: the container waits for a file with the advertised
- * listener, which is copied in after start.
+ * A single-node KRaft broker as a deployment runs it: clients connect only over SASL_SSL with
+ * SCRAM-SHA-512, and KRaft's StandardAuthorizer allows what libs/contracts' kafkaGrants grant
+ * (the admin, which tests use, is a super user). The broker's own listeners (inter-broker and
+ * controller) are plaintext on the container's loopback only. Clients outside Docker must be told
+ * the host's mapped port, which is only known once the container runs: the container waits for a
+ * file with the advertised listener and the broker's key store, copied in after start.
  */
 export async function startKafka(image: string, labels: Record<string, string> = {}): Promise<StartedKafka> {
+  const secrets = await KafkaSecrets.create();
   const container = await new GenericContainer(image)
-    .withExposedPorts(CLIENT_PORT)
+    .withExposedPorts(CLIENT_PORT, MTLS_PORT)
     .withLabels(labels)
     .withEnvironment({
       CLUSTER_ID: randomBytes(16).toString('base64url'),
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: `PLAINTEXT://0.0.0.0:${CLIENT_PORT},BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094,DIRECT://0.0.0.0:${DIRECT_PORT}`,
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT,DIRECT:PLAINTEXT',
+      KAFKA_LISTENERS: `CLIENT://0.0.0.0:${CLIENT_PORT},BROKER://127.0.0.1:9093,CONTROLLER://127.0.0.1:9094,DIRECT://0.0.0.0:${DIRECT_PORT},MTLS://0.0.0.0:${MTLS_PORT}`,
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CLIENT:SASL_SSL,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT,DIRECT:SASL_SSL,MTLS:SSL',
+      KAFKA_LISTENER_NAME_MTLS_SSL_CLIENT_AUTH: 'required',
+      KAFKA_SSL_TRUSTSTORE_TYPE: 'PEM',
+      KAFKA_SSL_TRUSTSTORE_LOCATION: TRUST_STORE,
+      // CN=<name> is User:<name>, the principal a SCRAM user of that name has.
+      KAFKA_SSL_PRINCIPAL_MAPPING_RULES: 'RULE:^CN=([^,]+)$/$1/,DEFAULT',
       KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9094',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@127.0.0.1:9094',
+      KAFKA_LOG_DIRS: LOG_DIRS,
+      KAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512',
+      KAFKA_LISTENER_NAME_CLIENT_SCRAM___SHA___512_SASL_JAAS_CONFIG: SCRAM_LOGIN,
+      KAFKA_LISTENER_NAME_DIRECT_SCRAM___SHA___512_SASL_JAAS_CONFIG: SCRAM_LOGIN,
+      KAFKA_SSL_KEYSTORE_TYPE: 'PEM',
+      KAFKA_SSL_KEYSTORE_LOCATION: KEY_STORE,
+      KAFKA_AUTHORIZER_CLASS_NAME: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      // The loopback listeners' connections (the broker's own) are ANONYMOUS.
+      KAFKA_SUPER_USERS: `User:${KafkaPrincipals.admin};User:ANONYMOUS`,
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
@@ -58,37 +138,65 @@ export async function startKafka(image: string, labels: Record<string, string> =
     })
     .withEntrypoint(['sh', '-c'])
     .withCommand([
-      `echo '${WAITING}'; while [ ! -f ${START_READY} ]; do sleep 0.1; done; set -a; . ${START_ENV}; set +a; exec ${START_COMMAND}`,
+      [
+        `echo '${WAITING}'; while [ ! -f ${START_READY} ]; do sleep 0.1; done; set -a; . ${START_ENV}; set +a`,
+        `printf '${FORMAT_PROPERTIES}\\n' > /tmp/kafka-format.properties`,
+        `set -f; /opt/kafka/bin/kafka-storage.sh format --cluster-id="$CLUSTER_ID" -c /tmp/kafka-format.properties $(cat ${SCRAM_ARGUMENTS}) >/tmp/kafka-format.log 2>&1 || { cat /tmp/kafka-format.log; exit 1; }`,
+        `exec ${START_COMMAND}`,
+      ].join('; '),
     ])
     .withWaitStrategy(Wait.forLogMessage(WAITING))
     .start();
 
-  const published = `${container.getHost()}:${container.getMappedPort(CLIENT_PORT)}`;
-  // Without an address of its own, the DIRECT listener is advertised but never used.
-  const direct = containerAddress(container);
-  await container.copyContentToContainer([
-    {
-      content: `KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://${published},BROKER://localhost:9093,DIRECT://${direct ?? 'localhost'}:${DIRECT_PORT}\n`,
-      target: START_ENV,
-    },
-    { content: 'ready\n', target: START_READY },
-  ]);
-  await waitForReadyLine(container);
-  const brokers = [direct && (await answers(direct, DIRECT_PORT)) ? `${direct}:${DIRECT_PORT}` : published];
-  await warmUp(brokers);
-  return {
-    brokers,
-    container,
-    stop: async () => {
-      await container.stop();
-    },
-  };
+  try {
+    const published = `${container.getHost()}:${container.getMappedPort(CLIENT_PORT)}`;
+    // Without an address of its own, the DIRECT listener is advertised but never used.
+    const direct = containerAddress(container);
+    const keyStore = await secrets.brokerKeyStore(['localhost', '127.0.0.1', container.getHost(), ...(direct ? [direct] : [])]);
+    // Through the published port: it works wherever Docker runs (one listener, one advertised address).
+    const mtls = `${container.getHost()}:${container.getMappedPort(MTLS_PORT)}`;
+    const adminCertificate = await secrets.clientCertificate(KafkaPrincipals.admin);
+    await container.copyContentToContainer([
+      {
+        content: `KAFKA_ADVERTISED_LISTENERS=CLIENT://${published},BROKER://127.0.0.1:9093,DIRECT://${direct ?? 'localhost'}:${DIRECT_PORT},MTLS://${mtls}\n`,
+        target: START_ENV,
+      },
+      // Readable by the broker's user: test-only secrets of this run.
+      { content: keyStore, target: KEY_STORE, mode: 0o644 },
+      { content: await readFile(secrets.caFile, 'utf8'), target: TRUST_STORE, mode: 0o644 },
+      { content: `${secrets.scramFormatArguments().join('\n')}\n`, target: SCRAM_ARGUMENTS, mode: 0o644 },
+      { content: 'ready\n', target: START_READY },
+    ]);
+    await waitForReadyLine(container);
+    const brokers = [direct && (await answers(direct, DIRECT_PORT)) ? `${direct}:${DIRECT_PORT}` : published];
+    const access: KafkaAccess = {
+      kafkaBrokers: brokers,
+      kafkaCaFile: secrets.caFile,
+      kafkaPasswords: secrets.passwords,
+      kafkaMtls: { brokers: [mtls], adminKeyFile: adminCertificate.keyFile, adminCertFile: adminCertificate.certFile },
+    };
+    const { tls, ...client } = kafkaClientOf(access, 'testing-warm-up');
+    await warmUp({ ...client, ssl: tls });
+    return {
+      brokers,
+      access,
+      container,
+      stop: async () => {
+        await container.stop();
+        await secrets.remove();
+      },
+    };
+  } catch (error) {
+    await container.stop().catch(() => undefined);
+    await secrets.remove();
+    throw error;
+  }
 }
 
 /** Both the apache/kafka image and the local one log this once the broker serves clients. */
 const READY_LINE = /Kafka Server started/;
 
-async function waitForReadyLine(container: StartedTestContainer, timeoutMs = 90_000): Promise<void> {
+async function waitForReadyLine(container: StartedTestContainer, timeoutMs = 180_000): Promise<void> {
   const logs = await container.logs();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -110,16 +218,20 @@ async function waitForReadyLine(container: StartedTestContainer, timeoutMs = 90_
 }
 
 /**
- * A fresh broker creates its group coordinator's topic on the first group join and answers
- * "coordinator loading" until then; one throwaway join here keeps that out of every test. (Test
+ * Grants the ACLs. A fresh broker creates its group coordinator's topic on the first group join
+ * and answers "coordinator loading" until then; one throwaway join here keeps that out of every test. (Test
  * infrastructure talks to kafkajs directly: it must not depend on the libraries it tests.)
  */
-async function warmUp(brokers: string[], timeoutMs = 90_000): Promise<void> {
-  const kafka = new Kafka({ clientId: 'testing-warm-up', brokers, logLevel: logLevel.NOTHING });
+async function warmUp(connection: KafkaConfig, timeoutMs = 90_000): Promise<void> {
+  const kafka = new Kafka({ ...connection, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'testing.warm-up', numPartitions: 1 }], waitForLeaders: false });
-  await admin.disconnect();
+  try {
+    await grantAcls(admin);
+    await admin.createTopics({ topics: [{ topic: 'testing.warm-up', numPartitions: 1 }], waitForLeaders: false });
+  } finally {
+    await admin.disconnect();
+  }
   const consumer = kafka.consumer({ groupId: 'testing.warm-up' });
   await consumer.connect();
   try {

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { imageFor } from './images';
-import { startKafka } from './kafka-container';
+import { KafkaAccess, startKafka } from './kafka-container';
 import { startPostgres } from './postgres-container';
 
-/** Where the shared containers of a test run are, handed from the global setup to every test file. */
-export interface TestStack {
-  readonly kafkaBrokers: string[];
+/**
+ * Where the shared containers of a test run are, handed from the global setup to every test file:
+ * Kafka with its CA and principals' passwords (kafkaClientOf, kafkaEnvOf), and PostgreSQL.
+ */
+export interface TestStack extends KafkaAccess {
   readonly postgresUrl: string;
 }
 
@@ -22,11 +24,18 @@ export interface RunningTestStack {
 /** One Kafka and one PostgreSQL for the whole run, started in parallel. */
 export async function startTestStack(workspaceRoot = process.cwd()): Promise<RunningTestStack> {
   const labels = { [TEST_STACK_LABEL]: 'true' };
-  const [kafka, postgres] = await Promise.all([
+  const started = await Promise.allSettled([
     startKafka(imageFor('KAFKA_IMAGE', workspaceRoot), labels),
     startPostgres(imageFor('POSTGRES_IMAGE', workspaceRoot), labels),
   ]);
-  const stack: TestStack = { kafkaBrokers: kafka.brokers, postgresUrl: postgres.url };
+  const [kafkaStart, postgresStart] = started;
+  if (kafkaStart.status === 'rejected' || postgresStart.status === 'rejected') {
+    // Stops what did start: a failed setup leaves no container behind.
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop().catch(() => undefined) : undefined)));
+    throw kafkaStart.status === 'rejected' ? kafkaStart.reason : (postgresStart as PromiseRejectedResult).reason;
+  }
+  const [kafka, postgres] = [kafkaStart.value, postgresStart.value];
+  const stack: TestStack = { ...kafka.access, postgresUrl: postgres.url };
   process.env[STACK_VARIABLE] = JSON.stringify(stack);
   return {
     stack,

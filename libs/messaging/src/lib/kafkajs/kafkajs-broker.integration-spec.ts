@@ -1,13 +1,13 @@
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
 import { InboundMessage } from '../broker.port';
 import { KafkajsBroker } from './kafkajs-broker';
 
 describe('KafkajsBroker on a real broker', () => {
-  const { kafkaBrokers } = testStack();
+  const stack = testStack();
   let broker: KafkajsBroker;
 
   beforeAll(() => {
-    broker = new KafkajsBroker({ clientId: uniqueName('broker-test'), brokers: kafkaBrokers });
+    broker = new KafkajsBroker(kafkaClientOf(stack, uniqueName('broker-test')));
   });
 
   afterAll(async () => {

@@ -209,6 +209,9 @@ export class KafkajsBroker implements MessageBroker {
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+      // kafkajs' default (1 s) covers the TLS handshake too: on a busy host a SASL_SSL connection
+      // to a healthy broker took longer, until the retries ran out.
+      connectionTimeout: 5_000,
     };
     this.kafka = new Kafka(config);
   }
