@@ -84,6 +84,10 @@ describe('report', () => {
     const escaped = (cell: string) => cell.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
     for (const table of reportTables(report)) {
       expect(text).toContain(table.title);
+      if (table.rows.length === 0 && table.whenEmpty !== undefined) {
+        expect(html).toContain(`<p id="${table.id}">${escaped(table.whenEmpty)}</p>`);
+        continue;
+      }
       expect(html).toContain(`<table id="${table.id}">`);
       for (const row of table.rows) {
         expect(text.split('\n').some((line) => row.every((cell) => line.includes(cell)))).toBe(true);
