@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { PaymentFailed, PaymentReversed, PaymentSucceeded, ServiceSources, Topics } from '@pos/contracts';
 import { systemClock } from '@pos/business-calendar';
 import { createDataSource, runMigrations } from '@pos/persistence';
-import { testStack, uniqueName } from '@pos/testing';
+import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
 import { InboundMessage, MessageBroker } from './broker.port';
 import { encodeEnvelope } from './envelope-codec';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
@@ -138,7 +138,7 @@ describe('the reliable transport on @nestjs/microservices, on real Kafka and Pos
     await dataSource.initialize();
     await runMigrations(dataSource);
     await dataSource.query(`CREATE TABLE applied (event_id text PRIMARY KEY)`);
-    broker = new NamespacedBroker(new KafkajsBroker({ clientId: schema, brokers: stack.kafkaBrokers }), `${schema}.`);
+    broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, schema)), `${schema}.`);
     await broker.ensureTopics([Topics.paymentEvents, `${Topics.paymentEvents}.dlq`].map((name) => ({ name, partitions: 2 })));
   });
 
