@@ -213,4 +213,30 @@ describe('clearing service edges on real Kafka and PostgreSQL', () => {
       spy.mockRestore();
     }
   });
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After while PostgreSQL gives no connection in time, and answers as before once it does', async () => {
+    const batchId = `${separatorMerchant}:WECHAT:20261205T000000+0800`;
+    // Every query on the batches table now waits: the service's pool (10 connections) fills with
+    // them and the next requests find no connection within the pool's 5 s.
+    await db.query('BEGIN');
+    await db.query('LOCK TABLE batches IN ACCESS EXCLUSIVE MODE');
+    const started = Date.now();
+    const answers = Array.from({ length: 14 }, () =>
+      fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}`, { headers: asOperator('vera') }).then(async (r) => ({
+        status: r.status,
+        retryAfter: r.headers.get('retry-after'),
+        body: (await r.json()) as { code?: string },
+        at: Date.now() - started,
+      })),
+    );
+    const unavailable = await Promise.race([Promise.any(answers), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000))]);
+    await db.query('COMMIT');
+    const all = await Promise.all(answers);
+    expect(unavailable).toMatchObject({ status: 503, retryAfter: '1', body: { code: 'DATABASE_UNAVAILABLE' } });
+    expect(unavailable?.at).toBeLessThan(10_000);
+    // The ones that got a connection waited for the lock and then answered as usual; none is a 500.
+    expect(new Set(all.map((a) => (a.status === 503 ? `503 ${a.body.code}` : String(a.status))))).toEqual(new Set(['503 DATABASE_UNAVAILABLE', '404']));
+    // Sent again, as the answer asks.
+    const again = await fetch(`${service.url}/v1/batches/${encodeURIComponent(batchId)}`, { headers: asOperator('vera') });
+    expect(again.status).toBe(404);
+  }, 60_000);
 });

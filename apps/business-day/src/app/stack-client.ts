@@ -18,6 +18,14 @@ class RoundRobin {
   }
 }
 
+const MAX_ATTEMPTS = 5;
+
+/** How long a 503 asks the client to wait (its Retry-After seconds, at most 5 s); none without one. */
+function retryAfterMs(header: string | null): number | undefined {
+  const seconds = Number(header);
+  return header && Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 5) * 1000 : undefined;
+}
+
 const listOf = (value: string | readonly string[]): readonly string[] => (typeof value === 'string' ? [value] : value);
 
 /** The services' public HTTP APIs, as any upstream system would call them. */
@@ -36,7 +44,7 @@ export class StackClient {
     this.clearing = new RoundRobin(() => listOf(endpoints().clearingUrl));
   }
 
-  private async call(url: string, init: RequestInit): Promise<HttpAnswer> {
+  private async call(url: string, init: RequestInit): Promise<HttpAnswer & { retryAfter: string | null }> {
     const sentAt = Date.now();
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
     const text = await response.text();
@@ -47,31 +55,35 @@ export class StackClient {
     } catch {
       body = { raw: text.slice(0, 500) };
     }
-    return { status: response.status, body, sentAt, answeredAt };
+    return { status: response.status, body, sentAt, answeredAt, retryAfter: response.headers.get('retry-after') };
   }
 
   /**
    * POSTs are idempotent here (payments by merchant order number, voids by idempotency key), so a
-   * request whose instance vanished is sent again to the next one, as a real client would. The
-   * answer's `sentAt` is the first attempt's: the request may have been decided then.
+   * request whose instance vanished, or that was answered 503 with a Retry-After (the database did
+   * not answer in time), is sent again, as a real client would. The answer's `sentAt` is the first
+   * attempt's: the request may have been decided then.
    */
   private async post(target: RoundRobin, path: string, merchantId: string | undefined, payload: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     let lastError: unknown;
     const sentAt = Date.now();
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       try {
         const answer = await this.call(`${target.url()}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(merchantId ? { 'x-api-key': this.apiKeyOf(merchantId) } : {}), ...headers },
           body: JSON.stringify(payload),
         });
-        return { ...answer, sentAt };
+        const { retryAfter: header, ...plain } = answer;
+        const retryAfter = plain.status === 503 ? retryAfterMs(header) : undefined;
+        if (retryAfter === undefined || attempt === MAX_ATTEMPTS - 1) return { ...plain, sentAt };
+        await new Promise((resolve) => setTimeout(resolve, retryAfter));
       } catch (error) {
         lastError = error;
         await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
       }
     }
-    throw lastError;
+    throw lastError ?? new Error(`POST ${path}: no answer after ${MAX_ATTEMPTS} attempts`);
   }
 
   private apiKeyOf(merchantId: string): string {

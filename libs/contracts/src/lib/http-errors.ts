@@ -26,6 +26,7 @@ export const HttpErrorCatalogue = {
   UNAUTHENTICATED: { status: 401, where: ['payment', 'void', 'clearing'], meaning: 'The X-Api-Key header is missing or not a known merchant key; on clearing, neither it nor an Authorization: Bearer operator token was given and known (or both were given).' },
   ROLE_FORBIDDEN: { status: 403, where: ['clearing'], meaning: 'The caller is authenticated, but a merchant key or its operator role may not use this route (details.allowed lists who may).' },
   SERVICE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'Readiness: PostgreSQL or Kafka does not answer (GET /health/ready); clearing: this instance lacks a cutoff schedule version another instance stored (ADR 0005), ask another one.' },
+  DATABASE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'PostgreSQL did not answer in time (no connection within 5 s, connection lost, server restarting). The request may or may not have been recorded; send it again as it was (same order number or idempotency key) after Retry-After seconds: the answer is then the one it would have had.' },
   INTERNAL_ERROR: { status: 500, where: ['payment', 'void', 'clearing'], meaning: 'An unexpected failure; nothing internal is revealed, the service logs the cause.' },
 
   // Identifiers in paths.

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { ApiExtension } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { HttpErrorCatalogue, HttpErrorCode } from '@pos/contracts';
+import { isDatabaseUnavailable } from '@pos/persistence';
 
 /**
  * An HTTP answer with a machine-readable code of the catalogue (libs/contracts HttpErrorCatalogue),
@@ -29,6 +30,9 @@ export function ApiErrorCodes(...codes: HttpErrorCode[]): MethodDecorator {
   return ApiExtension(ERROR_CODES_EXTENSION, codes) as MethodDecorator;
 }
 
+/** What a 503 DATABASE_UNAVAILABLE asks the caller to wait before sending the request again. */
+export const DATABASE_RETRY_AFTER_SECONDS = 1;
+
 /** Every error leaves as `{code, message}` with a code of the catalogue; nothing internal (stack, SQL) reaches the caller. */
 @Catch()
 export class ApiErrorFilter implements ExceptionFilter {
@@ -49,6 +53,13 @@ export class ApiErrorFilter implements ExceptionFilter {
       // The readiness check: keep its per-dependency details.
       const body = error.getResponse();
       response.status(503).json({ ...(typeof body === 'object' ? body : {}), code: 'SERVICE_UNAVAILABLE', message: 'not ready' });
+      return;
+    }
+    if (isDatabaseUnavailable(error)) {
+      // A stalled or restarting PostgreSQL is the caller's to retry, not a fault of the request.
+      this.logger.warn(`answered 503 DATABASE_UNAVAILABLE: ${error instanceof Error ? error.message : String(error)}`);
+      response.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      response.status(503).json({ code: 'DATABASE_UNAVAILABLE', message: 'the database did not answer in time; send the same request again after Retry-After seconds' });
       return;
     }
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
