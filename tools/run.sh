@@ -133,6 +133,42 @@ export_demo_credentials() {
   set +a
 }
 
+# The services' PostgreSQL roles (docs/adr/0007): per service an owner of its schema, which its
+# migrations run as, and the runtime role it runs as. Their random passwords are added to the demo
+# credentials file on the first start that needs them; the administrator makes (or repairs) the
+# roles and schemas before any service starts (npm run ops -- db provision).
+database_roles=(payment:payment clearing:clearing void:voids)
+export_database_credentials() {
+  local service variable
+  for service in "${database_roles[@]}"; do
+    for variable in "${service%%:*}_DB_OWNER_PASSWORD" "${service%%:*}_DB_RUNTIME_PASSWORD"; do
+      variable="$(printf %s "$variable" | tr '[:lower:]' '[:upper:]')"
+      grep -q "^$variable=" "$demo_credentials_file" ||
+        printf "%s='%s'\n" "$variable" "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')" >>"$demo_credentials_file"
+    done
+  done
+  set -a
+  # shellcheck source=/dev/null
+  source "$demo_credentials_file"
+  set +a
+}
+
+provision_database() {
+  local deadline=$((SECONDS + 120)) service name upper
+  compose up -d postgres
+  until [ "$(docker inspect -f '{{.State.Health.Status}}' "$(compose ps -q postgres)" 2>/dev/null)" = healthy ]; do
+    [ $SECONDS -ge $deadline ] && { say "postgres is not healthy"; return 1; }
+    sleep 1
+  done
+  for service in "${database_roles[@]}"; do
+    name="${service%%:*}" upper="$(printf %s "${service%%:*}" | tr '[:lower:]' '[:upper:]')"
+    DATABASE_ADMIN_URL="postgres://pos:pos@127.0.0.1:${POSTGRES_HOST_PORT:-15432}/pos" \
+      DATABASE_OWNER_PASSWORD="$(printenv "${upper}_DB_OWNER_PASSWORD")" DATABASE_RUNTIME_PASSWORD="$(printenv "${upper}_DB_RUNTIME_PASSWORD")" \
+      node dist/apps/ops-cli/main.js db provision --schema "${service#*:}" --owner "${name}_owner" --runtime "${name}_service" >/dev/null
+  done
+  say "database roles provisioned"
+}
+
 print_stack() {
   cat <<SUMMARY
 
@@ -165,8 +201,10 @@ start() {
     prepare_infrastructure
     prepare_service_images
     export_demo_credentials
+    export_database_credentials
     mkdir -p out/reconciliation && chmod 0777 out out/reconciliation
     say "starting the stack"
+    provision_database
     compose up -d --remove-orphans
     wait_healthy
     print_stack

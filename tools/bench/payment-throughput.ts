@@ -153,7 +153,7 @@ async function service(stack: TestStack) {
   // The service runs as its own process from its production bundle, as it does in a container.
   const schema = uniqueName('payment_bench');
   const booted = await spawnService('payment-service', {
-    ...stackEnv(stack, schema),
+    ...(await stackEnv(stack, schema)),
     KAFKA_CLIENT_ID: schema,
     MERCHANT_API_KEYS: `M100:${hashApiKey(API_KEY)}`,
     LOG_LEVEL: 'error',

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
     const consumeStart = performance.now();
     const service = await spawnService('void-service', {
-      ...stackEnv(running.stack, schema, prefix),
+      ...(await stackEnv(running.stack, schema, prefix)),
       KAFKA_CLIENT_ID: schema,
       KAFKA_TOPIC_PARTITIONS: '6',
       LOG_LEVEL: 'warn',

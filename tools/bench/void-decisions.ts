@@ -184,8 +184,8 @@ async function bench(stack: TestStack): Promise<void> {
   const whole = options.stack === 'whole';
   const schemas = whole ? [schema, `${schema}_payment`, `${schema}_clearing`] : [schema];
   const keys = MERCHANTS.map((m) => `${m}:${hashApiKey(`${API_KEY}-${m}`)}`).join(',');
-  const envOf = (serviceSchema: string) => ({
-    ...stackEnv(stack, serviceSchema, prefix),
+  const envOf = async (serviceSchema: string) => ({
+    ...(await stackEnv(stack, serviceSchema, prefix)),
     KAFKA_CLIENT_ID: serviceSchema,
     KAFKA_TOPIC_PARTITIONS: '6',
     MERCHANT_API_KEYS: keys,
@@ -193,15 +193,15 @@ async function bench(stack: TestStack): Promise<void> {
   });
   // Each service runs as its own process from its production bundle, as it does in a container.
   const service = await spawnService('void-service', {
-    ...envOf(schema),
+    ...(await envOf(schema)),
     // To profile the service: BENCH_SERVICE_NODE_OPTIONS=--perf-basic-prof (or --cpu-prof).
     ...(process.env['BENCH_SERVICE_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_SERVICE_NODE_OPTIONS'] } : {}),
     DATABASE_POOL_SIZE: String(POOL_SIZE),
   });
   const neighbours = whole
     ? await Promise.all([
-        spawnService('payment-service', envOf(`${schema}_payment`)),
-        spawnService('clearing-service', { ...envOf(`${schema}_clearing`), RECONCILIATION_DIR: `tmp/reconciliation/${schema}` }),
+        spawnService('payment-service', await envOf(`${schema}_payment`)),
+        spawnService('clearing-service', { ...(await envOf(`${schema}_clearing`)), RECONCILIATION_DIR: `tmp/reconciliation/${schema}` }),
       ])
     : [];
   const processes: Record<string, number> = { 'void service': service.pid, 'load generator': process.pid };

@@ -13,7 +13,7 @@ describe('access log of a running service', () => {
   beforeAll(async () => {
     const schema = uniqueName('payment');
     service = await spawnService('payment-service', {
-      ...stackEnv(testStack(), schema),
+      ...(await stackEnv(testStack(), schema)),
       LOG_LEVEL: 'info',
       MERCHANT_API_KEYS: `M100:${hashApiKey(key)}`,
     });

@@ -4,3 +4,5 @@ export * from './lib/database.module';
 export * from './lib/prepared-query';
 export * from './lib/statement-batcher';
 export * from './lib/database-unavailable';
+export * from './lib/service-roles';
+export * from './lib/append-only';

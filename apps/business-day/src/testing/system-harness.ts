@@ -54,7 +54,7 @@ export class SystemUnderTest {
       this.merchants.map(async (m) => `${m}/${DEMO_SUPERVISOR}:${await hashCredential(this.credentials.supervisorCredentials.get(m) ?? '')}`),
     ).then((entries) => entries.join(','));
     return {
-      ...stackEnv(stack, this.schemas[name], this.prefix),
+      ...(await stackEnv(stack, this.schemas[name], this.prefix)),
       KAFKA_TOPIC_PARTITIONS: '3',
       CUTOFF_SCHEDULE_WECHAT: name === 'clearing-service' ? this.clearingSchedule : this.cutoffSchedule,
       CUTOFF_SCHEDULE_ALIPAY: name === 'clearing-service' ? this.clearingSchedule : this.cutoffSchedule,

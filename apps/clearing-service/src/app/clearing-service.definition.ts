@@ -1,4 +1,4 @@
-import { CreateAuditTrail1765100000000 } from '@pos/audit';
+import { AuditTrailInsertOnly1765400000000, CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
@@ -36,6 +36,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     CreateCutoffScheduleVersions1765000000000,
     CreateAuditTrail1765100000000,
     CreateApprovals1765200000000,
+    AuditTrailInsertOnly1765400000000,
   ],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.

@@ -32,6 +32,7 @@ import { ClearingApi } from './clearing-api';
 import { renderTopics, topicsCommand } from './commands/topics';
 import { tailCommand, TailOptions } from './commands/tail';
 import { supervisorHashCommand, SupervisorHashOptions } from './commands/supervisor';
+import { dbProvisionCommand, DbProvisionOptions } from './commands/database';
 
 export interface CliIo {
   /** One chunk of standard output (a line or a block, without the trailing newline). */
@@ -81,7 +82,7 @@ function isBrokerUnreachable(error: unknown): boolean {
 /** Builds the `pos-ops` program; every action resolves to the process's exit code. */
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const program = new Command('ops')
-    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces, approvals, the audit trail')
+    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces, approvals, the audit trail, database roles')
     .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap servers').env('KAFKA_BROKERS').default(DEFAULT_BROKERS))
     .addOption(new Option('--topic-prefix <prefix>', 'prefix of every topic and group (tests, shared clusters)').env('KAFKA_TOPIC_PREFIX').default(''))
     .addOption(new Option('--ssl', 'connect with TLS').env('KAFKA_SSL'))
@@ -319,6 +320,22 @@ another operator approves it with: approvals approve ${approval.approvalId}`);
     .option('--operator <id>', "the supervisor's operator id (with --merchant)")
     .action(async (options: SupervisorHashOptions) => {
       io.out(await supervisorHashCommand((await io.readInput?.()) ?? '', options));
+      setExit(ExitCode.ok);
+    });
+
+  program
+    .command('db')
+    .description('PostgreSQL roles of the services')
+    .command('provision')
+    .description("a service's schema with its owner and runtime roles (ADR 0007), as a database administrator; idempotent (needs no broker)")
+    .requiredOption('--schema <name>', "the service's schema (its DATABASE_SCHEMA)")
+    .requiredOption('--owner <role>', 'the role that owns the schema and runs the migrations (DATABASE_MIGRATION_URL)')
+    .requiredOption('--runtime <role>', 'the role the service runs as (DATABASE_URL)')
+    .addOption(new Option('--admin-url <url>', "a database administrator's connection string (prefer the environment variable)").env('DATABASE_ADMIN_URL'))
+    .addOption(new Option('--owner-password <password>', "the owner's password (prefer the environment variable)").env('DATABASE_OWNER_PASSWORD'))
+    .addOption(new Option('--runtime-password <password>', "the runtime role's password (prefer the environment variable)").env('DATABASE_RUNTIME_PASSWORD'))
+    .action(async (options: DbProvisionOptions) => {
+      io.out(await dbProvisionCommand(options));
       setExit(ExitCode.ok);
     });
 

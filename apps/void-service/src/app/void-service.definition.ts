@@ -1,4 +1,4 @@
-import { CreateAuditTrail1765100000000 } from '@pos/audit';
+import { AuditTrailInsertOnly1765400000000, CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
 import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
@@ -8,6 +8,7 @@ import { GatesNamedByClearing1764900000000 } from './persistence/gates-named-by-
 import { SupervisorAuthorisations1765300000000 } from './persistence/supervisor-authorisations.migration';
 import { SupervisorLockouts1765200000000 } from './persistence/supervisor-lockouts.migration';
 import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
+import { VoidDecisionsInsertOnly1765410000000 } from './persistence/void-decisions-grants.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
 
@@ -34,6 +35,8 @@ export const voidServiceDefinition: ServiceDefinition = {
     CreateAuditTrail1765100000000,
     SupervisorLockouts1765200000000,
     SupervisorAuthorisations1765300000000,
+    AuditTrailInsertOnly1765400000000,
+    VoidDecisionsInsertOnly1765410000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createDataSource, runMigrations } from '@pos/persistence';
+import { createDataSource, loginUrl, provisionServiceRoles, runMigrations } from '@pos/persistence';
 import { testStack, uniqueName } from '@pos/testing';
 import { AuditTrail } from './audit-trail';
+import { AuditTrailInsertOnly1765400000000 } from './audit-trail-grants.migration';
 import { CreateAuditTrail1765100000000 } from './audit-trail.migration';
 
 describe('the audit trail on real PostgreSQL', () => {
@@ -103,5 +105,47 @@ describe('the audit trail on real PostgreSQL', () => {
       await runner.release();
     }
     expect(await trail.find(dataSource.manager, { limit: 10 })).toEqual([recorded]);
+  });
+
+  it("leaves a provisioned schema's runtime role SELECT and INSERT only, however it was granted the rest (ADR 0007)", async () => {
+    const schema = uniqueName('audit_roles');
+    const login = (name: string) => ({ name, password: randomBytes(18).toString('base64url') });
+    const roles = { schema, owner: login(`${schema}_owner`), runtime: login(`${schema}_runtime`) };
+    await provisionServiceRoles(stack.postgresUrl, roles);
+    const privileges = async () =>
+      (
+        await dataSource.query(
+          `SELECT has_table_privilege($1, $2, 'SELECT') AS select, has_table_privilege($1, $2, 'INSERT') AS insert,
+                  has_table_privilege($1, $2, 'UPDATE') AS update, has_table_privilege($1, $2, 'DELETE') AS delete,
+                  has_table_privilege($1, $2, 'TRUNCATE') AS truncate`,
+          [roles.runtime.name, `${schema}.audit_log`],
+        )
+      )[0];
+    // The migrations as the owner, which may not create schemas (the provisioned one is used): the
+    // table first, then the migration that takes the changes back.
+    for (const [migrations, applied, rights] of [
+      [[CreateAuditTrail1765100000000], ['CreateAuditTrail1765100000000'], { select: true, insert: true, update: true, delete: true, truncate: false }],
+      [[CreateAuditTrail1765100000000, AuditTrailInsertOnly1765400000000], ['AuditTrailInsertOnly1765400000000'], { select: true, insert: true, update: false, delete: false, truncate: false }],
+    ] as const) {
+      const owner = createDataSource({ url: loginUrl(stack.postgresUrl, roles.owner), schema }, { applicationName: 'audit-test', migrations: [...migrations] });
+      await owner.initialize();
+      try {
+        expect(await runMigrations(owner)).toEqual(applied);
+      } finally {
+        await owner.destroy();
+      }
+      expect(await privileges()).toEqual(rights);
+    }
+    const runtime = createDataSource({ url: loginUrl(stack.postgresUrl, roles.runtime), schema }, { applicationName: 'audit-test' });
+    await runtime.initialize();
+    try {
+      const recorded = await trail.record(runtime.manager, entry);
+      expect(await trail.find(runtime.manager, { limit: 10 })).toEqual([recorded]);
+      for (const sql of [`UPDATE audit_log SET outcome = 'FAILED'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`]) {
+        await expect(runtime.query(sql)).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('permission denied for table audit_log') });
+      }
+    } finally {
+      await runtime.destroy();
+    }
   });
 });

@@ -1,9 +1,15 @@
 import { DataSource, DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
 
 export interface DatabaseConnection {
+  /** What the service runs as: in a provisioned database, the schema's runtime role (ADR 0007). */
   readonly url: string;
   /** Each service owns one schema; tests give every test its own. */
   readonly schema: string;
+  /**
+   * What the migrations run as at boot, when it is not `url`: the schema's owner. Its connection is
+   * closed once the schema is up to date.
+   */
+  readonly migrationUrl?: string;
 }
 
 export interface DataSourceParts {

@@ -6,7 +6,7 @@ function lockKeyOf(schema: string): string {
 }
 
 /**
- * Creates the service's schema if needed and applies pending migrations, each in its own
+ * Creates the service's schema if it is missing and applies pending migrations, each in its own
  * transaction, while holding a PostgreSQL advisory lock: several instances booting together
  * migrate once, the others wait and then find nothing to do. Returns the names applied.
  */
@@ -18,7 +18,10 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   try {
     await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [lockKeyOf(schema)]);
     try {
-      await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      // Only when missing: creating one needs the right to create schemas in the database, which a
+      // provisioned schema's owner does not have (ADR 0007), even with IF NOT EXISTS.
+      const [{ exists }] = await runner.query(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists`, [schema]);
+      if (!exists) await runner.query(`CREATE SCHEMA "${schema}"`);
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       return applied.map((m) => m.name);
     } finally {

@@ -37,6 +37,13 @@ describe('loadConfig', () => {
   it('refuses a database URL that is not PostgreSQL', () => {
     expect(() => loadConfig(commonConfigSchema, { ...valid, DATABASE_URL: 'mysql://x@y/z' })).toThrow(ConfigError);
   });
+
+  it('takes the migrations\' own PostgreSQL URL, when there is one', () => {
+    expect(loadConfig(commonConfigSchema, valid).DATABASE_MIGRATION_URL).toBeUndefined();
+    const owner = 'postgres://payment_owner:secret@localhost:5432/pos';
+    expect(loadConfig(commonConfigSchema, { ...valid, DATABASE_MIGRATION_URL: owner }).DATABASE_MIGRATION_URL).toBe(owner);
+    expect(() => loadConfig(commonConfigSchema, { ...valid, DATABASE_MIGRATION_URL: 'mysql://x@y/z' })).toThrow(/DATABASE_MIGRATION_URL/);
+  });
 });
 
 describe('Kafka TLS and SASL settings', () => {

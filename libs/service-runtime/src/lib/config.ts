@@ -81,7 +81,13 @@ export const commonConfigShape = {
   ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Where the admin listener binds; default HTTP_HOST. */
   ADMIN_HOST: z.string().min(1).optional(),
+  /** What the service runs as: its schema's runtime role, never a superuser (docs/security.md). */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /**
+   * What the migrations run as at boot, when the runtime role may not change the schema: its owner
+   * (ADR 0007). Unset: DATABASE_URL's role migrates, so it must own the schema.
+   */
+  DATABASE_MIGRATION_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /** 0 keeps idle pooled connections open (see DataSourceParts.poolIdleTimeoutMs). */

@@ -35,7 +35,11 @@ export class ServiceModule {
       imports: [
         DatabaseModule.forRootAsync({
           useFactory: () => ({
-            connection: { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA },
+            connection: {
+              url: config.DATABASE_URL,
+              schema: config.DATABASE_SCHEMA,
+              ...(config.DATABASE_MIGRATION_URL !== undefined ? { migrationUrl: config.DATABASE_MIGRATION_URL } : {}),
+            },
             parts: {
               applicationName: definition.identity.name,
               migrations: [...definition.migrations],

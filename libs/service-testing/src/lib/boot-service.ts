@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
+import { loginUrl, provisionServiceRoles, ServiceRoles } from '@pos/persistence';
 import { adminUrlOf, runService, ServiceDefinition } from '@pos/service-runtime';
 import { kafkaEnvOf, TestStack, uniqueName } from '@pos/testing';
 
@@ -12,13 +14,36 @@ export interface BootedService {
   close(): Promise<void>;
 }
 
+/** The roles of each schema this process provisioned: a service booted again on its schema keeps them. */
+const provisioned = new Map<string, Promise<ServiceRoles>>();
+
 /**
- * The variables that point a service at the test stack: its database schema, and its topics under
- * `topicPrefix` (by default the schema's name, so that each service sees its own topics).
+ * The schema's own roles on the test stack's PostgreSQL, as a deployment has them (ADR 0007):
+ * `<schema>_owner` owns it and runs the migrations, `<schema>_runtime` is what the service runs as.
+ * Made on first use, with random passwords.
  */
-export function stackEnv(stack: TestStack, schema: string, topicPrefix = `${schema}.`): Record<string, string> {
+export function schemaRoles(stack: TestStack, schema: string): Promise<ServiceRoles> {
+  let roles = provisioned.get(schema);
+  if (!roles) {
+    const login = (name: string) => ({ name, password: randomBytes(18).toString('base64url') });
+    const wanted: ServiceRoles = { schema, owner: login(`${schema}_owner`), runtime: login(`${schema}_runtime`) };
+    roles = provisionServiceRoles(stack.postgresUrl, wanted).then(() => wanted);
+    roles.catch(() => provisioned.delete(schema));
+    provisioned.set(schema, roles);
+  }
+  return roles;
+}
+
+/**
+ * The variables that point a service at the test stack: its database schema with the schema's own
+ * roles (never the superuser), and its topics under `topicPrefix` (by default the schema's name, so
+ * that each service sees its own topics).
+ */
+export async function stackEnv(stack: TestStack, schema: string, topicPrefix = `${schema}.`): Promise<Record<string, string>> {
+  const roles = await schemaRoles(stack, schema);
   return {
-    DATABASE_URL: stack.postgresUrl,
+    DATABASE_URL: loginUrl(stack.postgresUrl, roles.runtime),
+    DATABASE_MIGRATION_URL: loginUrl(stack.postgresUrl, roles.owner),
     DATABASE_SCHEMA: schema,
     ...kafkaEnvOf(stack),
     KAFKA_TOPIC_PREFIX: topicPrefix,
@@ -38,7 +63,7 @@ export async function bootService(
   const app = await runService(definition, {
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
-    ...stackEnv(stack, schema),
+    ...(await stackEnv(stack, schema)),
     KAFKA_CLIENT_ID: uniqueName(definition.identity.name),
     KAFKA_TOPIC_PARTITIONS: '3',
     LOG_LEVEL: 'warn',
