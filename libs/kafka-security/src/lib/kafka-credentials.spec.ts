@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { KafkaPrincipals } from '@pos/contracts';
 import { KafkaCredentialFiles, KafkaCredentials, passwordVariable, SCRAM_FORMAT_VARIABLE } from './kafka-credentials';
 
@@ -82,6 +82,18 @@ describe('KafkaCredentials: a CA, certificates signed by it and a SCRAM password
     expect(client.subject).toBe('CN=upstream');
     expect(client.verify(ca.publicKey)).toBe(true);
     expect(client.checkPrivateKey(createPrivateKey(await readFile(keyFile)))).toBe(true);
+  });
+
+  it('works in a directory named relative to the working directory, as a script names it', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'kafka-credentials-spec-'));
+    try {
+      const relativeOnes = await KafkaCredentials.create(relative(process.cwd(), other), { days: 1, caName: 'relative CA' });
+      const { certFile } = await relativeOnes.clientCertificate(KafkaPrincipals.operator);
+      expect(certFile).toBe(join(other, 'client-operator.crt'));
+      expect(certificates(await readFile(certFile, 'utf8'))[0].subject).toBe('CN=operator');
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('formats SCRAM-SHA-512 credentials for every principal into the storage arguments', () => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KafkaPrincipal, KafkaPrincipals } from '@pos/contracts';
 
@@ -54,7 +54,9 @@ export class KafkaCredentials {
   }
 
   /** Makes a CA and a password per principal in `dir` (which exists and is the caller's to protect). */
-  static async create(dir: string, options: KafkaCredentialsOptions): Promise<KafkaCredentials> {
+  static async create(directory: string, options: KafkaCredentialsOptions): Promise<KafkaCredentials> {
+    // openssl runs in the directory, and is given the paths of files in it.
+    const dir = resolve(directory);
     await openssl(dir, [
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', String(options.days), '-subj', `/CN=${options.caName}`,
       '-keyout', KafkaCredentialFiles.caKey, '-out', KafkaCredentialFiles.ca,
@@ -69,7 +71,8 @@ export class KafkaCredentials {
   }
 
   /** The credentials `create` made in `dir` earlier. */
-  static async open(dir: string, options: Pick<KafkaCredentialsOptions, 'days'>): Promise<KafkaCredentials> {
+  static async open(directory: string, options: Pick<KafkaCredentialsOptions, 'days'>): Promise<KafkaCredentials> {
+    const dir = resolve(directory);
     const values = new Map<string, string>();
     for (const line of (await readFile(join(dir, KafkaCredentialFiles.passwords), 'utf8')).split('\n')) {
       const match = /^([A-Z0-9_]+)='([^']*)'$/.exec(line.trim());
