@@ -169,6 +169,35 @@ provision_database() {
   say "database roles provisioned"
 }
 
+# Kafka's CA, the broker's key store and a random SCRAM-SHA-512 password per principal (services,
+# upstream, operator, replayer, admin), made on the first `npm start` into .cache/kafka (git-ignored,
+# a directory only this user enters) by the operator CLI, and kept for later starts. Delete the
+# directory and restart the stack (npm run stop, npm start) for new ones.
+kafka_credentials_dir=.cache/kafka
+export_kafka_credentials() {
+  if [ ! -f "$kafka_credentials_dir/broker.pem" ]; then
+    say "generating the Kafka CA, broker certificate and SCRAM passwords (first run only)"
+    node dist/apps/ops-cli/main.js kafka credentials "$kafka_credentials_dir" >/dev/null
+  fi
+  set -a
+  # shellcheck source=/dev/null
+  source "$kafka_credentials_dir/kafka-credentials.env"
+  set +a
+}
+
+# The compose stack's broker for this machine's clients, as `principal` (unless KAFKA_BROKERS or the
+# KAFKA_SASL_* of another principal are set already).
+use_stack_kafka_as() {
+  [ -f "$kafka_credentials_dir/broker.pem" ] && [ -z "${KAFKA_BROKERS:-}" ] || return 0
+  export_kafka_credentials
+  export KAFKA_BROKERS="localhost:${KAFKA_HOST_PORT:-19092}"
+  export KAFKA_SSL_CA="${KAFKA_SSL_CA:-$kafka_credentials_dir/ca.pem}" KAFKA_SASL_MECHANISM="${KAFKA_SASL_MECHANISM:-scram-sha-512}"
+  if [ -z "${KAFKA_SASL_USERNAME:-}" ]; then
+    local variable="KAFKA_PASSWORD_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')"
+    export KAFKA_SASL_USERNAME="$1" KAFKA_SASL_PASSWORD="${!variable}"
+  fi
+}
+
 print_stack() {
   cat <<SUMMARY
 
@@ -178,11 +207,12 @@ The stack is up.
   void-service      http://localhost:${VOID_HOST_PORT:-3003}   (admin: http://127.0.0.1:${VOID_ADMIN_HOST_PORT:-9003})
   Admin ports serve /metrics and the OpenAPI UI (/v1/docs); the clearing API needs an operator
   token or a merchant key (the demo ones: .cache/demo-credentials.env).
-  Kafka             localhost:${KAFKA_HOST_PORT:-19092}      (npm run ops -- topics)
+  Kafka             localhost:${KAFKA_HOST_PORT:-19092}      (SASL_SSL, SCRAM-SHA-512: the CA and each principal's password
+                    are in .cache/kafka; npm run ops -- topics connects as the operator)
   PostgreSQL        postgres://pos:pos@localhost:${POSTGRES_HOST_PORT:-15432}/pos
 
 Kafka topics:
-$(compose exec -T -e KAFKA_HEAP_OPTS=-Xmx96m kafka /opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:29092 --list 2>/dev/null | grep -v '^__' | sed 's/^/  /')
+$(compose exec -T -e KAFKA_HEAP_OPTS=-Xmx96m kafka /opt/kafka/bin/kafka-topics.sh --bootstrap-server 127.0.0.1:9091 --list 2>/dev/null | grep -v '^__' | sed 's/^/  /')
 SUMMARY
 }
 
@@ -202,12 +232,16 @@ start() {
     prepare_service_images
     export_demo_credentials
     export_database_credentials
+    export_kafka_credentials
     mkdir -p out/reconciliation && chmod 0777 out out/reconciliation
     say "starting the stack"
     provision_database
     compose up -d --remove-orphans
     wait_healthy
     print_stack
+    # The day reads events as the operator and sends its commands as an upstream system.
+    use_stack_kafka_as operator
+    export KAFKA_COMMANDS_SASL_USERNAME=upstream KAFKA_COMMANDS_SASL_PASSWORD="$KAFKA_PASSWORD_UPSTREAM"
   fi
   say "running the business day"
   local status=0
@@ -224,6 +258,7 @@ stop() {
   [ -f .cache/images.env ] && { set -a; source .cache/images.env; set +a; }
   load_service_images
   [ -f "$demo_credentials_file" ] && export_demo_credentials
+  [ -f "$kafka_credentials_dir/broker.pem" ] && export_kafka_credentials
   if [ "${1:-}" = "--volumes" ]; then compose down --volumes --remove-orphans; else compose down --remove-orphans; fi
 }
 
@@ -292,6 +327,8 @@ ops() {
     say "building the operator CLI failed"
     exit 1
   fi
+  # Against the compose stack (no KAFKA_BROKERS set) as the operator principal, which reads only.
+  use_stack_kafka_as operator
   exec node dist/apps/ops-cli/main.js "$@"
 }
 

@@ -29,6 +29,27 @@ const program = new Command('business-day')
   .option('--out <dir>', 'where the report goes', 'out/business-day')
   .option('--reconciliation-dir <dir>', 'where the clearing service writes reconciliation files; the checks read them there', 'out/reconciliation');
 
+/**
+ * The day reads as KAFKA_SASL_USERNAME (the operator principal, on a broker with ACLs) and sends
+ * its commands as KAFKA_COMMANDS_SASL_USERNAME (an upstream system's principal) when that is set,
+ * with the same mechanism and TLS.
+ */
+const daySecurity = z
+  .object({
+    ...kafkaSecurityShape,
+    KAFKA_COMMANDS_SASL_USERNAME: z.string().min(1).optional(),
+    KAFKA_COMMANDS_SASL_PASSWORD: z.string().min(1).optional(),
+  })
+  .superRefine((config, ctx) => {
+    addKafkaSecurityIssues(config, ctx);
+    if ((config.KAFKA_COMMANDS_SASL_USERNAME === undefined) !== (config.KAFKA_COMMANDS_SASL_PASSWORD === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_COMMANDS_SASL_USERNAME'], message: 'KAFKA_COMMANDS_SASL_USERNAME and KAFKA_COMMANDS_SASL_PASSWORD are set together or not at all' });
+    }
+    if (config.KAFKA_COMMANDS_SASL_USERNAME !== undefined && config.KAFKA_SASL_MECHANISM === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_COMMANDS_SASL_USERNAME'], message: 'KAFKA_COMMANDS_SASL_* needs KAFKA_SASL_MECHANISM (and the reader\'s KAFKA_SASL_*)' });
+    }
+  });
+
 async function main(): Promise<void> {
   program.parse();
   const options = program.opts<{
@@ -45,14 +66,21 @@ async function main(): Promise<void> {
   }>();
   const plan = planDay({ seed: options.seed, merchants: options.merchants, payments: options.payments, periodMs: options.period * 1000 });
   // TLS and SASL as the services take them (KAFKA_SSL, KAFKA_SSL_CA, KAFKA_SASL_*), checked before anything runs.
-  const security = loadConfig(z.object(kafkaSecurityShape).superRefine(addKafkaSecurityIssues), process.env);
-  const broker = new KafkajsBroker(kafkaConnectionOf(security, 'business-day-driver', options.brokers.split(',')));
+  const security = loadConfig(daySecurity, process.env);
+  const brokers = options.brokers.split(',');
+  const broker = new KafkajsBroker(kafkaConnectionOf(security, 'business-day-driver', brokers));
+  const { KAFKA_COMMANDS_SASL_USERNAME: commandsUser, KAFKA_COMMANDS_SASL_PASSWORD: commandsPassword } = security;
+  const commands =
+    commandsUser !== undefined && commandsPassword !== undefined
+      ? new KafkajsBroker(kafkaConnectionOf({ ...security, KAFKA_SASL_USERNAME: commandsUser, KAFKA_SASL_PASSWORD: commandsPassword }, 'business-day-commands', brokers))
+      : undefined;
   const progress = new Progress();
   progress.start();
   try {
     const report = await new DayRun(plan, {
       client: new StackClient(() => ({ paymentUrl: options.paymentUrl, voidUrl: options.voidUrl, clearingUrl: options.clearingUrl }), loadDemoCredentials()),
       broker,
+      ...(commands ? { commands } : {}),
       progress,
       reconciliationDir: resolve(options.reconciliationDir),
     }).run();
@@ -62,7 +90,7 @@ async function main(): Promise<void> {
     process.exitCode = report.invariants.every((i) => i.passed) ? 0 : 1;
   } finally {
     progress.stop();
-    await broker.close();
+    await Promise.all([broker.close(), commands?.close()]);
   }
 }
 

@@ -2,4 +2,3 @@ export * from './lib/images';
 export * from './lib/kafka-container';
 export * from './lib/postgres-container';
 export * from './lib/test-stack';
-export * from './lib/kafka-security';

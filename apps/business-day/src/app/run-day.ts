@@ -28,7 +28,13 @@ const VOID_RETRY_MS = 250;
 
 export interface RunDependencies {
   readonly client: StackClient;
+  /** What the day reads: the services' events and dead letters (on a broker with ACLs, as the operator principal). */
   readonly broker: MessageBroker;
+  /**
+   * What the day's Kafka commands are sent through, as an upstream system sends them (on a broker
+   * with ACLs, as the upstream principal, which may write the command topics only); `broker` when unset.
+   */
+  readonly commands?: MessageBroker;
   readonly progress: Progress;
   /** Where the clearing service writes reconciliation files: the checks read them from there. */
   readonly reconciliationDir: string;
@@ -109,7 +115,7 @@ export class DayRun {
     const cutoffs = cutoffsBetween(startAt, firstCutoffAt + this.plan.end + 2 * period, planned);
     const startOffsets = await this.deps.broker.topicOffsets(OBSERVED_TOPICS);
     this.startOffsets = startOffsets;
-    this.producer = await this.deps.broker.createProducer();
+    this.producer = await (this.deps.commands ?? this.deps.broker).createProducer();
     this.deps.progress.phase(`waiting for the day to start (first cutoff ${new Date(firstCutoffAt).toISOString()})`, cutoffs);
     await sleep(startAt - Date.now());
     const startedAt = Date.now();

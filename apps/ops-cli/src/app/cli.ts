@@ -33,6 +33,7 @@ import { renderTopics, topicsCommand } from './commands/topics';
 import { tailCommand, TailOptions } from './commands/tail';
 import { supervisorHashCommand, SupervisorHashOptions } from './commands/supervisor';
 import { dbProvisionCommand, DbProvisionOptions } from './commands/database';
+import { kafkaCredentialsCommand, KafkaCredentialsOptions, kafkaSetupCommand, renderKafkaCredentials, renderKafkaSetup } from './commands/kafka';
 
 export interface CliIo {
   /** One chunk of standard output (a line or a block, without the trailing newline). */
@@ -336,6 +337,32 @@ another operator approves it with: approvals approve ${approval.approvalId}`);
     .addOption(new Option('--runtime-password <password>', "the runtime role's password (prefer the environment variable)").env('DATABASE_RUNTIME_PASSWORD'))
     .action(async (options: DbProvisionOptions) => {
       io.out(await dbProvisionCommand(options));
+      setExit(ExitCode.ok);
+    });
+
+  const kafka = program.command('kafka').description("a broker of one's own: its credentials, topics and ACLs");
+  kafka
+    .command('credentials <dir>')
+    .description('a CA, the broker\'s key store and a SCRAM password per principal into <dir>, once (kept if there; needs no broker)')
+    .option('--hosts <names>', 'names and addresses clients reach the broker by (its certificate\'s)', 'kafka,localhost,127.0.0.1')
+    .option('--days <n>', 'validity of the CA and the certificates', '825')
+    .action(async (dir: string, options: KafkaCredentialsOptions, command: Command) => {
+      const report = await kafkaCredentialsCommand(dir, options);
+      print(command.optsWithGlobals<GlobalOptions>(), report, () => renderKafkaCredentials(report));
+      setExit(ExitCode.ok);
+    });
+  kafka
+    .command('setup')
+    .description("as the broker's admin: the contracts' missing topics, and the ACLs of kafkaGrants (safe to repeat)")
+    .option('--partitions <n>', 'partitions of the topics it creates', '6')
+    .action(async (options: { partitions: string }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const connection = brokerConnection(globals);
+      const report = await kafkaSetupCommand(connection, options.partitions).catch((error: unknown) => {
+        if (!isBrokerUnreachable(error)) throw error;
+        throw new CliError(ExitCode.brokerUnreachable, `cannot set up Kafka at ${connection.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`, 'check --brokers and the admin\'s --sasl-* credentials');
+      });
+      print(globals, report, () => renderKafkaSetup(report));
       setExit(ExitCode.ok);
     });
 

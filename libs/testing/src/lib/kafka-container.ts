@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
 import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
 import { KafkaPrincipal, KafkaPrincipals } from '@pos/contracts';
+import { grantAcls, KAFKA_SASL_MECHANISM, KafkaCredentials } from '@pos/kafka-security';
 import { answers, containerAddress } from './direct-address';
-import { grantAcls, KafkaSecrets, TEST_SASL_MECHANISM } from './kafka-security';
 
 const CLIENT_PORT = 9092;
 /** Listener advertised with the container's own address, for hosts that reach it (see direct-address). */
@@ -66,7 +68,7 @@ export function kafkaClientOf(access: KafkaAccess, clientId: string, principal: 
     brokers: access.kafkaBrokers,
     ssl: true,
     tls: { ca: readFileSync(access.kafkaCaFile, 'utf8') },
-    sasl: { mechanism: TEST_SASL_MECHANISM, username: principal, password: access.kafkaPasswords[principal] },
+    sasl: { mechanism: KAFKA_SASL_MECHANISM, username: principal, password: access.kafkaPasswords[principal] },
   };
 }
 
@@ -75,7 +77,7 @@ export function kafkaEnvOf(access: KafkaAccess, principal: KafkaPrincipal = Kafk
   return {
     KAFKA_BROKERS: access.kafkaBrokers.join(','),
     KAFKA_SSL_CA: access.kafkaCaFile,
-    KAFKA_SASL_MECHANISM: TEST_SASL_MECHANISM,
+    KAFKA_SASL_MECHANISM: KAFKA_SASL_MECHANISM,
     KAFKA_SASL_USERNAME: principal,
     KAFKA_SASL_PASSWORD: access.kafkaPasswords[principal],
   };
@@ -100,7 +102,13 @@ const JIT_FIRST_TIER_ONLY = '-XX:TieredStopAtLevel=1';
  * file with the advertised listener and the broker's key store, copied in after start.
  */
 export async function startKafka(image: string, labels: Record<string, string> = {}): Promise<StartedKafka> {
-  const secrets = await KafkaSecrets.create();
+  // This run's secrets only: made in a temporary directory, removed with the broker.
+  const secretsDir = await mkdtemp(join(tmpdir(), 'pos-kafka-'));
+  const removeSecrets = () => rm(secretsDir, { recursive: true, force: true });
+  const secrets = await KafkaCredentials.create(secretsDir, { days: 7, caName: 'pos test Kafka CA' }).catch(async (error: unknown) => {
+    await removeSecrets();
+    throw error;
+  });
   const container = await new GenericContainer(image)
     .withExposedPorts(CLIENT_PORT, MTLS_PORT)
     .withLabels(labels)
@@ -183,12 +191,12 @@ export async function startKafka(image: string, labels: Record<string, string> =
       container,
       stop: async () => {
         await container.stop();
-        await secrets.remove();
+        await removeSecrets();
       },
     };
   } catch (error) {
     await container.stop().catch(() => undefined);
-    await secrets.remove();
+    await removeSecrets();
     throw error;
   }
 }

@@ -1,0 +1,2 @@
+export * from './lib/kafka-acls';
+export * from './lib/kafka-credentials';
