@@ -105,9 +105,9 @@ export async function recordSuccesses(db: EntityManager, successes: readonly Suc
     db,
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::date[], $4::text[], $5::text[],
-                            $6::uuid[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[])
+                            $6::uuid[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::text[])
          AS i(in_payment_id, in_now, in_business_date, in_channel_trade_no, in_cause,
-              in_event_id, in_topic, in_message_key, in_headers, in_payload)),
+              in_event_id, in_topic, in_message_key, in_headers, in_payload, in_traceparent)),
      updated AS (
        UPDATE payments SET status = 'SUCCEEDED', updated_at = in_now, succeeded_at = in_now, business_date = in_business_date,
               channel_trade_no = in_channel_trade_no, next_query_at = NULL
@@ -117,8 +117,8 @@ export async function recordSuccesses(db: EntityManager, successes: readonly Suc
        INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
        SELECT in_payment_id, 'PROCESSING', 'SUCCEEDED', in_cause, in_now FROM input JOIN updated ON payment_id = in_payment_id),
      events AS (
-       INSERT INTO outbox (event_id, topic, message_key, headers, payload)
-       SELECT in_event_id, in_topic, in_message_key, in_headers, in_payload FROM input JOIN updated ON payment_id = in_payment_id)
+       INSERT INTO outbox (event_id, topic, message_key, headers, payload, traceparent)
+       SELECT in_event_id, in_topic, in_message_key, in_headers, in_payload, in_traceparent FROM input JOIN updated ON payment_id = in_payment_id)
      SELECT * FROM updated`,
     [
       successes.map((s) => s.paymentId),
@@ -131,6 +131,7 @@ export async function recordSuccesses(db: EntityManager, successes: readonly Suc
       successes.map((s) => s.event.key),
       successes.map((s) => s.event.headers),
       successes.map((s) => s.event.payload),
+      successes.map((s) => s.event.traceparent),
     ],
   );
   return inItemOrder(rows, successes);

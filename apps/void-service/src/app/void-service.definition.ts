@@ -1,6 +1,11 @@
 import { CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
+import {
+  CreateMessagingTables1764200000000,
+  DropOutboxNotify1764500000000,
+  InboxKeyedBySource1764950000000,
+  OutboxTraceparent1765450000000,
+} from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
@@ -34,6 +39,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     CreateAuditTrail1765100000000,
     SupervisorLockouts1765200000000,
     SupervisorAuthorisations1765300000000,
+    OutboxTraceparent1765450000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],
