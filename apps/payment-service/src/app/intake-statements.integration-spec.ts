@@ -24,6 +24,7 @@ function claim(outTradeNo: string, overrides: Partial<Claim> = {}): Claim {
     nextQueryAt: new Date(now.getTime() + 30_000),
     businessDate: '2026-11-29',
     cause: 'accepted over HTTP',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     ...overrides,
   };
 }

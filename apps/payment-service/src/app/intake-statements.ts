@@ -34,6 +34,8 @@ export interface Claim {
   readonly nextQueryAt: Date;
   readonly businessDate: string;
   readonly cause: string;
+  /** The span of the request or command that creates the payment (W3C), for the events written for it later. */
+  readonly traceparent: string;
 }
 
 /**
@@ -47,15 +49,16 @@ export async function claimPayments(db: EntityManager, claims: readonly Claim[])
     db,
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::date[], $16::text[])
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::date[], $16::text[],
+                            $17::text[])
          AS i(payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
-              card_batch_no, card_voucher_no, request_hash, intake, now, next_query_at, business_date, cause)),
+              card_batch_no, card_voucher_no, request_hash, intake, now, next_query_at, business_date, cause, traceparent)),
      claimed AS (
        INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
          masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
-         next_query_at, business_date)
+         next_query_at, business_date, traceparent)
        SELECT payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
-              card_batch_no, card_voucher_no, request_hash, intake, 'PROCESSING', now, now, next_query_at, business_date
+              card_batch_no, card_voucher_no, request_hash, intake, 'PROCESSING', now, now, next_query_at, business_date, traceparent
          FROM input ORDER BY merchant_id, out_trade_no
        ON CONFLICT (merchant_id, out_trade_no) DO NOTHING
        RETURNING ${COLUMNS}),
@@ -80,6 +83,7 @@ export async function claimPayments(db: EntityManager, claims: readonly Claim[])
       claims.map((c) => c.nextQueryAt),
       claims.map((c) => c.businessDate),
       claims.map((c) => c.cause),
+      claims.map((c) => c.traceparent),
     ],
   );
   return inItemOrder(rows, claims);

@@ -9,6 +9,7 @@ import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { PaymentConfig, paymentConfigShape } from './payment-config';
 import { CreatePaymentTables1764300000000 } from './payment-tables.migration';
+import { PaymentTraceparent1765460000000 } from './payment-traceparent.migration';
 import { PaymentModule } from './payment.module';
 
 /** Records POS payments and publishes their outcome. */
@@ -30,6 +31,7 @@ export const paymentServiceDefinition: ServiceDefinition = {
     DropOutboxNotify1764500000000,
     InboxKeyedBySource1764950000000,
     OutboxTraceparent1765450000000,
+    PaymentTraceparent1765460000000,
   ],
   configShape: paymentConfigShape,
   modules: (config) => [PaymentModule.forRoot(config as unknown as PaymentConfig)],
