@@ -2,7 +2,7 @@ import { Parser } from '@asyncapi/parser';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
-import { allTopics, CloudEventHeaders, isSourceAllowed, MessageContract, MessageContracts, ServiceSources, UPSTREAM } from '@pos/contracts';
+import { allTopics, CloudEventHeaders, formatTraceparent, isSourceAllowed, MessageContract, MessageContracts, newTrace, ServiceSources, UPSTREAM } from '@pos/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@pos/messaging';
 import { ASYNCAPI_PATH, buildAsyncApiDocument, renderAsyncApiDocument } from './generate-asyncapi';
 
@@ -84,7 +84,9 @@ describe('the AsyncAPI document (docs/asyncapi.json)', () => {
       const message = Object.values(doc.components.messages).find((m) => m.name === contract.type);
       const { headers } = encodeEnvelope(contract.topic, {
         id: 'e-1', type: contract.type, source: sourceOf(contract), time: '2026-11-27T14:59:59+08:00', schemaVersion: contract.schemaVersion, key: 'M100', subject: 'x', data: {},
+        traceparent: formatTraceparent(newTrace()),
       });
+      expect(headers[CloudEventHeaders.traceparent]).toBeDefined();
       expect(ajv.validate(message?.headers as object, headers)).toBe(true);
     }
   });

@@ -107,6 +107,12 @@ function headersOf(contract: MessageContract): Json {
       },
       [CloudEventHeaders.subject]: { type: 'string', description: 'Optional: the aggregate the event is about (payment id, batch id)' },
       [CloudEventHeaders.contentType]: { type: 'string', const: JSON_CONTENT_TYPE, description: 'Optional; when present it must be application/json' },
+      [CloudEventHeaders.traceparent]: {
+        type: 'string',
+        pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+        description:
+          'Optional: CloudEvents distributed tracing extension, the W3C Trace Context `traceparent` of the span that produced the event. Every event of the platform carries one: the trace of the HTTP request or event that caused it, in a span of the producing service. A consumer handles the event in a new span of that trace and its own events carry it on; a command without one, or with one that is not valid W3C Trace Context, starts a new trace (never dead-lettered for it). See docs/observability.md.',
+      },
       [ReplayHeaders.replayOf]: {
         type: 'string',
         description: 'Only on a copy written back by the operators\' `dlq replay`: the dead-lettered message it replays (`<dlq topic>/<partition>/<offset>`).',
@@ -230,6 +236,7 @@ export function buildAsyncApiDocument(): Json {
         '',
         'Wire format: CloudEvents 1.0 in Kafka binary content mode. The value is the UTF-8 JSON payload (the schema below, nothing else); the event attributes are `ce_*` headers; the key is the merchant id, partitioned with murmur2 as Java\'s clients do (kcat: `-X partitioner=murmur2_random`).',
         'An event is identified by ce_source + ce_id. Events of the platform\'s topics come only from the service that owns them; commands only from upstream systems.',
+        'Tracing: the CloudEvents distributed tracing extension, `ce_traceparent` (W3C Trace Context). Every event of the platform carries the trace of the request or event that caused it; send one with a command to follow it through the platform (docs/observability.md).',
         'Money is integer fen (1/100 CNY), never a float; instants are RFC 3339 with an explicit offset; business dates are Asia/Shanghai.',
         'Topic names carry their major version (`.v1`); compatible changes happen within it, breaking ones get a new topic (docs/contracts.md).',
         '',

@@ -556,6 +556,17 @@ describe('ops CLI against real Kafka', () => {
         'pos.clearing.batch.closed',
       ]);
       expect(trace.events.every((e) => e.key === 'M100')).toBe(true);
+      // Each step under the trace that caused it: the payment's, the void's, the batch close's.
+      expect(trace.traceIds).toEqual([stories.traces.payment, stories.traces.void, stories.traces.close]);
+      expect(trace.events.map((e) => e.event?.traceId)).toEqual([
+        stories.traces.payment,
+        stories.traces.payment,
+        stories.traces.void,
+        stories.traces.void,
+        stories.traces.close,
+        stories.traces.close,
+        stories.traces.close,
+      ]);
     });
 
     it('tells the story of a cleared payment, in order', async () => {
@@ -585,6 +596,8 @@ describe('ops CLI against real Kafka', () => {
       const text = await cli(['--brokers', brokers(), '--topic-prefix', prefix, 'payment', 'trace', stories.voided]);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(new RegExp(`payment ${stories.voided}: VOIDED`));
+      expect(text.stdout).toContain(`traces ${stories.traces.payment}, ${stories.traces.void}, ${stories.traces.close}`);
+      expect(text.stdout).toContain(`trace=${stories.traces.void}`);
     });
   });
 });

@@ -1,5 +1,6 @@
 export * from './lib/topics';
 export * from './lib/cloud-events';
+export * from './lib/trace-context';
 export * from './lib/primitives';
 export * from './lib/reasons';
 export * from './lib/messages';

@@ -11,3 +11,4 @@ export * from './lib/reliable-consumer';
 export * from './lib/reliable-transport';
 export * from './lib/namespaced-broker';
 export * from './lib/dead-letter-replay';
+export * from './lib/trace-scope';

@@ -28,7 +28,7 @@ import {
   settlementDateFor,
 } from '@pos/clearing-domain';
 import { CutoffWindow } from '@pos/business-calendar';
-import { AfterCommit, Outbox, OutboxMessage } from '@pos/messaging';
+import { AfterCommit, Outbox, OutboxMessage, traceparentForEvents } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
@@ -466,7 +466,8 @@ export class BatchLedger {
    * Set-based, one INSERT ... SELECT, instead of Outbox.append: building and validating a million
    * rows in Node would take minutes. The rows are exactly what Outbox.append writes: the
    * CloudEvents headers of libs/contracts (cloud-events.ts) as encodeEnvelope (libs/messaging
-   * envelope-codec.ts) builds them, key = the merchant, the PaymentCleared payload (the
+   * envelope-codec.ts) builds them, the trace context of the work that writes them (the close, or
+   * the scheduler's job), key = the merchant, the PaymentCleared payload (the
    * integration tests validate the published events against the contract). Event ids are
    * time-ordered UUIDs (statement time, sequence, 48 random bits) rather than random ones: random
    * ids scatter a million inserts across the outbox's unique index, which measured ~60% slower.
@@ -483,7 +484,7 @@ export class BatchLedger {
     const contract = contractFor(Topics.clearingEvents, type);
     if (!contract) throw new Error(`${type} has no contract`);
     const clearedAt = (batch.closed_at as Date).toISOString();
-    const after = batch.cursor_at === null ? '' : `AND (succeeded_at, payment_id) > ($10::timestamptz, $11::uuid)`;
+    const after = batch.cursor_at === null ? '' : `AND (succeeded_at, payment_id) > ($11::timestamptz, $12::uuid)`;
     const [last] = await tx.query(
       `WITH chunk AS (
          SELECT payment_id, merchant_id, batch_id, amount_fen, succeeded_at,
@@ -494,7 +495,7 @@ export class BatchLedger {
           WHERE batch_id = $1 AND NOT voided ${after}
           ORDER BY succeeded_at, payment_id LIMIT ${Number(limit)}),
        written AS (
-         INSERT INTO outbox (event_id, topic, message_key, headers, payload)
+         INSERT INTO outbox (event_id, topic, message_key, headers, payload, traceparent)
          SELECT event_id, $2, merchant_id,
                 jsonb_build_object(
                   '${CloudEventHeaders.id}', event_id::text,
@@ -506,7 +507,8 @@ export class BatchLedger {
                   '${CloudEventHeaders.contentType}', $8::text,
                   '${CloudEventHeaders.subject}', payment_id::text),
                 jsonb_build_object('paymentId', payment_id::text, 'merchantId', merchant_id, 'batchId', batch_id,
-                                   'amountFen', amount_fen, 'clearedAt', $9::text)
+                                   'amountFen', amount_fen, 'clearedAt', $9::text),
+                $10::text
            FROM chunk ORDER BY event_id)
        SELECT count(*)::int AS n, max(succeeded_at)::text AS at,
               (array_agg(payment_id ORDER BY succeeded_at DESC, payment_id DESC))[1] AS id
@@ -521,6 +523,7 @@ export class BatchLedger {
         String(contract.schemaVersion),
         JSON_CONTENT_TYPE,
         clearedAt,
+        traceparentForEvents(),
         ...(batch.cursor_at === null ? [] : [batch.cursor_at, batch.cursor_id]),
       ],
     );

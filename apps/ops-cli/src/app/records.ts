@@ -1,4 +1,4 @@
-import { CloudEventHeaders, deadLetterTopicOf, MessageContracts } from '@pos/contracts';
+import { CloudEventHeaders, deadLetterTopicOf, MessageContracts, parseTraceparent } from '@pos/contracts';
 import { DeadLetterHeaders, decodeEnvelope, InboundMessage, MessageValidator, ReplayHeaders } from '@pos/messaging';
 
 /** Everything an operator (or a script, with `--json`) needs to know about one Kafka message. */
@@ -17,6 +17,8 @@ export interface MessageRecord {
     readonly time: string;
     readonly schemaVersion: number;
     readonly subject?: string;
+    /** W3C trace id of the event's `ce_traceparent`: the trace of the request or event that caused it. */
+    readonly traceId?: string;
   };
   /** The JSON payload, secrets masked; absent when the value is not JSON (see `rawValue`). */
   readonly data?: unknown;
@@ -70,8 +72,9 @@ export function toRecord(message: InboundMessage, validator: MessageValidator): 
   if (!decoded.ok) {
     problem = `${decoded.reason}: ${decoded.detail}`;
   } else {
-    const { id, type, source, time, schemaVersion, subject } = decoded.envelope;
-    event = { id, type, source, time, schemaVersion, ...(subject ? { subject } : {}) };
+    const { id, type, source, time, schemaVersion, subject, traceparent } = decoded.envelope;
+    const traceId = parseTraceparent(traceparent)?.traceId;
+    event = { id, type, source, time, schemaVersion, ...(subject ? { subject } : {}), ...(traceId ? { traceId } : {}) };
     const validation = validator.validate(contractTopic, type, schemaVersion, decoded.envelope.data);
     if (!validation.ok) problem = `${validation.reason}: ${validation.detail}`;
   }
@@ -155,7 +158,7 @@ export function renderRecord(record: MessageRecord): string {
   lines.push(
     `${e?.time ?? record.timestamp}  ${position(record)}  key=${record.key ?? '(none)'}  ${e ? `${e.type} v${e.schemaVersion}` : '(not a CloudEvent)'}`,
   );
-  if (e) lines.push(`  id=${e.id} source=${e.source}${e.subject ? ` subject=${e.subject}` : ''} written=${record.timestamp}`);
+  if (e) lines.push(`  id=${e.id} source=${e.source}${e.subject ? ` subject=${e.subject}` : ''} written=${record.timestamp}${e.traceId ? ` trace=${e.traceId}` : ''}`);
   const d = record.deadLetter;
   if (d) {
     lines.push(`  DEAD-LETTERED ${d.reason}: ${d.detail}`);

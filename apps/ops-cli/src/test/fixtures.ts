@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Topics } from '@pos/contracts';
 import { encodeEnvelope, OutboundMessage } from '@pos/messaging';
 
@@ -9,8 +9,16 @@ export function paymentStories(merchantId = 'M100') {
   const batchId = `${merchantId}:WECHAT:20261127T150000Z`;
   let n = 0;
   const at = (hhmmss: string) => `2026-11-27T${hhmmss}+08:00`;
-  const msg = (topic: string, type: string, time: string, data: Record<string, unknown>, subject?: string): OutboundMessage =>
-    encodeEnvelope(topic, {
+  // The traces the services would have given them: the payment's request, the void's, the batch's close.
+  const traces = { payment: randomBytes(16).toString('hex'), void: randomBytes(16).toString('hex'), close: randomBytes(16).toString('hex') };
+  const traced = (type: string, subject?: string): string | undefined => {
+    if (type.startsWith('pos.payment.')) return subject === cleared ? undefined : traces.payment;
+    if (type.startsWith('pos.void.')) return type === 'pos.void.gate-closed' ? traces.close : traces.void;
+    return traces.close;
+  };
+  const msg = (topic: string, type: string, time: string, data: Record<string, unknown>, subject?: string): OutboundMessage => {
+    const traceId = traced(type, subject);
+    return encodeEnvelope(topic, {
       id: `evt-${++n}-${randomUUID()}`,
       type,
       source: '/fixture',
@@ -19,7 +27,9 @@ export function paymentStories(merchantId = 'M100') {
       key: merchantId,
       data,
       ...(subject ? { subject } : {}),
+      ...(traceId ? { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } : {}),
     });
+  };
   const payment = (paymentId: string, outTradeNo: string, amountFen: number) => ({
     paymentId, merchantId, terminalId: 'T1', channel: 'WECHAT', amountFen, currency: 'CNY', outTradeNo,
   });
@@ -44,5 +54,5 @@ export function paymentStories(merchantId = 'M100') {
       ...closing, reason: 'CUTOFF', closedAt: at('23:00:03'), paymentCount: 1, totalFen: 5000, voidedCount: 1, voidedFen: 1999, settlementDate: '2026-11-30',
     }, batchId),
   ];
-  return { voided, cleared, batchId, messages };
+  return { voided, cleared, batchId, traces, messages };
 }

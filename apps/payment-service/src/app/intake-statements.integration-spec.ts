@@ -24,6 +24,7 @@ function claim(outTradeNo: string, overrides: Partial<Claim> = {}): Claim {
     nextQueryAt: new Date(now.getTime() + 30_000),
     businessDate: '2026-11-29',
     cause: 'accepted over HTTP',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     ...overrides,
   };
 }
@@ -62,19 +63,20 @@ describe('the intake statements in batched form, on real PostgreSQL', () => {
     // ORDER-B moved on meanwhile (as if the poller had resolved it first).
     await dataSource.query(`UPDATE payments SET status = 'FAILED' WHERE payment_id = $1`, [claims[1].paymentId]);
     const now = new Date('2026-11-29T03:00:01Z');
+    const traceparent = (n: number) => `00-${String(n).repeat(32)}-${String(n).repeat(16)}-01`;
     const success = (c: Claim, n: number) => ({
       paymentId: c.paymentId,
       now,
       businessDate: '2026-11-29',
       channelTradeNo: `CH-${n}`,
       cause: 'succeed',
-      event: { eventId: randomUUID(), topic: 'payments.events.v1', key: 'M100', headers: JSON.stringify({ ce_type: 'pos.payment.succeeded' }), payload: JSON.stringify({ paymentId: c.paymentId }) },
+      event: { eventId: randomUUID(), topic: 'payments.events.v1', key: 'M100', headers: JSON.stringify({ ce_type: 'pos.payment.succeeded' }), payload: JSON.stringify({ paymentId: c.paymentId }), traceparent: traceparent(n) },
     });
     const answers = await recordSuccesses(dataSource.manager, [success(claims[0], 1), success(claims[1], 2)]);
     expect(answers[0]).toEqual(expect.objectContaining({ payment_id: claims[0].paymentId, status: 'SUCCEEDED', channel_trade_no: 'CH-1', succeeded_at: now }));
     expect(answers[1]).toBeUndefined();
-    const outbox = await dataSource.query(`SELECT payload->>'paymentId' AS payment_id FROM outbox`);
-    expect(outbox).toEqual([{ payment_id: claims[0].paymentId }]);
+    const outbox = await dataSource.query(`SELECT payload->>'paymentId' AS payment_id, traceparent FROM outbox`);
+    expect(outbox).toEqual([{ payment_id: claims[0].paymentId, traceparent: traceparent(1) }]);
     const changes = await dataSource.query(`SELECT payment_id FROM payment_status_changes WHERE to_status = 'SUCCEEDED'`);
     expect(changes).toEqual([{ payment_id: claims[0].paymentId }]);
   });

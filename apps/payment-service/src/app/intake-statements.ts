@@ -34,6 +34,8 @@ export interface Claim {
   readonly nextQueryAt: Date;
   readonly businessDate: string;
   readonly cause: string;
+  /** The span of the request or command that creates the payment (W3C), for the events written for it later. */
+  readonly traceparent: string;
 }
 
 /**
@@ -47,15 +49,16 @@ export async function claimPayments(db: EntityManager, claims: readonly Claim[])
     db,
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::date[], $16::text[])
+                            $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::date[], $16::text[],
+                            $17::text[])
          AS i(payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
-              card_batch_no, card_voucher_no, request_hash, intake, now, next_query_at, business_date, cause)),
+              card_batch_no, card_voucher_no, request_hash, intake, now, next_query_at, business_date, cause, traceparent)),
      claimed AS (
        INSERT INTO payments (payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no,
          masked_reference, card_batch_no, card_voucher_no, request_hash, intake, status, created_at, updated_at,
-         next_query_at, business_date)
+         next_query_at, business_date, traceparent)
        SELECT payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
-              card_batch_no, card_voucher_no, request_hash, intake, 'PROCESSING', now, now, next_query_at, business_date
+              card_batch_no, card_voucher_no, request_hash, intake, 'PROCESSING', now, now, next_query_at, business_date, traceparent
          FROM input ORDER BY merchant_id, out_trade_no
        ON CONFLICT (merchant_id, out_trade_no) DO NOTHING
        RETURNING ${COLUMNS}),
@@ -80,6 +83,7 @@ export async function claimPayments(db: EntityManager, claims: readonly Claim[])
       claims.map((c) => c.nextQueryAt),
       claims.map((c) => c.businessDate),
       claims.map((c) => c.cause),
+      claims.map((c) => c.traceparent),
     ],
   );
   return inItemOrder(rows, claims);
@@ -105,9 +109,9 @@ export async function recordSuccesses(db: EntityManager, successes: readonly Suc
     db,
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::date[], $4::text[], $5::text[],
-                            $6::uuid[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[])
+                            $6::uuid[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::text[])
          AS i(in_payment_id, in_now, in_business_date, in_channel_trade_no, in_cause,
-              in_event_id, in_topic, in_message_key, in_headers, in_payload)),
+              in_event_id, in_topic, in_message_key, in_headers, in_payload, in_traceparent)),
      updated AS (
        UPDATE payments SET status = 'SUCCEEDED', updated_at = in_now, succeeded_at = in_now, business_date = in_business_date,
               channel_trade_no = in_channel_trade_no, next_query_at = NULL
@@ -117,8 +121,8 @@ export async function recordSuccesses(db: EntityManager, successes: readonly Suc
        INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
        SELECT in_payment_id, 'PROCESSING', 'SUCCEEDED', in_cause, in_now FROM input JOIN updated ON payment_id = in_payment_id),
      events AS (
-       INSERT INTO outbox (event_id, topic, message_key, headers, payload)
-       SELECT in_event_id, in_topic, in_message_key, in_headers, in_payload FROM input JOIN updated ON payment_id = in_payment_id)
+       INSERT INTO outbox (event_id, topic, message_key, headers, payload, traceparent)
+       SELECT in_event_id, in_topic, in_message_key, in_headers, in_payload, in_traceparent FROM input JOIN updated ON payment_id = in_payment_id)
      SELECT * FROM updated`,
     [
       successes.map((s) => s.paymentId),
@@ -131,6 +135,7 @@ export async function recordSuccesses(db: EntityManager, successes: readonly Suc
       successes.map((s) => s.event.key),
       successes.map((s) => s.event.headers),
       successes.map((s) => s.event.payload),
+      successes.map((s) => s.event.traceparent),
     ],
   );
   return inItemOrder(rows, successes);

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { PaymentCleared, BatchSettled, Topics, VoidAccepted } from '@pos/contracts';
+import { PaymentCleared, BatchSettled, continueTrace, Topics, VoidAccepted } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
-import { CLOCK, Outbox, OutboxMessage, PermanentFailure } from '@pos/messaging';
+import { CLOCK, inTrace, Outbox, OutboxMessage, PermanentFailure, traceparentForEvents } from '@pos/messaging';
 import { queryPrepared, StatementBatcher } from '@pos/persistence';
 import { SERVICE_CONFIG } from '@pos/service-runtime';
 import {
@@ -104,6 +104,7 @@ export class Payments {
       nextQueryAt: new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS),
       businessDate: businessDateOf(now),
       cause: `accepted over ${intake}`,
+      traceparent: traceparentForEvents(),
     });
     if (!claimed) {
       const [existing]: PaymentRow[] = await this.dataSource.query(
@@ -259,24 +260,27 @@ export class Payments {
   async resolveDue(limit = 50): Promise<number> {
     const now = this.clock.now();
     const lease = new Date(now.getTime() + this.config.PAYMENT_PROCESSING_TIMEOUT_MS);
-    const due: PaymentRow[] = await this.dataSource.transaction(async (tx) => {
-      const [rows]: [PaymentRow[], number] = await tx.query(
+    const due: (PaymentRow & { traceparent: string | null })[] = await this.dataSource.transaction(async (tx) => {
+      const [rows]: [(PaymentRow & { traceparent: string | null })[], number] = await tx.query(
         `UPDATE payments SET next_query_at = $2
           WHERE payment_id IN (
             SELECT payment_id FROM payments
              WHERE status IN ('PROCESSING', 'PENDING') AND next_query_at <= $1
              ORDER BY next_query_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-          RETURNING ${COLUMNS}`,
+          RETURNING ${COLUMNS}, traceparent`,
         [now, lease, limit],
       );
       return rows;
     });
     for (const row of due) {
-      try {
-        await this.resolve(row, await this.gateway.query(orderRefOf(row)));
-      } catch (error) {
-        this.logger.warn(`resolving ${row.payment_id} failed, retried after the lease: ${String(error)}`);
-      }
+      // In a new span of the trace that created the payment: its later events continue that trace.
+      await inTrace(continueTrace(row.traceparent ?? undefined), async () => {
+        try {
+          await this.resolve(row, await this.gateway.query(orderRefOf(row)));
+        } catch (error) {
+          this.logger.warn(`resolving ${row.payment_id} failed, retried after the lease: ${String(error)}`);
+        }
+      });
     }
     return due.length;
   }

@@ -1,6 +1,11 @@
 import { AuditTrailInsertOnly1765400000000, CreateAuditTrail1765100000000 } from '@pos/audit';
 import { deadLetterTopicOf, Topics } from '@pos/contracts';
-import { CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000 } from '@pos/messaging';
+import {
+  CreateMessagingTables1764200000000,
+  DropOutboxNotify1764500000000,
+  InboxKeyedBySource1764950000000,
+  OutboxTraceparent1765450000000,
+} from '@pos/messaging';
 import { ServiceDefinition } from '@pos/service-runtime';
 import { version } from '../../../../package.json';
 import { AddPaymentBatch1764400000000 } from './persistence/payment-batch.migration';
@@ -37,6 +42,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     SupervisorAuthorisations1765300000000,
     AuditTrailInsertOnly1765400000000,
     VoidDecisionsInsertOnly1765410000000,
+    OutboxTraceparent1765450000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],

@@ -1,7 +1,8 @@
 /**
  * CloudEvents 1.0 in Kafka binary content mode: the event attributes travel as `ce_` headers, the
  * value is the JSON data. `ce_schemaversion` is our extension attribute: the version of the
- * payload schema within the topic's major version.
+ * payload schema within the topic's major version. `ce_traceparent` is the distributed tracing
+ * extension: the W3C trace context of the work that produced the event (see trace-context.ts).
  */
 export const CloudEventHeaders = {
   id: 'ce_id',
@@ -11,6 +12,7 @@ export const CloudEventHeaders = {
   specVersion: 'ce_specversion',
   subject: 'ce_subject',
   schemaVersion: 'ce_schemaversion',
+  traceparent: 'ce_traceparent',
   contentType: 'content-type',
 } as const;
 
@@ -42,4 +44,9 @@ export interface EventEnvelope<TData = unknown> {
   /** Kafka key: the aggregate whose order matters (merchant or terminal for anything batch-related). */
   readonly key: string;
   readonly data: TData;
+  /**
+   * Distributed tracing extension: the W3C `traceparent` of the span that produced the event.
+   * Decoded only when valid; an event without one (or with a malformed one) starts a new trace.
+   */
+  readonly traceparent?: string;
 }

@@ -75,6 +75,19 @@ describe('envelope codec', () => {
     },
   );
 
+  it('carries the distributed tracing extension as ce_traceparent, both ways', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const out = encodeEnvelope('payments.events.v1', { ...envelope, traceparent });
+    expect(out.headers['ce_traceparent']).toBe(traceparent);
+    expect(decodeEnvelope(inbound({ headers: out.headers }))).toEqual({ ok: true, envelope: { ...envelope, traceparent } });
+  });
+
+  it('accepts an event whose traceparent is malformed, leaving it out (its handler starts a new trace)', () => {
+    for (const traceparent of ['not-a-trace', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '']) {
+      expect(decodeEnvelope(inbound({ headers: { ...inbound().headers, ce_traceparent: traceparent } }))).toEqual({ ok: true, envelope });
+    }
+  });
+
   it('accepts an id of 200 characters', () => {
     expect(decodeEnvelope(inbound({ headers: { ...inbound().headers, ce_id: 'x'.repeat(200) } })).ok).toBe(true);
   });

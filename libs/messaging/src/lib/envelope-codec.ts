@@ -4,7 +4,9 @@ import {
   CloudEventHeaders,
   DeadLetterReason,
   EventEnvelope,
+  formatTraceparent,
   JSON_CONTENT_TYPE,
+  parseTraceparent,
 } from '@pos/contracts';
 import { InboundMessage, OutboundMessage } from './broker.port';
 
@@ -59,6 +61,7 @@ export function encodeEnvelope(topic: string, envelope: EventEnvelope<unknown>):
     [CloudEventHeaders.contentType]: JSON_CONTENT_TYPE,
   };
   if (envelope.subject !== undefined) headers[CloudEventHeaders.subject] = envelope.subject;
+  if (envelope.traceparent !== undefined) headers[CloudEventHeaders.traceparent] = envelope.traceparent;
   return { topic, key: envelope.key, value: JSON.stringify(envelope.data), headers };
 }
 
@@ -111,6 +114,8 @@ export function decodeEnvelope(message: InboundMessage): DecodeResult {
     return reject('MALFORMED_JSON', error instanceof Error ? error.message : String(error));
   }
   const subject = h[CloudEventHeaders.subject];
+  // Tracing is never a reason to refuse an event: a malformed traceparent is left out (a new trace).
+  const trace = parseTraceparent(h[CloudEventHeaders.traceparent]);
   return {
     ok: true,
     envelope: {
@@ -122,6 +127,7 @@ export function decodeEnvelope(message: InboundMessage): DecodeResult {
       key: message.key,
       data,
       ...(subject ? { subject } : {}),
+      ...(trace ? { traceparent: formatTraceparent(trace) } : {}),
     },
   };
 }

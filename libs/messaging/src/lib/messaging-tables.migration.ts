@@ -107,7 +107,29 @@ export class InboxKeyedBySource1764950000000 implements MigrationInterface {
 }
 
 /**
+ * Each outbox row keeps the W3C `traceparent` of the request or event that wrote it; the relay
+ * sends it as the `ce_traceparent` header. Rows written before have none (null: no header). A
+ * nullable column without a default rewrites no row.
+ */
+export class OutboxTraceparent1765450000000 implements MigrationInterface {
+  name = 'OutboxTraceparent1765450000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE outbox ADD COLUMN traceparent text`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE outbox DROP COLUMN traceparent`);
+  }
+}
+
+/**
  * The messaging tables alone, for a data source that has no other tables (tests, benchmarks). A
  * service lists these migrations itself, in timestamp order among its own.
  */
-export const messagingMigrations = [CreateMessagingTables1764200000000, DropOutboxNotify1764500000000, InboxKeyedBySource1764950000000];
+export const messagingMigrations = [
+  CreateMessagingTables1764200000000,
+  DropOutboxNotify1764500000000,
+  InboxKeyedBySource1764950000000,
+  OutboxTraceparent1765450000000,
+];

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
+import { CloudEventHeaders } from '@pos/contracts';
 import { MessageBroker, MessageProducer, OutboundMessage } from './broker.port';
 
 export interface OutboxRelayOptions {
@@ -45,6 +46,8 @@ interface OutboxRow {
   message_key: string;
   headers: Record<string, string>;
   payload: unknown;
+  /** Null for rows written before the outbox had the column. */
+  traceparent: string | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -178,7 +181,7 @@ export class OutboxRelay {
     const { rows } = await session.query<OutboxRow>({
       name: 'outbox-mark-and-read',
       text: `WITH marked AS (UPDATE outbox SET published_at = $3 WHERE id = ANY($2::bigint[]))
-             SELECT id, topic, message_key, headers, payload FROM outbox
+             SELECT id, topic, message_key, headers, payload, traceparent FROM outbox
              WHERE published_at IS NULL AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1`,
       values: [batchSize, acknowledged?.ids ?? [], acknowledged?.at ?? null],
     });
@@ -190,7 +193,7 @@ export class OutboxRelay {
     const messages: OutboundMessage[] = rows.map((row) => ({
       topic: row.topic,
       key: row.message_key,
-      headers: row.headers,
+      headers: row.traceparent === null ? row.headers : { ...row.headers, [CloudEventHeaders.traceparent]: row.traceparent },
       value: JSON.stringify(row.payload),
     }));
     await producer.send(messages);

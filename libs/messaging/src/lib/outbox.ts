@@ -4,6 +4,7 @@ import { contractFor, TopicName } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
 import { encodeEnvelope } from './envelope-codec';
 import { MessageValidator } from './message-validator';
+import { traceparentForEvents } from './trace-scope';
 
 export interface OutboxMessage {
   readonly topic: TopicName;
@@ -15,13 +16,17 @@ export interface OutboxMessage {
   readonly data: unknown;
 }
 
-/** An outbox row to insert: headers and payload are JSON text for jsonb columns. */
+/**
+ * An outbox row to insert: headers and payload are JSON text for jsonb columns. The trace context
+ * has a column of its own; the relay sends it as `ce_traceparent` with the other headers.
+ */
 export interface OutboxEntry {
   readonly eventId: string;
   readonly topic: string;
   readonly key: string;
   readonly headers: string;
   readonly payload: string;
+  readonly traceparent: string;
 }
 
 /**
@@ -60,10 +65,10 @@ export class Outbox {
     for (const row of encoded) {
       const p = first + values.length;
       // Typed, so the rows read the same in a VALUES list of their own (see onlyIf).
-      rows.push(`($${p}::uuid, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, $${p + 4}::jsonb)`);
-      values.push(row.eventId, row.topic, row.key, row.headers, row.payload);
+      rows.push(`($${p}::uuid, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, $${p + 4}::jsonb, $${p + 5}::text)`);
+      values.push(row.eventId, row.topic, row.key, row.headers, row.payload, row.traceparent);
     }
-    const columns = 'INSERT INTO outbox (event_id, topic, message_key, headers, payload)';
+    const columns = 'INSERT INTO outbox (event_id, topic, message_key, headers, payload, traceparent)';
     const sql = options.onlyIf
       ? `${columns} SELECT * FROM (VALUES ${rows.join(', ')}) AS event WHERE ${options.onlyIf}`
       : `${columns} VALUES ${rows.join(', ')}`;
@@ -72,10 +77,12 @@ export class Outbox {
 
   /**
    * The outbox rows of these messages, validated and with their CloudEvents headers, for a caller
-   * that inserts them itself (e.g. many payments' events in one statement, from arrays).
+   * that inserts them itself (e.g. many payments' events in one statement, from arrays). They
+   * carry the trace of the request or event being handled (see trace-scope.ts).
    */
   encode(messages: readonly OutboxMessage[]): OutboxEntry[] {
     const time = this.clock.now().toISOString();
+    const traceparent = traceparentForEvents();
     return messages.map((message) => {
       const contract = contractFor(message.topic, message.type);
       if (!contract) throw new Error(`${message.type} is not a message of ${message.topic}`);
@@ -91,7 +98,14 @@ export class Outbox {
         data: message.data,
         ...(message.subject !== undefined ? { subject: message.subject } : {}),
       });
-      return { eventId, topic: message.topic, key: message.key, headers: JSON.stringify(encoded.headers), payload: JSON.stringify(message.data) };
+      return {
+        eventId,
+        topic: message.topic,
+        key: message.key,
+        headers: JSON.stringify(encoded.headers),
+        payload: JSON.stringify(message.data),
+        traceparent,
+      };
     });
   }
 }

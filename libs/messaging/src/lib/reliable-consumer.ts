@@ -1,12 +1,24 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { contractFor, DeadLetterReason, deadLetterTopicOf, EventEnvelope, forbiddenFieldsIn, TopicName, withoutFields } from '@pos/contracts';
+import {
+  CloudEventHeaders,
+  continueTrace,
+  contractFor,
+  DeadLetterReason,
+  deadLetterTopicOf,
+  EventEnvelope,
+  forbiddenFieldsIn,
+  TopicName,
+  TraceContext,
+  withoutFields,
+} from '@pos/contracts';
 import { queryPrepared } from '@pos/persistence';
 import { HandlerContext, InboundMessage, MessageBroker, MessageConsumer, MessageProducer, MessageTooLargeError, OutboundMessage } from './broker.port';
 import { deadLetterReasonOf, decodeEnvelope } from './envelope-codec';
 import { MessageValidator } from './message-validator';
 import { LEGACY_INBOX_SOURCE } from './messaging-tables.migration';
+import { currentTrace, inTrace } from './trace-scope';
 
 /** An event that passed envelope and schema checks, handed to a handler with its position. */
 export interface ConsumedEvent<T = unknown> {
@@ -98,6 +110,8 @@ interface Applicable {
   /** Of the type and the raw value: tells a replay from a modified event with the same id. */
   readonly hash: string;
   readonly handler: EventHandler | SetHandler;
+  /** The span handling it: a child of the event's `ce_traceparent`, or a new trace without one. */
+  readonly trace: TraceContext;
 }
 
 export const DeadLetterHeaders = {
@@ -140,6 +154,14 @@ function isConflict(error: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Registers effects to run after the commit, each in the span of the event that registered it. */
+function collectInto(effects: (() => void)[]): AfterCommit {
+  return (effect) => {
+    const trace = currentTrace();
+    effects.push(trace ? () => inTrace(trace, effect) : effect);
+  };
+}
 
 /**
  * The consumer side of exactly-once: each event is applied in one PostgreSQL transaction together
@@ -189,7 +211,7 @@ export class ReliableConsumer {
     if (ready.length > 1) {
       try {
         const modified = await this.applyAll(ready);
-        for (const item of modified) await this.deadLetterModified(item);
+        for (const item of modified) await inTrace(item.trace, () => this.deadLetterModified(item));
         return;
       } catch (error) {
         if (this.stopping) throw error;
@@ -197,11 +219,19 @@ export class ReliableConsumer {
         this.logger.debug(`a batch of ${ready.length} events failed, applying them one by one: ${String(error)}`);
       }
     }
-    for (const item of ready) await this.process(item, context);
+    for (const item of ready) await inTrace(item.trace, () => this.process(item, context));
   }
 
-  /** Checks a message's envelope and schema; a bad one is dead-lettered, one without a handler skipped. */
-  private async admit(message: InboundMessage): Promise<Applicable | undefined> {
+  /**
+   * Checks a message's envelope and schema; a bad one is dead-lettered, one without a handler
+   * skipped. Runs in the message's span, so that what is logged about it carries its trace.
+   */
+  private admit(message: InboundMessage): Promise<Applicable | undefined> {
+    const trace = continueTrace(message.headers[CloudEventHeaders.traceparent]);
+    return inTrace(trace, () => this.check(message, trace));
+  }
+
+  private async check(message: InboundMessage, trace: TraceContext): Promise<Applicable | undefined> {
     const decoded = decodeEnvelope(message);
     if (!decoded.ok) {
       const reason = deadLetterReasonOf(decoded.reason);
@@ -226,7 +256,7 @@ export class ReliableConsumer {
     if (!handler) return undefined;
     const event: ConsumedEvent = { envelope, topic: message.topic, partition: message.partition, offset: message.offset };
     const hash = createHash('sha256').update(envelope.type).update('\n').update(message.value ?? Buffer.alloc(0)).digest('hex');
-    return { message, event, hash, handler };
+    return { message, event, hash, handler, trace };
   }
 
   /** One event in its own transaction, retried while it fails for a passing reason. */
@@ -278,7 +308,7 @@ export class ReliableConsumer {
         );
         return seen?.payload_hash === hash ? 'duplicate' : 'modified';
       }
-      await this.applyInOrder([item], tx, (effect) => effects.push(effect));
+      await this.applyInOrder([item], tx, collectInto(effects));
       return 'applied';
     });
     this.runEffects(effects);
@@ -340,23 +370,28 @@ export class ReliableConsumer {
         if (claimed.has(identity) && firsts.get(identity) === item) fresh.push(item);
         else if (stored.get(identity) !== item.hash) modified.push(item);
       }
-      await this.applyInOrder(fresh, tx, (effect) => effects.push(effect));
+      await this.applyInOrder(fresh, tx, collectInto(effects));
       return modified;
     });
     this.runEffects(effects);
     return modified;
   }
 
-  /** Runs the handlers of claimed events in their order: a set handler once for each run of its events. */
+  /**
+   * Runs the handlers of claimed events in their order: a set handler once for each run of its
+   * events. Each runs in its event's span, so what it logs and emits carries the event's trace; a
+   * run of several events handled at once, in the span of its first event.
+   */
   private async applyInOrder(items: readonly Applicable[], tx: EntityManager, afterCommit: AfterCommit): Promise<void> {
     for (let start = 0; start < items.length; ) {
-      const { handler } = items[start];
+      const { handler, trace, event } = items[start];
       let end = start + 1;
       if (typeof handler === 'function') {
-        await handler(items[start].event, tx, afterCommit);
+        await inTrace(trace, () => handler(event, tx, afterCommit));
       } else {
         while (end < items.length && items[end].handler === handler) end++;
-        await handler.applySet(items.slice(start, end).map((item) => item.event), tx, afterCommit);
+        const run = items.slice(start, end).map((item) => item.event);
+        await inTrace(trace, () => handler.applySet(run, tx, afterCommit));
       }
       start = end;
     }

@@ -10,7 +10,7 @@ import { connectReliableConsumers } from '@pos/messaging';
 import { ApiErrorFilter, documentErrorResponses } from './api-errors';
 import { API_KEY_HEADER, MERCHANT_API_KEY_SCHEME, MERCHANT_AUTH_ERROR_CODES } from './merchant-auth';
 import { CALLER_AUTH_ERROR_CODES, OPERATOR_TOKEN_SCHEME } from './operator-auth';
-import { accessLog, createServiceLogger, JsonLogger, LogLevel, ServiceIdentity } from './logging';
+import { accessLog, createServiceLogger, JsonLogger, LogLevel, ServiceIdentity, traceRequests } from './logging';
 
 export interface Listen {
   readonly host: string;
@@ -118,9 +118,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 const KEEP_ALIVE_MS = 65_000;
 
 /**
- * Creates the HTTP application with the JSON logger (and the access log at level info),
- * `{code, message}` errors, the OpenAPI document at /v1/openapi.json (UI at /v1/docs) and graceful
- * shutdown, and listens.
+ * Creates the HTTP application with the JSON logger (and the access log at level info), W3C trace
+ * context on every request, `{code, message}` errors, the OpenAPI document at /v1/openapi.json (UI
+ * at /v1/docs) and graceful shutdown, and listens.
  */
 export async function startService(module: unknown, identity: ServiceIdentity, listen: Listen, logLevel: LogLevel): Promise<INestApplication> {
   const logger = createServiceLogger(identity, logLevel);
@@ -131,6 +131,8 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
     bodyParser: false,
   });
   let adminServer: Server | undefined;
+  // First: everything after it, the access log included, runs in the request's trace.
+  app.use(traceRequests);
   if (listen.admin) app.use(splitByListener(() => adminServer));
   const requests = accessLog(logger);
   if (requests) app.use(requests);

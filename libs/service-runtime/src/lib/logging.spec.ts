@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
-import { accessLog, createServiceLogger, JsonLogger } from './logging';
+import { currentTrace, inTrace } from '@pos/messaging';
+import { accessLog, createServiceLogger, JsonLogger, traceRequests } from './logging';
 
 const identity = { name: 'test-service', version: '1.2.3' };
 
@@ -98,5 +99,60 @@ describe('accessLog', () => {
 
   it('is not installed when the level is above info', () => {
     expect(accessLog(capture('warn').logger)).toBeUndefined();
+  });
+});
+
+describe('trace context on log lines', () => {
+  const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', flags: '01' };
+
+  it('writes the trace and span of the work being done on every line, across awaits', async () => {
+    const { logger, lines } = capture();
+    const json = new JsonLogger(logger);
+    await inTrace(trace, async () => {
+      json.log('before', 'Payments');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      logger.info({ paymentId: 'p-1' }, 'after');
+    });
+    json.log('outside');
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'before', traceId: trace.traceId, spanId: trace.spanId }),
+      expect.objectContaining({ msg: 'after', paymentId: 'p-1', traceId: trace.traceId, spanId: trace.spanId }),
+      expect.not.objectContaining({ traceId: expect.anything() }),
+    ]);
+  });
+
+  it('lets a field of the line itself win over the trace fields, and keeps them apart between lines', () => {
+    const { logger, lines } = capture();
+    inTrace(trace, () => {
+      logger.info({ traceId: 'given' }, 'one');
+      logger.info('two');
+    });
+    expect(lines.map((l) => l['traceId'])).toEqual(['given', trace.traceId]);
+  });
+
+  it('runs a request in a new span of the trace its traceparent names', () => {
+    let seen: ReturnType<typeof currentTrace>;
+    traceRequests({ headers: { traceparent: `00-${trace.traceId}-${trace.spanId}-01` } }, undefined, () => (seen = currentTrace()));
+    expect(seen).toEqual({ traceId: trace.traceId, spanId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: '01' });
+    expect(seen?.spanId).not.toBe(trace.spanId);
+  });
+
+  it.each([
+    ['no traceparent', {}],
+    ['a malformed traceparent', { traceparent: '00-xyz-01' }],
+    ['two traceparent headers', { traceparent: [`00-${trace.traceId}-${trace.spanId}-01`, `00-${trace.traceId}-${trace.spanId}-01`] }],
+  ])('starts a new trace for a request with %s', (_case, headers) => {
+    let seen: ReturnType<typeof currentTrace>;
+    traceRequests({ headers }, undefined, () => (seen = currentTrace()));
+    expect(seen?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(seen?.traceId).not.toBe(trace.traceId);
+  });
+
+  it('writes the access log line in the trace of its request', () => {
+    const { logger, lines } = capture();
+    const response = new FakeResponse();
+    inTrace(trace, () => accessLog(logger)?.({ method: 'GET', originalUrl: '/v1/payments' }, response, () => undefined));
+    response.emit('finish');
+    expect(lines).toEqual([expect.objectContaining({ msg: 'request completed', traceId: trace.traceId })]);
   });
 });

@@ -1,5 +1,8 @@
 import { LoggerService } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import pino, { Level, Logger as Pino } from 'pino';
+import { continueTrace } from '@pos/contracts';
+import { currentTrace, inTrace } from '@pos/messaging';
 
 export interface ServiceIdentity {
   readonly name: string;
@@ -21,12 +24,23 @@ export const REDACTED_PATHS = ['', '*.', '*.*.'].flatMap((prefix) => [
   ...SECRET_HEADERS.map((header) => `${prefix}headers${header.startsWith('[') ? '' : '.'}${header}`),
 ]);
 
-/** The service's JSON logger: one line per entry, with the service's name and version on each. */
+/**
+ * The trace and span of the request or event being handled, on each line written while handling
+ * it: one lookup in the async-local context, only for lines that are written. A new object each
+ * time: pino merges the line's own fields into it.
+ */
+function traceFields(): { traceId?: string; spanId?: string } {
+  const trace = currentTrace();
+  return trace ? { traceId: trace.traceId, spanId: trace.spanId } : {};
+}
+
+/** The service's JSON logger: one line per entry, with the service's name and version on each, and the trace (see traceFields). */
 export function createServiceLogger(identity: ServiceIdentity, level: LogLevel, destination?: pino.DestinationStream): Pino {
   const options = {
     level,
     base: { service: identity.name, version: identity.version },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: traceFields,
   };
   return destination ? pino(options, destination) : pino(options);
 }
@@ -109,7 +123,8 @@ export function accessLog(logger: Pino): ((request: LoggedRequest, response: Log
       return;
     }
     const started = process.hrtime.bigint();
-    response.once('finish', () => {
+    // Bound to the request's context: the line carries the request's trace.
+    response.once('finish', AsyncResource.bind(() => {
       logger.info(
         {
           req: { method: request.method, path },
@@ -118,7 +133,23 @@ export function accessLog(logger: Pino): ((request: LoggedRequest, response: Log
         },
         'request completed',
       );
-    });
+    }));
     next();
   };
+}
+
+interface TracedRequest {
+  readonly headers: { readonly traceparent?: string | string[] };
+}
+
+/**
+ * Express middleware: the request is handled in a span of the trace its `traceparent` header names
+ * (W3C Trace Context), or of a new trace when it has none or a malformed one (never an error). The
+ * events the request causes carry it (see the outbox), and so does every log line written meanwhile.
+ * Installed first, so the access log sees it. (The JSON parser hands the request on in this context.)
+ */
+export function traceRequests(request: TracedRequest, _response: unknown, next: () => void): void {
+  const header = request.headers.traceparent;
+  // Several traceparent headers arrive joined by commas: as malformed as a bad one.
+  inTrace(continueTrace(typeof header === 'string' ? header : undefined), next);
 }

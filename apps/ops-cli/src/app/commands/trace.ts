@@ -35,6 +35,12 @@ export interface PaymentTrace {
   readonly merchantId?: string;
   readonly outTradeNo?: string;
   readonly batchIds: readonly string[];
+  /**
+   * The W3C trace ids of its events, each once, in the order they first appear: one per request or
+   * command that set something going (the payment, its void, the batch's close), followed across
+   * the services. Search the services' logs for one (`traceId`) to see everything done for it.
+   */
+  readonly traceIds: readonly string[];
   readonly events: readonly MessageRecord[];
 }
 
@@ -80,7 +86,8 @@ export async function paymentTraceCommand(ctx: OpsContext, paymentId: string, op
     // A void or a clearing is final; nothing after it changes what happened to the money.
     if (next && status !== 'VOIDED' && status !== 'CLEARED') status = next;
   }
-  return { paymentId, status, merchantId, outTradeNo, batchIds, events };
+  const traceIds = [...new Set(events.map((r) => r.event?.traceId).filter((t): t is string => t !== undefined))];
+  return { paymentId, status, merchantId, outTradeNo, batchIds, traceIds, events };
 }
 
 type FenTotal = BatchClosed['totalFen'];
@@ -130,6 +137,7 @@ export function renderPaymentTrace(trace: PaymentTrace): string {
   const head = [
     `payment ${trace.paymentId}: ${trace.status}`,
     `merchant ${trace.merchantId ?? '?'}  order ${trace.outTradeNo ?? '?'}  batch ${trace.batchIds.join(', ') || '-'}`,
+    `traces ${trace.traceIds.join(', ') || '-'}`,
     `${trace.events.length} events, in event-time order:`,
     '',
   ];
