@@ -34,13 +34,13 @@ describe('trace context from a request through the events it causes', () => {
   beforeAll(async () => {
     [payment, clearing] = await Promise.all([
       spawnService('payment-service', {
-        ...stackEnv(stack, uniqueName('payment'), prefix),
+        ...(await stackEnv(stack, uniqueName('payment'), prefix)),
         LOG_LEVEL: 'info',
         MERCHANT_API_KEYS: `M100:${hashApiKey(key)}`,
         PAYMENT_POLL_INTERVAL_MS: '100',
         PAYMENT_PENDING_QUERY_INTERVAL_MS: '300',
       }),
-      spawnService('clearing-service', { ...stackEnv(stack, uniqueName('clearing'), prefix), LOG_LEVEL: 'info' }),
+      spawnService('clearing-service', { ...(await stackEnv(stack, uniqueName('clearing'), prefix)), LOG_LEVEL: 'info' }),
     ]);
     broker = new NamespacedBroker(new KafkajsBroker(kafkaClientOf(stack, uniqueName('trace-test'))), prefix);
     producer = await broker.createProducer();
