@@ -23,6 +23,7 @@ import { createDataSource, queryPrepared, runMigrations } from '@pos/persistence
 import { hashApiKey } from '@pos/service-runtime';
 import { spawnService, stackEnv } from '@pos/service-testing';
 import { kafkaClientOf, startTestStack, TestStack, uniqueName } from '@pos/testing';
+import { benchKafkaOptions } from './bench-kafka';
 import { CreatePaymentTables1764300000000 } from '../../apps/payment-service/src/app/payment-tables.migration';
 
 // autocannon ships no types; this is the part of its API used here.
@@ -208,7 +209,9 @@ async function service(stack: TestStack) {
 
 async function main(): Promise<void> {
   process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
-  const started = await startTestStack();
+  const kafka = benchKafkaOptions();
+  const started = await startTestStack(undefined, kafka);
+  console.log(kafka.label);
   try {
     console.log(`phases of ${PHASE_MS / 1_000} s, ${CONNECTIONS} connections, on ${require('node:os').cpus().length} cores`);
     // Kafka first: a freshly started broker's JVM is still compiling for a while and would starve

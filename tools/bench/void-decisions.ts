@@ -23,6 +23,7 @@ import { hashApiKey } from '@pos/service-runtime';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
 import { spawnService, stackEnv } from '@pos/service-testing';
 import { kafkaClientOf, startTestStack, TestStack, uniqueName } from '@pos/testing';
+import { benchKafkaOptions } from './bench-kafka';
 import { cpuByPart, cpuTicks, describeCpu } from './process-cpu';
 import { RawHttpClient } from './raw-http-client';
 
@@ -83,7 +84,9 @@ interface BenchPayment {
 
 async function main(): Promise<void> {
   process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
-  const running = await startTestStack();
+  const kafka = benchKafkaOptions();
+  const running = await startTestStack(undefined, kafka);
+  console.log(kafka.label);
   try {
     await bench(running.stack);
   } finally {

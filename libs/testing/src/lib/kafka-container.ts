@@ -17,6 +17,9 @@ const DIRECT_PORT = 9095;
  * SCRAM a Kafka 4 broker refuses (their client-final nonce is malformed).
  */
 const MTLS_PORT = 9096;
+/** PLAINTEXT listeners, published and direct, only on a broker started for measuring what SASL_SSL costs. */
+const PLAIN_PORT = 9097;
+const PLAIN_DIRECT_PORT = 9098;
 const TRUST_STORE = '/tmp/kafka-tls/ca.pem';
 const START_ENV = '/tmp/kafka-start.env';
 /** Copied after the env file, in the same archive: the env file is complete once this exists. */
@@ -52,6 +55,20 @@ export interface KafkaAccess {
   readonly kafkaPasswords: Readonly<Record<KafkaPrincipal, string>>;
   /** The listener that takes a client certificate instead of SCRAM, and the admin's certificate (PEM files). */
   readonly kafkaMtls: { readonly brokers: string[]; readonly adminKeyFile: string; readonly adminCertFile: string };
+  /**
+   * `plaintext`: kafkaBrokers are a PLAINTEXT listener, whose clients are ANONYMOUS, a super user
+   * (benchmarks comparing with SASL_SSL only: startKafka's `plaintext` option); absent: SASL_SSL.
+   */
+  readonly kafkaSecurity?: 'plaintext';
+}
+
+/** How a broker for tests and benchmarks is started. */
+export interface KafkaOptions {
+  /**
+   * Also a PLAINTEXT listener without authentication or ACLs, which clients then use: only to
+   * measure what TLS and SASL cost (the benchmarks' BENCH_KAFKA_SECURITY=plaintext).
+   */
+  readonly plaintext?: boolean;
 }
 
 export interface StartedKafka {
@@ -63,6 +80,7 @@ export interface StartedKafka {
 
 /** A kafkajs-style connection (the broker port's BrokerConnection) as `principal`; tests run as the admin. */
 export function kafkaClientOf(access: KafkaAccess, clientId: string, principal: KafkaPrincipal = KafkaPrincipals.admin) {
+  if (access.kafkaSecurity === 'plaintext') return { clientId, brokers: access.kafkaBrokers };
   return {
     clientId,
     brokers: access.kafkaBrokers,
@@ -74,6 +92,7 @@ export function kafkaClientOf(access: KafkaAccess, clientId: string, principal: 
 
 /** A service's KAFKA_* variables for the broker, as `principal`. */
 export function kafkaEnvOf(access: KafkaAccess, principal: KafkaPrincipal = KafkaPrincipals.admin): Record<string, string> {
+  if (access.kafkaSecurity === 'plaintext') return { KAFKA_BROKERS: access.kafkaBrokers.join(',') };
   return {
     KAFKA_BROKERS: access.kafkaBrokers.join(','),
     KAFKA_SSL_CA: access.kafkaCaFile,
@@ -101,7 +120,8 @@ const JIT_FIRST_TIER_ONLY = '-XX:TieredStopAtLevel=1';
  * the host's mapped port, which is only known once the container runs: the container waits for a
  * file with the advertised listener and the broker's key store, copied in after start.
  */
-export async function startKafka(image: string, labels: Record<string, string> = {}): Promise<StartedKafka> {
+export async function startKafka(image: string, labels: Record<string, string> = {}, options: KafkaOptions = {}): Promise<StartedKafka> {
+  const plain = options.plaintext === true;
   // This run's secrets only: made in a temporary directory, removed with the broker.
   const secretsDir = await mkdtemp(join(tmpdir(), 'pos-kafka-'));
   const removeSecrets = () => rm(secretsDir, { recursive: true, force: true });
@@ -110,14 +130,14 @@ export async function startKafka(image: string, labels: Record<string, string> =
     throw error;
   });
   const container = await new GenericContainer(image)
-    .withExposedPorts(CLIENT_PORT, MTLS_PORT)
+    .withExposedPorts(CLIENT_PORT, MTLS_PORT, ...(plain ? [PLAIN_PORT] : []))
     .withLabels(labels)
     .withEnvironment({
       CLUSTER_ID: randomBytes(16).toString('base64url'),
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: `CLIENT://0.0.0.0:${CLIENT_PORT},BROKER://127.0.0.1:9093,CONTROLLER://127.0.0.1:9094,DIRECT://0.0.0.0:${DIRECT_PORT},MTLS://0.0.0.0:${MTLS_PORT}`,
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CLIENT:SASL_SSL,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT,DIRECT:SASL_SSL,MTLS:SSL',
+      KAFKA_LISTENERS: `CLIENT://0.0.0.0:${CLIENT_PORT},BROKER://127.0.0.1:9093,CONTROLLER://127.0.0.1:9094,DIRECT://0.0.0.0:${DIRECT_PORT},MTLS://0.0.0.0:${MTLS_PORT}${plain ? `,PLAIN://0.0.0.0:${PLAIN_PORT},PLAIN_DIRECT://0.0.0.0:${PLAIN_DIRECT_PORT}` : ''}`,
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: `CLIENT:SASL_SSL,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT,DIRECT:SASL_SSL,MTLS:SSL${plain ? ',PLAIN:PLAINTEXT,PLAIN_DIRECT:PLAINTEXT' : ''}`,
       KAFKA_LISTENER_NAME_MTLS_SSL_CLIENT_AUTH: 'required',
       KAFKA_SSL_TRUSTSTORE_TYPE: 'PEM',
       KAFKA_SSL_TRUSTSTORE_LOCATION: TRUST_STORE,
@@ -164,9 +184,11 @@ export async function startKafka(image: string, labels: Record<string, string> =
     // Through the published port: it works wherever Docker runs (one listener, one advertised address).
     const mtls = `${container.getHost()}:${container.getMappedPort(MTLS_PORT)}`;
     const adminCertificate = await secrets.clientCertificate(KafkaPrincipals.admin);
+    const plainPublished = plain ? `${container.getHost()}:${container.getMappedPort(PLAIN_PORT)}` : undefined;
+    const plainListeners = plain ? `,PLAIN://${plainPublished},PLAIN_DIRECT://${direct ?? 'localhost'}:${PLAIN_DIRECT_PORT}` : '';
     await container.copyContentToContainer([
       {
-        content: `KAFKA_ADVERTISED_LISTENERS=CLIENT://${published},BROKER://127.0.0.1:9093,DIRECT://${direct ?? 'localhost'}:${DIRECT_PORT},MTLS://${mtls}\n`,
+        content: `KAFKA_ADVERTISED_LISTENERS=CLIENT://${published},BROKER://127.0.0.1:9093,DIRECT://${direct ?? 'localhost'}:${DIRECT_PORT},MTLS://${mtls}${plainListeners}\n`,
         target: START_ENV,
       },
       // Readable by the broker's user: test-only secrets of this run.
@@ -176,15 +198,18 @@ export async function startKafka(image: string, labels: Record<string, string> =
       { content: 'ready\n', target: START_READY },
     ]);
     await waitForReadyLine(container);
-    const brokers = [direct && (await answers(direct, DIRECT_PORT)) ? `${direct}:${DIRECT_PORT}` : published];
+    const reachedDirectly = direct !== undefined && (await answers(direct, DIRECT_PORT));
+    const brokers = [reachedDirectly ? `${direct}:${DIRECT_PORT}` : published];
+    const plainBrokers = [reachedDirectly ? `${direct}:${PLAIN_DIRECT_PORT}` : (plainPublished ?? published)];
     const access: KafkaAccess = {
-      kafkaBrokers: brokers,
+      kafkaBrokers: plain ? plainBrokers : brokers,
+      ...(plain ? { kafkaSecurity: 'plaintext' as const } : {}),
       kafkaCaFile: secrets.caFile,
       kafkaPasswords: secrets.passwords,
       kafkaMtls: { brokers: [mtls], adminKeyFile: adminCertificate.keyFile, adminCertFile: adminCertificate.certFile },
     };
-    const { tls, ...client } = kafkaClientOf(access, 'testing-warm-up');
-    await warmUp({ ...client, ssl: tls });
+    const { tls, ...client } = { tls: undefined, ...kafkaClientOf(access, 'testing-warm-up') };
+    await warmUp({ ...client, ...(tls ? { ssl: tls } : {}) });
     return {
       brokers,
       access,

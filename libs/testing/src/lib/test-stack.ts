@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { imageFor } from './images';
-import { KafkaAccess, startKafka } from './kafka-container';
+import { KafkaAccess, KafkaOptions, startKafka } from './kafka-container';
 import { startPostgres } from './postgres-container';
 
 /**
@@ -22,10 +22,10 @@ export interface RunningTestStack {
 }
 
 /** One Kafka and one PostgreSQL for the whole run, started in parallel. */
-export async function startTestStack(workspaceRoot = process.cwd()): Promise<RunningTestStack> {
+export async function startTestStack(workspaceRoot = process.cwd(), kafkaOptions: KafkaOptions = {}): Promise<RunningTestStack> {
   const labels = { [TEST_STACK_LABEL]: 'true' };
   const started = await Promise.allSettled([
-    startKafka(imageFor('KAFKA_IMAGE', workspaceRoot), labels),
+    startKafka(imageFor('KAFKA_IMAGE', workspaceRoot), labels, kafkaOptions),
     startPostgres(imageFor('POSTGRES_IMAGE', workspaceRoot), labels),
   ]);
   const [kafkaStart, postgresStart] = started;
