@@ -12,9 +12,9 @@ describe('ServiceMetrics', () => {
   it('gives each instance its own registry, with the default process and Node metrics', async () => {
     const one = new ServiceMetrics();
     const other = new ServiceMetrics();
-    one.deadLettered('payments.events.v1.dlq', 'SCHEMA_INVALID');
+    one.deadLettered('payments.events.v1.dlq', 'SCHEMA_VIOLATION');
     const text = await one.registry.metrics();
-    expect(sample(text, 'pos_dlq_messages_total{topic="payments.events.v1.dlq",reason="SCHEMA_INVALID"}')).toBe(1);
+    expect(sample(text, 'pos_dlq_messages_total{topic="payments.events.v1.dlq",reason="SCHEMA_VIOLATION"}')).toBe(1);
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
     expect(await other.registry.metrics()).not.toMatch(/^pos_dlq_messages_total\{/m);
@@ -115,13 +115,13 @@ describe('ServiceMetrics', () => {
       const metrics = new ServiceMetrics();
       metrics.consumerLagFrom(() => Promise.reject(new Error('broker unreachable')));
       metrics.outboxBacklogFrom(async () => ({ rows: 0, oldestAgeSeconds: 0 }));
-      metrics.deadLettered('voids.commands.v1.dlq', 'MALFORMED_JSON');
+      metrics.deadLettered('voids.commands.v1.dlq', 'MALFORMED_ENVELOPE');
       const text = await metrics.registry.metrics();
       expect(text).not.toMatch(/^pos_kafka_consumer_lag\{/m);
       // Counted while this scrape is being served: it shows from the next one.
       expect(sample(await metrics.registry.metrics(), 'pos_metrics_collect_failures_total{family="pos_kafka_consumer_lag"}')).toBe(1);
       expect(sample(text, 'pos_outbox_backlog')).toBe(0);
-      expect(sample(text, 'pos_dlq_messages_total{topic="voids.commands.v1.dlq",reason="MALFORMED_JSON"}')).toBe(1);
+      expect(sample(text, 'pos_dlq_messages_total{topic="voids.commands.v1.dlq",reason="MALFORMED_ENVELOPE"}')).toBe(1);
     });
   });
 });
