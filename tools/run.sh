@@ -23,6 +23,8 @@ install_packages() {
 prepare_infrastructure() {
   bash tools/infra/ensure-docker.sh
   bash tools/images/build.sh all
+  # COMPOSE_PROFILES=observability npm start also runs Prometheus (docs/observability.md).
+  case ",${COMPOSE_PROFILES:-}," in *,observability,*) bash tools/images/build.sh prometheus ;; esac
   set -a
   # shellcheck source=/dev/null
   source .cache/images.env

@@ -423,12 +423,12 @@ async function bench(stack: TestStack): Promise<void> {
       console.log(`closed loop: ${CONCURRENCY} in flight for ${took.toFixed(1)} s = ${(closedLatencies.length / took).toFixed(0)} decisions/s max, ${describeErrors()}; ${fmt(closedLatencies)}`);
     }
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
-    const accepted = metrics.split('\n').filter((l) => l.startsWith('void_decisions_total{') && l.includes('ACCEPTED'));
+    const accepted = metrics.split('\n').filter((l) => l.startsWith('pos_void_decisions_total{') && l.includes('ACCEPTED'));
     console.log(`server metrics: ${accepted.join('; ')}`);
     // The server's own view (transaction only, without HTTP and client queueing), all phases together.
     const buckets = metrics
       .split('\n')
-      .filter((l) => l.startsWith('void_decision_duration_seconds_bucket{') && l.includes('source="HTTP"'))
+      .filter((l) => l.startsWith('pos_void_decision_duration_seconds_bucket{') && l.includes('source="HTTP"'))
       .map((l) => `≤${/le="([^"]+)"/.exec(l)?.[1]}s: ${l.split(' ').pop()}`);
     console.log(`server decision time histogram (cumulative): ${buckets.join(', ')}`);
     // Stalls of the service's own event loop (garbage collection, long synchronous work), all phases together.

@@ -208,7 +208,7 @@ describe('clearing API authentication, four eyes and the audit trail', () => {
         expect({ path, public: await status(`${withAdmin.url}${path}`), admin: await status(`${adminUrl}${path}`) }).toEqual({ path, public: 404, admin: 200 });
       }
       expect(await (await fetch(`${withAdmin.url}/metrics`)).json()).toEqual({ code: 'NOT_FOUND', message: 'no such route' });
-      expect(await (await fetch(`${adminUrl}/metrics`)).text()).toMatch(/^clearing_/m);
+      expect(await (await fetch(`${adminUrl}/metrics`)).text()).toMatch(/^pos_clearing_/m);
       // The API stays on the public port; the admin port is not a way around it.
       expect(await status(`${withAdmin.url}/v1/batches`, asMerchant(mine))).toBe(200);
       expect(await status(`${adminUrl}/v1/batches`, asMerchant(mine))).toBe(404);

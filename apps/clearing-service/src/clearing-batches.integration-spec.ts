@@ -126,7 +126,7 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
     expect(lateBatch.totals).toEqual({ paymentCount: 1, totalFen: 5_000, voidedCount: 0, voidedFen: 0 });
     expect(lateBatch).toMatchObject({ opensAt: closedA.opensAt, closesAt: closedA.closesAt, clearingDate: closedA.clearingDate, settlementDate: closedA.settlementDate });
     expect((await batch(batchA)).totals).toEqual(closedA.totals);
-    expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^clearing_late_payments [1-9]\d*$/m);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^pos_clearing_late_payments [1-9]\d*$/m);
 
     // Settlement T+0 with no holidays: batches whose settlement date came settle with an event.
     const today = businessDateOf(new Date());

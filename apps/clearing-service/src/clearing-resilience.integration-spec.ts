@@ -168,7 +168,7 @@ describe('clearing service across restarts and instances', () => {
     const errors = jest.spyOn(Logger.prototype, 'error');
     const awaitingVoids = async () => {
       const text = await (await fetch(`${service.url}/metrics`)).text();
-      return Number(/^clearing_batches_awaiting_voids (\d+)$/m.exec(text)?.[1]);
+      return Number(/^pos_clearing_batches_awaiting_voids (\d+)$/m.exec(text)?.[1]);
     };
     try {
       const merchantId = `H-${schema.slice(-6)}`;

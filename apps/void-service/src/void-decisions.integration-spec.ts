@@ -356,7 +356,7 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect((await requestVoid(voidOf(voided))).body).toMatchObject({ decision: 'ACCEPTED' });
     await paymentsCleared([other, voided], paidAt);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
-    expect(metrics).toMatch(/^void_invariant_violations_total 1$/m);
+    expect(metrics).toMatch(/^pos_void_invariant_violations_total 1$/m);
   });
 
   it("decides on the batch and cutoff clearing named, never on a schedule of its own (ADR 0005)", async () => {
@@ -438,8 +438,8 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect((await requestVoid(voidOf(other, { card: other.card, supervisor: { operatorId: 'OP9', credential: SUPERVISOR_CREDENTIAL } }))).body).toMatchObject({ decision: 'ACCEPTED' });
 
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
-    expect(metrics).toMatch(/^void_supervisor_lockouts_total 1$/m);
-    expect(metrics).toMatch(/^void_supervisor_checks_total\{verdict="LOCKED"\} 7$/m);
+    expect(metrics).toMatch(/^pos_void_supervisor_lockouts_total 1$/m);
+    expect(metrics).toMatch(/^pos_void_supervisor_checks_total\{verdict="LOCKED"\} 7$/m);
     const { rows: locks } = await db.query(`SELECT locked_at, locked_until, failures FROM "${service.schema}".supervisor_lockouts WHERE merchant_id = 'M200' AND operator_id = 'OP7'`);
     expect(locks).toHaveLength(1);
     expect(locks[0].failures).toBe(5);
@@ -695,8 +695,8 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect(await get(`/v1/voids?date=2026-02-30`)).toMatchObject({ code: 'INVALID_DATE' });
 
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
-    expect(metrics).toMatch(/void_decisions_total\{channel="UNKNOWN",decision="REJECTED",reason="PAYMENT_NOT_FOUND",source="HTTP"\} \d+/);
-    expect(metrics).toMatch(/void_decision_duration_seconds_bucket/);
+    expect(metrics).toMatch(/pos_void_decisions_total\{channel="UNKNOWN",decision="REJECTED",reason="PAYMENT_NOT_FOUND",source="HTTP"\} \d+/);
+    expect(metrics).toMatch(/pos_void_decision_duration_seconds_bucket/);
 
     const openapi = (await (await fetch(`${service.url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/voids', '/v1/voids/{voidId}', '/v1/payments/{paymentId}/voids']));

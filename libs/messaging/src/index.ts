@@ -4,6 +4,7 @@ export * from './lib/kafkajs/kafkajs-broker';
 export * from './lib/message-validator';
 export * from './lib/messaging-tables.migration';
 export * from './lib/messaging.module';
+export * from './lib/messaging-metrics';
 export * from './lib/outbox';
 export * from './lib/outbox-client';
 export * from './lib/outbox-relay';

@@ -9,3 +9,4 @@ export * from './lib/merchant-auth';
 export * from './lib/path-params';
 export * from './lib/operator-auth';
 export * from './lib/credential-hash';
+export * from './lib/service-metrics';

@@ -69,8 +69,9 @@ export class SystemUnderTest {
     };
   }
 
-  async start(name: ServiceName): Promise<SpawnedService> {
-    const instance = await spawnService(name, await this.env(name));
+  /** Starts an instance; `env` adds to or overrides the system's settings (e.g. an ADMIN_PORT). */
+  async start(name: ServiceName, env: Record<string, string> = {}): Promise<SpawnedService> {
+    const instance = await spawnService(name, { ...(await this.env(name)), ...env });
     this.instances[name].push(instance);
     return instance;
   }

@@ -384,6 +384,11 @@ export class BatchLedger {
     return row.waiting;
   }
 
+  /** How many batches are in each state; a state no batch is in is absent. */
+  async countBatchesByState(db: Pick<EntityManager, 'query'>): Promise<{ state: BatchState; batches: number }[]> {
+    return db.query(`SELECT state, count(*)::int AS batches FROM batches GROUP BY state`);
+  }
+
   /**
    * Payments placed in late batches (ADR 0005): a batch repeating the window of an earlier batch of
    * its chain took payments that arrived after that one had closed.

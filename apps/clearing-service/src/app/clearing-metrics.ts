@@ -1,49 +1,45 @@
-import { Controller, Get, Header, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ApiExcludeController } from '@nestjs/swagger';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { BATCH_STATES } from '@pos/clearing-domain';
+import { ServiceMetrics } from '@pos/observability';
 import { BatchLedger } from './batch-ledger';
 
 /**
- * Prometheus metrics of this service instance. Its own registry, not prom-client's global one, so
- * several instances in one process (tests, benchmarks) do not collide.
+ * Clearing's own families, in the instance's registry next to the ones every service has. Each is
+ * read from the database at each scrape: every instance reports the same, restarts lose nothing,
+ * and a value drops as soon as whichever instance acts changes the rows.
  */
 @Injectable()
 export class ClearingMetrics {
-  readonly registry = new Registry();
-
-  constructor(@InjectDataSource() dataSource: DataSource, ledger: BatchLedger) {
-    collectDefaultMetrics({ register: this.registry });
+  constructor(@InjectDataSource() dataSource: DataSource, ledger: BatchLedger, metrics: ServiceMetrics) {
+    const registers = [metrics.registry];
     new Gauge({
-      name: 'clearing_batches_awaiting_voids',
+      name: 'pos_clearing_batches',
+      help: 'Settlement batches by state (OPEN, CLOSING, CLOSED, SETTLED)',
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const counts = new Map((await ledger.countBatchesByState(dataSource.manager)).map((row) => [row.state, row.batches]));
+        for (const state of BATCH_STATES) this.set({ state }, counts.get(state) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'pos_clearing_batches_awaiting_voids',
       help: 'Batches held in CLOSING because a void the void service accepted for them is not recorded (parked on voids.events.v1.dlq); alert above 0',
-      registers: [this.registry],
-      // Read from the database at each scrape: every instance reports the same, restarts lose
-      // nothing, and the value drops as soon as whichever instance applies the replayed void closes the batch.
+      registers,
       async collect() {
         this.set(await ledger.countBatchesAwaitingVoids(dataSource.manager));
       },
     });
     new Gauge({
-      name: 'clearing_late_payments',
+      name: 'pos_clearing_late_payments',
       help: 'Payments whose event reached clearing after their batch had closed, kept on their clearing date in a late batch (ADR 0005); alert when it rises',
-      registers: [this.registry],
+      registers,
       async collect() {
         this.set(await ledger.countLatePayments(dataSource.manager));
       },
     });
-  }
-}
-
-@ApiExcludeController()
-@Controller('metrics')
-export class MetricsController {
-  constructor(private readonly metrics: ClearingMetrics) {}
-
-  @Get()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
   }
 }

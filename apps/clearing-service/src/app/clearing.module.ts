@@ -5,7 +5,7 @@ import { Approvals } from './approvals';
 import { ApprovalsController } from './approvals.controller';
 import { BatchLedger, CLEARING_SOURCE } from './batch-ledger';
 import { ClearingCommandsController, ClearingPaymentsController, ClearingVoidsController } from './clearing-handlers.controller';
-import { ClearingMetrics, MetricsController } from './clearing-metrics';
+import { ClearingMetrics } from './clearing-metrics';
 import { ClearingController } from './clearing.controller';
 import { ClearingScheduler } from './clearing-scheduler';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
@@ -20,7 +20,7 @@ export class ClearingModule {
   static forRoot(settings: ClearingSettings, source: string): DynamicModule {
     return {
       module: ClearingModule,
-      controllers: [ClearingController, ApprovalsController, MetricsController, ClearingPaymentsController, ClearingVoidsController, ClearingCommandsController],
+      controllers: [ClearingController, ApprovalsController, ClearingPaymentsController, ClearingVoidsController, ClearingCommandsController],
       providers: [
         { provide: CLEARING_SETTINGS, useValue: settings },
         { provide: CLEARING_SOURCE, useValue: source },

@@ -60,16 +60,16 @@ export class PaymentFactsController {
 
   @EventPattern('pos.void.accepted')
   voidAccepted(@Payload() accepted: VoidAccepted, @Ctx() context: EventContext): Promise<void> {
-    return this.payments.applyVoidAccepted(context.manager, accepted);
+    return this.payments.applyVoidAccepted(context.manager, accepted, context.afterCommit);
   }
 
   @EventPattern('pos.clearing.payment.cleared')
   paymentCleared(@Payload() cleared: PaymentCleared, @Ctx() context: EventContext): Promise<void> {
-    return this.payments.applyCleared(context.manager, cleared);
+    return this.payments.applyCleared(context.manager, cleared, context.afterCommit);
   }
 
   @EventPattern('pos.clearing.batch.settled')
   batchSettled(@Payload() settled: BatchSettled, @Ctx() context: EventContext): Promise<void> {
-    return this.payments.applyBatchSettled(context.manager, settled);
+    return this.payments.applyBatchSettled(context.manager, settled, context.afterCommit);
   }
 }

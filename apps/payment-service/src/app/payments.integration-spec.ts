@@ -313,6 +313,33 @@ describe('payment service on real Kafka and PostgreSQL', () => {
     expect((await get(service.url, `/v1/payments/${cleared['paymentId'] as string}`)).body['status']).toBe('SETTLED');
   });
 
+  // After the tests above: intake over HTTP and Kafka, declines, reversals, voids, clearing and settlement.
+  it('counts in pos_payments_total every status change the audit trail records, by channel and status', async () => {
+    const counted = async () => {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      const found: Record<string, number> = {};
+      for (const [, channel, status, value] of text.matchAll(/^pos_payments_total\{channel="([^"]+)",status="([^"]+)"\} (\d+)$/gm)) found[`${channel} ${status}`] = Number(value);
+      return found;
+    };
+    const audited = async () => {
+      const { rows } = await db.query<{ key: string; n: number }>(
+        `SELECT p.channel || ' ' || c.to_status AS key, count(*)::int AS n
+           FROM payment_status_changes c JOIN payments p USING (payment_id) GROUP BY 1`,
+      );
+      return Object.fromEntries(rows.map((row) => [row.key, row.n]));
+    };
+    // The poller may still be resolving a payment: read both sides again until they agree, or time out.
+    const same = (seen: { counted: Record<string, number>; audited: Record<string, number> }) =>
+      JSON.stringify(Object.entries(seen.counted).sort()) === JSON.stringify(Object.entries(seen.audited).sort());
+    let seen = { counted: await counted(), audited: await audited() };
+    for (const deadline = Date.now() + 20_000; !same(seen) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      seen = { counted: await counted(), audited: await audited() };
+    }
+    expect(seen.counted).toEqual(seen.audited);
+    for (const status of ['PROCESSING', 'SUCCEEDED', 'VOIDED', 'CLEARED', 'SETTLED']) expect(seen.counted[`WECHAT ${status}`]).toBeGreaterThan(0);
+  });
+
   it('serves its OpenAPI document', async () => {
     const response = await fetch(`${service.url}/v1/openapi.json`);
     const document = (await response.json()) as { paths: Record<string, unknown> };

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { PaymentCleared, BatchSettled, continueTrace, Topics, VoidAccepted } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
-import { CLOCK, inTrace, Outbox, OutboxMessage, PermanentFailure, traceparentForEvents } from '@pos/messaging';
+import { AfterCommit, CLOCK, inTrace, Outbox, OutboxMessage, PermanentFailure, traceparentForEvents } from '@pos/messaging';
 import { queryPrepared, StatementBatcher } from '@pos/persistence';
 import { SERVICE_CONFIG } from '@pos/service-runtime';
 import {
@@ -21,6 +21,7 @@ import {
   PaymentStatus,
 } from '@pos/payment-domain';
 import { CHANNEL_GATEWAY } from './channel-gateway.provider';
+import { PaymentMetrics } from './payment-metrics';
 import { Claim, claimPayments, recordSuccesses, Success } from './intake-statements';
 import { PaymentConfig } from './payment-config';
 import { COLUMNS, eventFactsOf, orderRefOf, PaymentRow, PaymentView, viewOf } from './payment-record';
@@ -74,6 +75,7 @@ export class Payments {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(CHANNEL_GATEWAY) private readonly gateway: ChannelGateway,
     @Inject(SERVICE_CONFIG) private readonly config: PaymentConfig,
+    private readonly metrics: PaymentMetrics,
   ) {
     this.claims = new StatementBatcher((claims) => claimPayments(this.dataSource.manager, claims));
     this.successes = new StatementBatcher((successes) => recordSuccesses(this.dataSource.manager, successes));
@@ -115,6 +117,7 @@ export class Payments {
       if (existing.request_hash !== hash) return { kind: 'modified', paymentId: existing.payment_id };
       return { kind: 'replayed', payment: viewOf(existing) };
     }
+    this.metrics.reached(claimed.channel, claimed.status);
 
     let outcome: ChannelOutcome;
     try {
@@ -149,7 +152,9 @@ export class Payments {
             event: this.outbox.encode([eventOf(claimed, change.event)])[0],
           })
         : await this.write(this.dataSource.manager, claimed, change, decision.kind, now);
-    return written ?? this.resolve(claimed, outcome);
+    if (!written) return this.resolve(claimed, outcome);
+    if (written.status !== claimed.status) this.metrics.reached(written.channel, written.status);
+    return written;
   }
 
   /** Applies a channel answer. A reversal is acknowledged by the channel before it is recorded. */
@@ -161,16 +166,19 @@ export class Payments {
       // (channels treat a repeated reversal of the same order as one).
       await this.gateway.reverse(orderRefOf(seen));
     }
-    return this.dataSource.transaction(async (tx) => {
+    const { resolved, moved } = await this.dataSource.transaction(async (tx) => {
       const [row]: PaymentRow[] = await tx.query(`SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [seen.payment_id]);
       const decision = this.decide(row, outcome);
-      if (decision.kind === 'stale') return row;
+      if (decision.kind === 'stale') return { resolved: row, moved: false };
       if (decision.kind === 'reverse' && preview.kind !== 'reverse') {
         // Became a reversal only under the lock (the pending limit passed meanwhile): reverse first.
         throw new Error(`payment ${row.payment_id} needs a reversal first; the poller will retry`);
       }
-      return this.apply(tx, row, decision);
+      const written = await this.apply(tx, row, decision);
+      return { resolved: written, moved: written.status !== row.status };
     });
+    if (moved) this.metrics.reached(resolved.channel, resolved.status);
+    return resolved;
   }
 
   private decide(row: PaymentRow, outcome: ChannelOutcome): OutcomeDecision {
@@ -287,14 +295,15 @@ export class Payments {
 
   // ---------- facts from the other services ----------
 
-  async applyVoidAccepted(tx: EntityManager, fact: VoidAccepted): Promise<void> {
+  async applyVoidAccepted(tx: EntityManager, fact: VoidAccepted, afterCommit: AfterCommit): Promise<void> {
     const row = await this.lockForFact(tx, fact.paymentId, fact.merchantId, 'VOIDED');
     if (!row) return;
     const change: StatusChange = { next: 'VOIDED', set: { voided_at: new Date(fact.decidedAt), void_id: fact.voidId } };
     await this.write(tx, row, change, `void ${fact.voidId} accepted`, this.clock.now());
+    afterCommit(() => this.metrics.reached(row.channel, change.next));
   }
 
-  async applyCleared(tx: EntityManager, fact: PaymentCleared): Promise<void> {
+  async applyCleared(tx: EntityManager, fact: PaymentCleared, afterCommit: AfterCommit): Promise<void> {
     const row = await this.lockForFact(tx, fact.paymentId, fact.merchantId, 'CLEARED');
     if (!row) return;
     if (Number(row.amount_fen) !== fact.amountFen) {
@@ -309,24 +318,30 @@ export class Payments {
       set: { batch_id: fact.batchId, cleared_at: new Date(fact.clearedAt), settled_at: settled ? settled.settled_at : null },
     };
     await this.write(tx, row, change, `cleared in ${fact.batchId}`, this.clock.now());
+    afterCommit(() => this.metrics.reached(row.channel, change.next));
   }
 
-  async applyBatchSettled(tx: EntityManager, fact: BatchSettled): Promise<void> {
+  async applyBatchSettled(tx: EntityManager, fact: BatchSettled, afterCommit: AfterCommit): Promise<void> {
     const now = this.clock.now();
     await tx.query(
       `INSERT INTO settled_batches (batch_id, settlement_date, settled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
       [fact.batchId, fact.settlementDate, new Date(fact.settledAt)],
     );
     // Set-based: every payment cleared into the batch, in this one transaction.
-    await tx.query(
+    const settled: { channel: string; payments: number }[] = await tx.query(
       `WITH settled AS (
          UPDATE payments SET status = 'SETTLED', settled_at = $2, updated_at = $3
           WHERE batch_id = $1 AND status = 'CLEARED'
-          RETURNING payment_id)
-       INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
-       SELECT payment_id, 'CLEARED', 'SETTLED', $4, $3 FROM settled`,
+          RETURNING payment_id, channel),
+       changed AS (
+         INSERT INTO payment_status_changes (payment_id, from_status, to_status, cause, changed_at)
+         SELECT payment_id, 'CLEARED', 'SETTLED', $4, $3 FROM settled)
+       SELECT channel, count(*)::int AS payments FROM settled GROUP BY channel`,
       [fact.batchId, new Date(fact.settledAt), now, `batch ${fact.batchId} settled`],
     );
+    afterCommit(() => {
+      for (const { channel, payments } of settled) this.metrics.reached(channel, 'SETTLED', payments);
+    });
   }
 
   /** The payment, locked, when the fact changes it; null when it already reflects it. */

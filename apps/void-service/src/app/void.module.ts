@@ -5,7 +5,7 @@ import { VoidDecisions } from './decisions/void-decisions';
 import { SupervisorAuthorisationsController } from './http/supervisor-authorisations.controller';
 import { VoidsController } from './http/voids.controller';
 import { VoidClearingController, VoidCommandsController, VoidPaymentFactsController } from './messaging/void-handlers.controller';
-import { MetricsController, VoidMetrics } from './observability/void-metrics';
+import { VoidMetrics } from './observability/void-metrics';
 import { voidServiceSettingsFrom } from './void-service.config';
 import { VOID_SETTINGS } from './void-settings.token';
 
@@ -15,7 +15,7 @@ export class VoidModule {
   static forRoot(config: CommonConfig & Record<string, unknown>): DynamicModule {
     return {
       module: VoidModule,
-      controllers: [VoidsController, SupervisorAuthorisationsController, MetricsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
+      controllers: [VoidsController, SupervisorAuthorisationsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
       providers: [
         { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
         SupervisorAuthority,

@@ -13,6 +13,7 @@ import { Clock, systemClock } from '@pos/business-calendar';
 import { BrokerConnection, MessageBroker } from './broker.port';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
 import { MessageValidator } from './message-validator';
+import { ConsumerGroupLag, MessagingObserver, NO_MESSAGING_OBSERVER } from './messaging-metrics';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxClient } from './outbox-client';
@@ -20,6 +21,8 @@ import { OutboxRelay } from './outbox-relay';
 
 export const MESSAGE_BROKER = Symbol('MESSAGE_BROKER');
 export const CLOCK = Symbol('CLOCK');
+/** The MessagingObserver of `MessagingOptions.observer` (a no-op without one). */
+export const MESSAGING_OBSERVER = Symbol('MESSAGING_OBSERVER');
 const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 
 export interface MessagingOptions {
@@ -36,6 +39,8 @@ export interface MessagingOptions {
   /** The relay's own PostgreSQL session and the schema whose outbox it publishes. */
   readonly databaseUrl: string;
   readonly schema: string;
+  /** Told of dead letters and failed handler attempts, for the service's metrics. */
+  readonly observer?: MessagingObserver;
 }
 
 export interface MessagingModuleAsyncOptions {
@@ -128,11 +133,13 @@ export class MessagingModule {
             new Outbox(resolved.source, validator, clock),
         },
         { provide: OutboxClient, inject: [Outbox], useFactory: (outbox: Outbox) => new OutboxClient(outbox) },
+        { provide: MESSAGING_OBSERVER, inject: [MESSAGING_OPTIONS], useFactory: (resolved: MessagingOptions) => resolved.observer ?? NO_MESSAGING_OBSERVER },
+        { provide: ConsumerGroupLag, inject: [MESSAGE_BROKER], useFactory: (broker: MessageBroker) => new ConsumerGroupLag(broker) },
         HealthIndicatorService,
         BrokerLifecycle,
         KafkaHealthIndicator,
       ],
-      exports: [MESSAGE_BROKER, CLOCK, MessageValidator, Outbox, OutboxClient, KafkaHealthIndicator],
+      exports: [MESSAGE_BROKER, CLOCK, MESSAGING_OBSERVER, ConsumerGroupLag, MessageValidator, Outbox, OutboxClient, KafkaHealthIndicator],
     };
   }
 }

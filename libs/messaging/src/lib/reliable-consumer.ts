@@ -17,6 +17,7 @@ import { queryPrepared } from '@pos/persistence';
 import { HandlerContext, InboundMessage, MessageBroker, MessageConsumer, MessageProducer, MessageTooLargeError, OutboundMessage } from './broker.port';
 import { deadLetterReasonOf, decodeEnvelope } from './envelope-codec';
 import { MessageValidator } from './message-validator';
+import { MessagingObserver, NO_MESSAGING_OBSERVER } from './messaging-metrics';
 import { LEGACY_INBOX_SOURCE } from './messaging-tables.migration';
 import { currentTrace, inTrace } from './trace-scope';
 
@@ -184,6 +185,8 @@ export class ReliableConsumer {
     private readonly dataSource: DataSource,
     private readonly validator: MessageValidator,
     private readonly options: ReliableConsumerOptions,
+    /** Told of each dead letter and failed handler attempt (metrics). */
+    private readonly observer: MessagingObserver = NO_MESSAGING_OBSERVER,
   ) {
     this.logger = new Logger(`Consumer:${options.groupId}`);
   }
@@ -271,13 +274,18 @@ export class ReliableConsumer {
         if (outcome === 'modified') return this.deadLetterModified(item);
         return;
       } catch (error) {
-        if (error instanceof PermanentFailure) return this.deadLetter(message, error.reason, error.message);
+        if (error instanceof PermanentFailure) {
+          this.observer.handlerFailed(this.options.groupId, envelope.type, 'dead_letter');
+          return this.deadLetter(message, error.reason, error.message);
+        }
         // Shutting down: the offset stays uncommitted and the group's next owner applies it.
         if (this.stopping) throw error;
         const waitOut = error instanceof InstanceNotReady || isOutage(error) || isConflict(error);
         if (!waitOut && attempt >= maxAttempts) {
+          this.observer.handlerFailed(this.options.groupId, envelope.type, 'dead_letter');
           return this.deadLetter(message, 'RETRIES_EXHAUSTED', `${attempt} attempts: ${String(error)}`);
         }
+        this.observer.handlerFailed(this.options.groupId, envelope.type, 'retry');
         this.logger.warn(`${envelope.type} ${envelope.id} attempt ${attempt} failed, retrying in ${backoff} ms: ${String(error)}`);
         await sleep(backoff);
         await context.heartbeat();
@@ -439,6 +447,7 @@ export class ReliableConsumer {
     const whole: OutboundMessage = { topic, key: message.key, value: message.value, headers: { ...message.headers, ...deadLetterHeaders } };
     try {
       await deadLetters.send([whole]);
+      this.observer.deadLettered(topic, reason);
     } catch (error) {
       if (!(error instanceof MessageTooLargeError)) throw error;
       this.logger.warn(`the dead letter of ${message.topic}[${message.partition}]@${message.offset} is too large for ${topic}: parking a cut copy`);
@@ -455,6 +464,7 @@ export class ReliableConsumer {
           },
         },
       ]);
+      this.observer.deadLettered(topic, reason);
     }
   }
 }

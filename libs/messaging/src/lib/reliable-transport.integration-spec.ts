@@ -11,7 +11,8 @@ import { encodeEnvelope } from './envelope-codec';
 import { KafkajsBroker } from './kafkajs/kafkajs-broker';
 import { MessageValidator } from './message-validator';
 import { messagingMigrations } from './messaging-tables.migration';
-import { MESSAGE_BROKER } from './messaging.module';
+import { ConsumerGroupLag, NO_MESSAGING_OBSERVER } from './messaging-metrics';
+import { MESSAGE_BROKER, MESSAGING_OBSERVER } from './messaging.module';
 import { NamespacedBroker } from './namespaced-broker';
 import { Outbox } from './outbox';
 import { OutboxClient } from './outbox-client';
@@ -157,6 +158,8 @@ describe('the reliable transport on @nestjs/microservices, on real Kafka and Pos
       controllers: [controller],
       providers: [
         { provide: MESSAGE_BROKER, useValue: broker },
+        { provide: ConsumerGroupLag, useValue: new ConsumerGroupLag(broker) },
+        { provide: MESSAGING_OBSERVER, useValue: NO_MESSAGING_OBSERVER },
         { provide: DataSource, useValue: dataSource },
         { provide: MessageValidator, useValue: new MessageValidator() },
         { provide: OutboxClient, useValue: new OutboxClient(new Outbox('/transport-test', new MessageValidator(), systemClock)) },

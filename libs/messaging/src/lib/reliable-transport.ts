@@ -6,7 +6,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '@pos/contracts';
 import { MessageBroker } from './broker.port';
 import { MessageValidator } from './message-validator';
-import { MESSAGE_BROKER } from './messaging.module';
+import { ConsumerGroupLag, MessagingObserver, NO_MESSAGING_OBSERVER } from './messaging-metrics';
+import { MESSAGE_BROKER, MESSAGING_OBSERVER } from './messaging.module';
 import { AfterCommit, ConsumedEvent, EventHandler, ReliableConsumer, ReliableConsumerOptions, SetHandler } from './reliable-consumer';
 
 /** Everything of a consumer group but its handlers, which are the methods of its controller. */
@@ -137,6 +138,8 @@ export class ReliableKafkaTransport extends Server implements CustomTransportStr
     private readonly broker: MessageBroker,
     private readonly dataSource: DataSource,
     private readonly validator: MessageValidator,
+    /** Metrics: the groups' lag is read through `lag`, dead letters and handler failures reported to `observer`. */
+    private readonly metrics: { readonly lag?: ConsumerGroupLag; readonly observer?: MessagingObserver } = {},
   ) {
     super();
   }
@@ -197,8 +200,9 @@ export class ReliableKafkaTransport extends Server implements CustomTransportStr
    * join is retried here for a bounded time rather than failing the boot.
    */
   private async join({ options, handlers }: Group): Promise<void> {
+    this.metrics.lag?.watch(options.groupId, options.topics);
     for (let attempt = 1; ; attempt++) {
-      const consumer = new ReliableConsumer(this.broker, this.dataSource, this.validator, { ...options, handlers });
+      const consumer = new ReliableConsumer(this.broker, this.dataSource, this.validator, { ...options, handlers }, this.metrics.observer ?? NO_MESSAGING_OBSERVER);
       try {
         await consumer.start();
         this.consumers.push(consumer);
@@ -215,6 +219,9 @@ export class ReliableKafkaTransport extends Server implements CustomTransportStr
 
 /** Connects the reliable transport to a service's application; `startAllMicroservices` starts its consumers. */
 export function connectReliableConsumers(app: INestApplication): void {
-  const strategy = new ReliableKafkaTransport(app.get<MessageBroker>(MESSAGE_BROKER), app.get(DataSource), app.get(MessageValidator));
+  const strategy = new ReliableKafkaTransport(app.get<MessageBroker>(MESSAGE_BROKER), app.get(DataSource), app.get(MessageValidator), {
+    lag: app.get(ConsumerGroupLag),
+    observer: app.get<MessagingObserver>(MESSAGING_OBSERVER),
+  });
   app.connectMicroservice<CustomStrategy>({ strategy });
 }

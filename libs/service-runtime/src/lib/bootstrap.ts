@@ -7,6 +7,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { HttpErrorCatalogue, HttpErrorCode } from '@pos/contracts';
 import { connectReliableConsumers } from '@pos/messaging';
+import { ServiceMetrics } from '@pos/observability';
 import { ApiErrorFilter, documentErrorResponses } from './api-errors';
 import { API_KEY_HEADER, MERCHANT_API_KEY_SCHEME, MERCHANT_AUTH_ERROR_CODES } from './merchant-auth';
 import { CALLER_AUTH_ERROR_CODES, OPERATOR_TOKEN_SCHEME } from './operator-auth';
@@ -130,6 +131,8 @@ export async function startService(module: unknown, identity: ServiceIdentity, l
     logger: new JsonLogger(logger),
     bodyParser: false,
   });
+  // Every request's duration, by route template (pos_http_request_duration_seconds).
+  app.use(app.get(ServiceMetrics).httpMiddleware());
   let adminServer: Server | undefined;
   // First: everything after it, the access log included, runs in the request's trace.
   app.use(traceRequests);

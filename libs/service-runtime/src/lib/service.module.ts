@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { MessagingModule } from '@pos/messaging';
+import { ObservabilityModule, ServiceMetrics } from '@pos/observability';
 import { DatabaseModule } from '@pos/persistence';
 import { CommonConfig, kafkaConnectionOf } from './config';
 import { HealthModule } from './health.controller';
+import { MessagingMetricsBinding } from './service-metrics';
 import { ServiceIdentity } from './logging';
 
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
@@ -25,7 +27,7 @@ export interface ServiceDefinition {
 
 /**
  * The root module every service shares: validated configuration, its PostgreSQL
- * schema migrated at boot, Kafka, and health checks. A service adds its own modules on top.
+ * schema migrated at boot, Kafka, health checks, and the Prometheus metrics every service has. A service adds its own modules on top.
  */
 @Module({})
 export class ServiceModule {
@@ -33,6 +35,7 @@ export class ServiceModule {
     return {
       module: ServiceModule,
       imports: [
+        ObservabilityModule.forRoot(),
         DatabaseModule.forRootAsync({
           useFactory: () => ({
             connection: {
@@ -50,7 +53,8 @@ export class ServiceModule {
           }),
         }),
         MessagingModule.forRootAsync({
-          useFactory: () => ({
+          inject: [ServiceMetrics],
+          useFactory: (metrics: ServiceMetrics) => ({
             connection: kafkaConnectionOf(config, config.KAFKA_CLIENT_ID ?? definition.identity.name, config.KAFKA_BROKERS),
             source: `/${definition.identity.name}`,
             upstreamSources: config.KAFKA_UPSTREAM_SOURCES,
@@ -59,12 +63,13 @@ export class ServiceModule {
             topicPrefix: config.KAFKA_TOPIC_PREFIX,
             databaseUrl: config.DATABASE_URL,
             schema: config.DATABASE_SCHEMA,
+            observer: metrics,
           }),
         }),
         HealthModule,
         ...(definition.modules?.(config) ?? []),
       ],
-      providers: [{ provide: SERVICE_CONFIG, useValue: config }],
+      providers: [{ provide: SERVICE_CONFIG, useValue: config }, MessagingMetricsBinding],
       exports: [SERVICE_CONFIG],
       global: true,
     };

@@ -1,60 +1,57 @@
-import { Controller, Get, Header, Injectable } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Injectable } from '@nestjs/common';
+import { Counter, Histogram, Metric } from 'prom-client';
+import { ServiceMetrics } from '@pos/observability';
 import type { DecisionOutcome, DecisionSource } from '../decisions/void-decisions';
 
-/**
- * Prometheus metrics of this service instance. Its own registry, not prom-client's global one, so
- * several instances in one process (tests, benchmarks) do not collide.
- */
+/** The void service's own families, in the instance's registry next to the ones every service has. */
 @Injectable()
 export class VoidMetrics {
-  readonly registry = new Registry();
   private readonly decisions = new Counter({
-    name: 'void_decisions_total',
+    name: 'pos_void_decisions_total',
     help: 'Void decisions taken (replays of a stored decision not counted), by channel, decision and reason',
     labelNames: ['channel', 'decision', 'reason', 'source'] as const,
-    registers: [this.registry],
+    registers: [],
   });
   private readonly replays = new Counter({
-    name: 'void_decision_replays_total',
+    name: 'pos_void_decision_replays_total',
     help: 'Requests answered with a stored decision (same idempotency key and payload)',
     labelNames: ['source'] as const,
-    registers: [this.registry],
+    registers: [],
   });
   private readonly latency = new Histogram({
-    name: 'void_decision_duration_seconds',
+    name: 'pos_void_decision_duration_seconds',
     help: 'Time from request in to decision committed with its events in the outbox',
     labelNames: ['source'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
+    registers: [],
   });
   private readonly gateClosings = new Counter({
-    name: 'void_gates_closed_total',
+    name: 'pos_void_gates_closed_total',
     help: 'Batch gates closed on a batch.closing, by reason',
     labelNames: ['reason'] as const,
-    registers: [this.registry],
+    registers: [],
   });
   private readonly violations = new Counter({
-    name: 'void_invariant_violations_total',
+    name: 'pos_void_invariant_violations_total',
     help: 'Payments reported cleared although a void of them was accepted (must stay 0)',
-    registers: [this.registry],
+    registers: [],
   });
 
   private readonly supervisorChecks = new Counter({
-    name: 'void_supervisor_checks_total',
+    name: 'pos_void_supervisor_checks_total',
     help: 'Supervisor credentials checked, by verdict (VERIFIED, INVALID, LOCKED: refused because the supervisor is locked)',
     labelNames: ['verdict'] as const,
-    registers: [this.registry],
+    registers: [],
   });
   private readonly supervisorLockouts = new Counter({
-    name: 'void_supervisor_lockouts_total',
+    name: 'pos_void_supervisor_lockouts_total',
     help: 'Supervisors locked after repeated wrong credentials',
-    registers: [this.registry],
+    registers: [],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
+  constructor(metrics: ServiceMetrics) {
+    const families: Metric<string>[] = [this.decisions, this.replays, this.latency, this.gateClosings, this.violations, this.supervisorChecks, this.supervisorLockouts];
+    for (const family of families) metrics.registry.registerMetric(family);
   }
 
   decided(outcome: DecisionOutcome, source: DecisionSource, startedNs: bigint): void {
@@ -81,17 +78,5 @@ export class VoidMetrics {
 
   invariantViolation(): void {
     this.violations.inc();
-  }
-}
-
-@ApiExcludeController()
-@Controller('metrics')
-export class MetricsController {
-  constructor(private readonly metrics: VoidMetrics) {}
-
-  @Get()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
   }
 }

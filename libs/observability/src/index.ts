@@ -1,0 +1,2 @@
+export * from './lib/service-metrics';
+export * from './lib/observability.module';
