@@ -293,6 +293,8 @@ const contract = (
  * totals above 2^53 - 1 as decimal strings. See docs/contracts.md.
  */
 const BATCH_ID_REVISION = 2;
+/** Version 3 of pos.void.gate-closed: the optional `refusedVoids` (ADR 0008). See docs/contracts.md. */
+const REFUSED_VOIDS_REVISION = 3;
 
 /** Every message the system produces or consumes, with its schema. The AsyncAPI document is built from this. */
 export const MessageContracts: readonly MessageContract[] = [
@@ -313,7 +315,7 @@ export const MessageContracts: readonly MessageContract[] = [
   contract(Topics.voidEvents, 'pos.void.confirmed', 'event', VoidConfirmed, 'Customer notice for a void the channel executed'),
   contract(Topics.voidEvents, 'pos.void.executed', 'event', VoidExecuted, 'The channel undid the payment of an accepted void', BATCH_ID_REVISION),
   contract(Topics.voidEvents, 'pos.void.channel-refused', 'event', VoidChannelRefused, 'The channel refused for good to undo an accepted void: refund instead', BATCH_ID_REVISION),
-  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch: clearing may close it', BATCH_ID_REVISION),
+  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch, every one executed or refused: clearing may close it', REFUSED_VOIDS_REVISION),
 ];
 
 export type PaymentRequested = Static<typeof PaymentRequested>;
