@@ -218,7 +218,8 @@ describe('accepted voids are executed at the channel (ADR 0008)', () => {
     }, 'AGAIN executed');
     expect(againView.execution).toMatchObject({ state: 'EXECUTED', attempts: 3, lastOutcome: 'SUCCESS' });
     expect(againView.execution?.executedAt).toBeDefined();
-    expect(voidEvents('pos.void.confirmed', againVoid.voidId)).toHaveLength(1);
+    // Published by the relay a moment after the commit the API shows.
+    await until(() => voidEvents('pos.void.confirmed', againVoid.voidId).length === 1, 'AGAIN confirmed');
     expect(await voidMetrics()).toMatch(/^pos_void_channel_calls_total\{channel="WECHAT",outcome="TRY_AGAIN"\} 2$/m);
 
     // Refused for good: channel-refused, no notice to the customer, and a later void is refused.
