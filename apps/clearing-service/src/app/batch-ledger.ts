@@ -469,8 +469,9 @@ export class BatchLedger {
     );
     if (voids.recorded < voids.accepted || voids.recorded_refused < voids.refused) {
       this.logger.error(
-        `batch ${batchId} waits in CLOSING: the void service executed ${voids.accepted} void(s) for it and saw ${voids.refused} refused, ` +
-          `${voids.recorded} and ${voids.recorded_refused} recorded; replay the parked pos.void.accepted or pos.void.channel-refused ` +
+        `batch ${batchId} waits in CLOSING: the void service accepted ${voids.accepted} void(s) for it, ${voids.recorded} recorded` +
+          (voids.refused > 0 ? `, and ${voids.refused} refused by their channel, ${voids.recorded_refused} recorded` : '') +
+          `; replay the parked pos.void.accepted${voids.refused > 0 ? ' or pos.void.channel-refused' : ''} ` +
           `from ${deadLetterTopicOf(Topics.voidEvents)} and it closes by itself`,
       );
       return undefined;
