@@ -33,7 +33,7 @@ describe('a small business day, end to end', () => {
       if (failed.length) console.log(text);
       expect(failed).toEqual([]);
       expect(report.observation.batches.some((b) => b.state === 'CLOSED')).toBe(true);
-      expect(report.invariants).toHaveLength(13);
+      expect(report.invariants).toHaveLength(14);
       // The scenarios happened, not only their checks: the change, the hold, the replay.
       expect(report.observation.operator.published).toHaveLength(1);
       expect(report.observation.operator.heldBack).toHaveLength(1);

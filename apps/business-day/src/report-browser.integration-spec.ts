@@ -37,7 +37,7 @@ describe('report.html in a browser', () => {
   it('has one row per invariant with its PASS or FAIL, and the verdict', () => {
     const rows = page.tables['invariants'].rows;
     expect(rows.map((r) => [r[0], r[1]])).toEqual(report.invariants.map((i) => [i.passed ? 'PASS' : 'FAIL', i.name]));
-    expect(rows).toHaveLength(13);
+    expect(rows).toHaveLength(14);
     expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(['PASS', 'FAIL']));
     const failed = report.invariants.filter((i) => !i.passed);
     for (const invariant of failed) {

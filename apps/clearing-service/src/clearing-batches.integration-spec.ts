@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeadLetterHeaders, MessageValidator } from '@pos/messaging';
-import { Topics } from '@pos/contracts';
+import { Topics, VoidAccepted, VoidChannelRefused } from '@pos/contracts';
 import { businessDateOf } from '@pos/business-calendar';
 import { batchFileName, merchantDirectoryName, parseReconciliation, reconciliationProblems } from '@pos/clearing-domain';
 import { batchKeyOf, clearingSchedulesFrom } from '@pos/settlement-batches';
@@ -288,5 +288,43 @@ describe('clearing service on real Kafka and PostgreSQL', () => {
       return row?.batch_id;
     }, 'batch opened by the command');
     expect((await closedBatch(empty)).totals).toEqual({ paymentCount: 0, totalFen: 0, voidedCount: 0, voidedFen: 0 });
+  });
+  it('clears a payment whose void its channel refused, waits for a refusal the gate counts, and parks one for a closed batch (ADR 0008)', async () => {
+    const merchantId = uniqueName('R').slice(0, 30);
+    const now = new Date().toISOString();
+    const [refusedPaid, executedPaid, keptPaid] = [3_000, 500, 70].map((amountFen) => payment({ merchantId, succeededAt: now, amountFen }));
+    await upstream.paid([refusedPaid, executedPaid, keptPaid]);
+    await eventually(async () => (await db.query(`SELECT 1 FROM batch_payments WHERE merchant_id = $1`, [merchantId])).length === 3, 'payments assigned');
+    const batchId = await batchOfPayment(refusedPaid.paymentId);
+    const [refusedVoid, executedVoid] = [voidOf(refusedPaid, batchId), voidOf(executedPaid, batchId)];
+    await upstream.voided([refusedVoid, executedVoid]);
+    const refusalOf = (v: VoidAccepted): VoidChannelRefused => ({
+      voidId: v.voidId, paymentId: v.paymentId, merchantId, batchId, channel: 'WECHAT', operation: 'WECHAT_REVERSE', outTradeNo: v.outTradeNo,
+      amountFen: v.amountFen, decidedAt: v.decidedAt, channelCode: 'REVERSE_EXPIRE', attempts: 1, refusedAt: new Date().toISOString(), remedy: 'REFUND', message: 'refund it',
+    });
+
+    // The gate counts one executed and one refused void; the refusal is late (parked, replayed):
+    // the batch waits for it in CLOSING, then closes by itself with the refused payment cleared.
+    await eventually(async () => (await batch(batchId)).state === 'CLOSING', 'cutoff to start closing');
+    await upstream.send(Topics.voidEvents, [envelope('pos.void.gate-closed', merchantId, { batchId, merchantId, closedAt: new Date().toISOString(), acceptedVoids: 1, refusedVoids: 1 })]);
+    await eventually(async () => (await db.query(`SELECT 1 FROM void_gates WHERE batch_id = $1`, [batchId])).length === 1, 'gate-closed recorded');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await batch(batchId)).state).toBe('CLOSING');
+    await upstream.send(Topics.voidEvents, [envelope('pos.void.channel-refused', merchantId, refusalOf(refusedVoid))]);
+    const closed = await closedBatch(batchId);
+    expect(closed.totals).toEqual({ paymentCount: 2, totalFen: 3_070, voidedCount: 1, voidedFen: 500 });
+    expect((await getJson<{ status: string; voidId: string | null }>(`/v1/payments/${refusedPaid.paymentId}/clearing`)).body).toMatchObject({ status: 'CLEARED', voidId: null });
+    await eventually(
+      async () => upstream.eventsOfType('pos.clearing.payment.cleared').some((e) => e.data['paymentId'] === refusedPaid.paymentId),
+      'the refused payment cleared',
+    );
+
+    // A refusal for a batch already closed cannot happen by construction: parked with the reason, totals unchanged.
+    const impossible = envelope('pos.void.channel-refused', merchantId, refusalOf(executedVoid));
+    await upstream.send(Topics.voidEvents, [impossible]);
+    const [parked] = await upstream.collect(`${Topics.voidEvents}.dlq`, uniqueName('dlq'), 1, 30_000, (m) => m.headers['ce_id'] === impossible.id);
+    expect(parked.headers[DeadLetterHeaders.reason]).toBe('REJECTED_BY_HANDLER');
+    expect(parked.headers[DeadLetterHeaders.detail]).toContain(`after batch ${batchId} closed without the payment: cannot happen by ADR 0008`);
+    expect((await batch(batchId)).totals).toEqual(closed.totals);
   });
 });

@@ -553,7 +553,8 @@ describe('void service on real Kafka and PostgreSQL', () => {
     expect(peek.status).toBe(404);
     expect(await peek.json()).toMatchObject({ code: 'VOID_NOT_FOUND' });
     const mine = await fetch(`${service.url}/v1/voids/${own.body.voidId}`, { headers: { 'x-api-key': KEYS.M100 } });
-    expect(await mine.json()).toEqual(own.body);
+    // The decision as answered, and (ADR 0008) its execution at the channel.
+    expect(await mine.json()).toEqual({ ...own.body, execution: expect.objectContaining({ state: expect.stringMatching(/^(PENDING|EXECUTED)$/) }) });
     const mixed = await requestVoid({ ...voidOf(p), merchantId: 'M100' }, { merchant: 'M200' });
     expect(mixed).toMatchObject({ status: 403, body: { code: 'MERCHANT_MISMATCH' } });
   });

@@ -27,6 +27,18 @@ const succeeded = (paymentId: string, amountFen: number, ms: number, extra: Reco
   });
 const accepted = (paymentId: string, idempotencyKey: string, ms = 2_500) =>
   event('voids.events.v1', 'pos.void.accepted', { paymentId, merchantId: 'M001', idempotencyKey, voidId: `v-${idempotencyKey}`, batchId: 'B1', decidedAt: at(ms) }, T + ms);
+const executed = (paymentId: string, idempotencyKey: string, ms = 2_600) =>
+  event('voids.events.v1', 'pos.void.executed', {
+    voidId: `v-${idempotencyKey}`, paymentId, merchantId: 'M001', batchId: 'B1', channel: 'WECHAT', operation: 'WECHAT_REVERSE', channelReference: `R-${paymentId}`, attempts: 1, executedAt: at(ms),
+  }, T + ms);
+const confirmed = (paymentId: string, idempotencyKey: string, ms = 2_600) =>
+  event('voids.events.v1', 'pos.void.confirmed', { voidId: `v-${idempotencyKey}`, paymentId, merchantId: 'M001', channel: 'WECHAT', amountFen: 300, confirmedAt: at(ms) }, T + ms);
+const refused = (paymentId: string, idempotencyKey: string, ms = 2_600) =>
+  event('voids.events.v1', 'pos.void.channel-refused', {
+    voidId: `v-${idempotencyKey}`, paymentId, merchantId: 'M001', batchId: 'B1', channel: 'WECHAT', operation: 'WECHAT_REVERSE', channelCode: 'REVERSE_EXPIRE', attempts: 1, refusedAt: at(ms), remedy: 'REFUND',
+  }, T + ms);
+const gateClosed = (batchId: string, acceptedVoids: number, refusedVoids: number, ms = PERIOD) =>
+  event('voids.events.v1', 'pos.void.gate-closed', { batchId, merchantId: 'M001', closedAt: at(ms), acceptedVoids, refusedVoids }, T + ms);
 const wallet = { merchantId: 'M001', channel: 'WECHAT', clearingDate: '2026-11-27' };
 const card = { merchantId: 'M001', channel: 'UNIONPAY_CARD', clearingDate: '2026-11-27', terminalId: 'POS-CARD-1', batchNo: '000001' };
 const opened = (batchId: string, identity: Record<string, unknown>, window = { opensAt: at(0), closesAt: at(PERIOD) }) =>
@@ -46,6 +58,8 @@ function consistentEvents(): ObservedEvent[] {
     succeeded('p2', 300, 2_000),
     succeeded('p3', 700, 3_000, { terminalId: 'POS-CARD-1', channel: 'UNIONPAY_CARD', card: { batchNo: '000001', voucherNo: '000003' } }),
     accepted('p2', 'k2'),
+    executed('p2', 'k2'),
+    confirmed('p2', 'k2'),
     opened('B1', wallet),
     opened('B2', card),
     closed('B1', wallet, B1),
@@ -101,6 +115,7 @@ const byName = (results: InvariantResult[], prefix: string) => {
 };
 const check = (prefix: string, overrides: Partial<Observation> = {}, plan = emptyPlan) => byName(checkInvariants(plan, observation(overrides)), prefix);
 const MEMBERSHIP = 'Batch membership and totals';
+const EXECUTED = 'Every accepted void has one final execution';
 const EXCLUDED = 'Every accepted void is excluded';
 
 /** The consistent events with one of them replaced. */
@@ -218,6 +233,69 @@ describe('checkInvariants', () => {
       const copy = { ...events[3], offset: '99' };
       expect(check(EXCLUDED, { events: [...events, copy] }).passed).toBe(true);
       expect(check(EXCLUDED, { events: [...events, accepted('p2', 'k2-other')] }).passed).toBe(false);
+    });
+  });
+
+  describe('voids executed at their channel (ADR 0008)', () => {
+    const withoutExecution = () => consistentEvents().filter((e) => e.type !== 'pos.void.executed' && e.type !== 'pos.void.confirmed');
+
+    it('fails an accepted void without a final execution event, and one with two', () => {
+      expect(check(EXECUTED, { events: withoutExecution() }).problems).toEqual(['accepted void v-k2 has 0 final execution events (expected 1)']);
+      const twice = check(EXECUTED, { events: [...consistentEvents(), refused('p2', 'k2')] });
+      expect(twice.problems).toEqual(['accepted void v-k2 has 2 final execution events (expected 1)']);
+    });
+
+    it('fails a customer notice sent before the channel executed the void, or for a void it refused', () => {
+      const early = check(EXECUTED, { events: [...withoutExecution(), confirmed('p2', 'k2'), executed('p2', 'k2')] });
+      expect(early.problems).toEqual(['void v-k2: pos.void.confirmed is not after its pos.void.executed']);
+      const toldAnyway = check(EXECUTED, { events: [...withoutExecution(), refused('p2', 'k2'), confirmed('p2', 'k2')] });
+      expect(toldAnyway.problems).toEqual(['void v-k2 was refused by its channel (REVERSE_EXPIRE), yet the customer was told it was confirmed']);
+    });
+
+    it('fails a gate-closed written before an execution of its batch, or counting them wrong', () => {
+      const events = withoutExecution();
+      const before = check(EXECUTED, { events: [...events, gateClosed('B1', 1, 0), executed('p2', 'k2'), confirmed('p2', 'k2')] });
+      expect(before.problems).toEqual(['batch B1: gate-closed is not after pos.void.executed of void v-k2']);
+      const miscounted = check(EXECUTED, { events: [...consistentEvents(), gateClosed('B1', 0, 1)] });
+      expect(miscounted.problems).toEqual(['batch B1: gate-closed counts 0 executed and 1 refused voids, the topic has 1 and 0']);
+      expect(check(EXECUTED, { events: [...consistentEvents(), gateClosed('B1', 1, 0)] }).passed).toBe(true);
+    });
+
+    describe('a void the channel refused', () => {
+      // p2's void was accepted, then refused by WeChat: p2 is cleared in B1 with p1.
+      const B1_WITH_P2: StatedTotals = { paymentCount: 2, totalFen: 800, voidedCount: 0, voidedFen: 0 };
+      const refusedDay = () => [
+        ...withoutExecution().filter((e) => e.type !== 'pos.clearing.batch.closed' || e.data?.['batchId'] !== 'B1'),
+        refused('p2', 'k2'),
+        gateClosed('B1', 0, 1),
+        closed('B1', wallet, B1_WITH_P2),
+        cleared('p2', 'B1', 300),
+      ];
+      const b1Lines = [
+        { batchId: 'B1', paymentId: 'p1', amountFen: 500, voided: false },
+        { batchId: 'B1', paymentId: 'p2', amountFen: 300, voided: false },
+      ];
+      const b2Lines = [{ batchId: 'B2', paymentId: 'p3', amountFen: 700, voided: false }];
+      const files = [
+        file('/recon/2026-11-27/M001/batch_B1.csv', b1Lines, [['B1', B1_WITH_P2]]),
+        file('/recon/2026-11-27/M001/batch_B2.csv', b2Lines, [['B2', B2]]),
+        file('/recon/2026-11-27/M001/merchant_M001_2026-11-27.csv', [...b1Lines, ...b2Lines], [['B1', B1_WITH_P2], ['B2', B2]], true),
+      ];
+      const batches = [view('B1', wallet, B1_WITH_P2), view('B2', card, B2)];
+
+      it('passes a day where its payment is cleared in its batch', () => {
+        const results = checkInvariants(emptyPlan, observation({ events: refusedDay(), files, batches }));
+        expect(results.filter((r) => !r.passed)).toEqual([]);
+        expect(byName(results, EXECUTED).summary).toBe('1 accepted voids: 0 executed, 1 refused by the channel');
+        expect(byName(results, EXCLUDED).summary).toContain('1 refused by the channel and cleared');
+      });
+
+      it('fails a day where its payment is still excluded', () => {
+        const events = [...withoutExecution(), refused('p2', 'k2')];
+        const result = check(MEMBERSHIP, { events });
+        expect(result.passed).toBe(false);
+        expect(result.problems.join('\n')).toMatch(/1 succeeded, unvoided payment\(s\) cleared by no batch of the group: p2/);
+      });
     });
   });
 

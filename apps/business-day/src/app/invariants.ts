@@ -129,7 +129,10 @@ interface Facts {
   readonly succeeded: ReadonlyMap<string, SucceededPayment>;
   readonly succeededByOrder: ReadonlyMap<string, SucceededPayment>;
   readonly accepted: readonly ObservedEvent[];
+  /** Payments of accepted voids whose exclusion stands: the channel did not refuse them (ADR 0008). */
   readonly voided: ReadonlySet<string>;
+  /** Payments of accepted voids the channel refused for good: not voided, cleared with their batch. */
+  readonly refused: ReadonlySet<string>;
   readonly closedEvents: readonly ObservedEvent[];
   readonly closed: ReadonlyMap<string, ClosedBatch>;
   /** By batch id: every file (its own and its merchant's day file) that lists or totals it. */
@@ -140,6 +143,7 @@ interface Facts {
 function factsOf(observation: Observation): Facts {
   const succeeded = succeededPaymentsOf(observation.events);
   const accepted = ofType(observation.events, 'voids.events.v1', 'pos.void.accepted');
+  const refusedVoids = new Set(ofType(observation.events, 'voids.events.v1', 'pos.void.channel-refused').map((e) => text(e, 'voidId')));
   const closedEvents = ofType(observation.events, 'clearing.events.v1', 'pos.clearing.batch.closed');
   const inFiles = new Map<string, BatchInFile[]>();
   for (const file of observation.files) {
@@ -153,7 +157,8 @@ function factsOf(observation: Observation): Facts {
     succeeded,
     succeededByOrder: new Map([...succeeded.values()].map((p) => [orderKey(p.merchantId, p.outTradeNo), p])),
     accepted,
-    voided: new Set(accepted.map((e) => text(e, 'paymentId'))),
+    voided: new Set(accepted.filter((e) => !refusedVoids.has(text(e, 'voidId'))).map((e) => text(e, 'paymentId'))),
+    refused: new Set(accepted.filter((e) => refusedVoids.has(text(e, 'voidId'))).map((e) => text(e, 'paymentId'))),
     closedEvents,
     closed: new Map(closedEvents.map((e) => [text(e, 'batchId'), closedBatchOf(e)])),
     inFiles,
@@ -193,7 +198,67 @@ function neverBoth(facts: Facts, observation: Observation): InvariantResult {
 }
 
 /**
- * Every accepted void excluded: at most one per payment; the payment is in no batch's cleared
+ * Every accepted void executed at its channel exactly once (ADR 0008), recomputed from
+ * voids.events.v1 alone: one final execution event per accepted void (pos.void.executed or
+ * pos.void.channel-refused) and none for anything else; the customer's pos.void.confirmed for an
+ * executed void only, once, after its executed event; and each batch's gate-closed after every
+ * final execution event of its voids, counting them (acceptedVoids executed, refusedVoids refused).
+ * Same key (merchant), same partition: "after" is a larger offset.
+ */
+export function voidsExecuted(observation: Observation): InvariantResult {
+  const problems: string[] = [];
+  const events = (type: string) => ofType(observation.events, 'voids.events.v1', type);
+  const accepted = new Map(events('pos.void.accepted').map((e) => [text(e, 'voidId'), e]));
+  const finals = groupBy([...events('pos.void.executed'), ...events('pos.void.channel-refused')], (e) => text(e, 'voidId'));
+  const confirmed = groupBy(events('pos.void.confirmed'), (e) => text(e, 'voidId'));
+  const after = (later: ObservedEvent, earlier: ObservedEvent) => later.partition === earlier.partition && BigInt(later.offset) > BigInt(earlier.offset);
+  let executed = 0;
+  let refused = 0;
+  for (const [voidId, acceptance] of accepted) {
+    const final = finals.get(voidId) ?? [];
+    if (final.length !== 1) {
+      problems.push(`accepted void ${voidId} has ${final.length} final execution events (expected 1)`);
+      continue;
+    }
+    const [outcome] = final;
+    if (!after(outcome, acceptance)) problems.push(`void ${voidId}: ${outcome.type} is not after its pos.void.accepted on the partition`);
+    if (text(outcome, 'paymentId') !== text(acceptance, 'paymentId') || text(outcome, 'batchId') !== text(acceptance, 'batchId')) {
+      problems.push(`void ${voidId}: ${outcome.type} names payment ${text(outcome, 'paymentId')} of ${text(outcome, 'batchId')}, the acceptance ${text(acceptance, 'paymentId')} of ${text(acceptance, 'batchId')}`);
+    }
+    const notices = confirmed.get(voidId) ?? [];
+    if (outcome.type === 'pos.void.executed') {
+      executed++;
+      if (notices.length !== 1) problems.push(`executed void ${voidId} has ${notices.length} pos.void.confirmed (expected 1)`);
+      for (const notice of notices) if (!after(notice, outcome)) problems.push(`void ${voidId}: pos.void.confirmed is not after its pos.void.executed`);
+    } else {
+      refused++;
+      if (notices.length) problems.push(`void ${voidId} was refused by its channel (${text(outcome, 'channelCode')}), yet the customer was told it was confirmed`);
+    }
+  }
+  for (const voidId of finals.keys()) if (!accepted.has(voidId)) problems.push(`void ${voidId} has an execution event but was never accepted`);
+  for (const voidId of confirmed.keys()) if (!accepted.has(voidId)) problems.push(`void ${voidId} was confirmed but never accepted`);
+  const finalsOfBatch = groupBy([...finals.values()].flat(), (e) => text(e, 'batchId'));
+  for (const gate of events('pos.void.gate-closed')) {
+    const batchId = text(gate, 'batchId');
+    const ofBatch = finalsOfBatch.get(batchId) ?? [];
+    for (const e of ofBatch) if (!after(gate, e)) problems.push(`batch ${batchId}: gate-closed is not after ${e.type} of void ${text(e, 'voidId')}`);
+    const counted = { executed: ofBatch.filter((e) => e.type === 'pos.void.executed').length, refused: ofBatch.filter((e) => e.type === 'pos.void.channel-refused').length };
+    const stated = { executed: Number(field(gate, 'acceptedVoids')), refused: Number(field(gate, 'refusedVoids') ?? 0) };
+    if (stated.executed !== counted.executed || stated.refused !== counted.refused) {
+      problems.push(`batch ${batchId}: gate-closed counts ${stated.executed} executed and ${stated.refused} refused voids, the topic has ${counted.executed} and ${counted.refused}`);
+    }
+  }
+  return result(
+    'Every accepted void has one final execution at its channel, confirmed only after it was executed',
+    [Sources.voids, Sources.gateClosed],
+    problems,
+    `${accepted.size} accepted voids: ${executed} executed, ${refused} refused by the channel`,
+  );
+}
+
+/**
+ * Every accepted void excluded, unless its channel refused it (then it is cleared like any other
+ * payment: checked with the batch membership below): at most one per payment; the payment is in no batch's cleared
  * lines and is a VOIDED line of exactly one batch of its own clearing group; and the voided
  * totals clearing announced per group are the voided payments' amounts as paid.
  */
@@ -237,7 +302,7 @@ function voidsExcluded(facts: Facts, observation: Observation): InvariantResult 
     'Every accepted void is excluded from every batch total',
     [Sources.voids, Sources.payments, facts.scheduleSource, Sources.closed, Sources.cleared, Sources.files],
     problems,
-    `${facts.accepted.length} accepted voids of ${facts.voided.size} payments, in ${expectedVoided.size} clearing groups`,
+    `${facts.accepted.length} accepted voids; ${facts.voided.size} payments excluded in ${expectedVoided.size} clearing groups, ${facts.refused.size} refused by the channel and cleared`,
   );
 }
 
@@ -860,5 +925,6 @@ export function checkInvariants(plan: DayPlan, observed: Observation): Invariant
     windowsAsPublished(facts, observation),
     latePaymentsKeepTheirDay(plan, facts, observation),
     parkedVoidsHeldTheirBatch(plan, facts, observation, observed.events),
+    voidsExecuted(observation),
   ];
 }

@@ -15,6 +15,7 @@ import {
   TerminalSettlementRequested,
   Topics,
   VoidAccepted,
+  VoidChannelRefused,
   VoidGateClosed,
 } from '@pos/contracts';
 import { BusinessDate, businessDateOf, parseBusinessDate } from '@pos/business-calendar';
@@ -28,7 +29,7 @@ import {
   settlementDateFor,
 } from '@pos/clearing-domain';
 import { CutoffWindow } from '@pos/business-calendar';
-import { AfterCommit, Outbox, OutboxMessage, traceparentForEvents } from '@pos/messaging';
+import { AfterCommit, Outbox, OutboxMessage, PermanentFailure, traceparentForEvents } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { BatchKey, batchKeyOf } from '@pos/settlement-batches';
 import { CLEARING_SETTINGS, ClearingSettings } from './clearing-settings';
@@ -249,9 +250,10 @@ export class BatchLedger {
    */
   async recordVoids(tx: EntityManager, accepted: readonly VoidAccepted[], afterCommit: AfterCommit, now: Date): Promise<void> {
     // Runs for every accepted void: one prepared statement records a run of them, looks for a
-    // closed batch that cleared one of their payments anyway (the check reads batches, not the rows
-    // it inserts), and names the not yet closed batches whose gate closed before a void of theirs
-    // was recorded: only those need the follow-up below.
+    // closed batch that cleared one of their payments anyway (unless the channel refused that void,
+    // ADR 0008: then it had to; the check reads batches, not the rows it inserts), and names the
+    // not yet closed batches whose gate closed before a void of theirs was recorded: only those
+    // need the follow-up below.
     const findings = await queryPrepared<{ finding: 'CLEARED' | 'GATE_CLOSED'; payment_id: string | null; batch_id: string }>(
       tx,
       `WITH recorded AS (
@@ -261,6 +263,7 @@ export class BatchLedger {
          RETURNING batch_id)
        SELECT 'CLEARED' AS finding, p.payment_id, b.batch_id FROM batch_payments p JOIN batches b USING (batch_id)
         WHERE p.payment_id = ANY($1::uuid[]) AND b.state IN ('CLOSED', 'SETTLED') AND NOT p.voided
+          AND NOT EXISTS (SELECT 1 FROM voided_payments r WHERE r.payment_id = p.payment_id AND r.refused_at IS NOT NULL)
        UNION ALL
        SELECT DISTINCT 'GATE_CLOSED', NULL::uuid, g.batch_id FROM recorded r JOIN void_gates g USING (batch_id) JOIN batches b USING (batch_id)
         WHERE b.state IN ('OPEN', 'CLOSING')
@@ -363,12 +366,52 @@ export class BatchLedger {
    * are no-ops), once the voids it accepted for the batch are all recorded here.
    */
   async gateClosed(tx: EntityManager, gate: VoidGateClosed, now: Date): Promise<BatchRow | undefined> {
-    await tx.query(`INSERT INTO void_gates (batch_id, closed_at, accepted_voids) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+    await tx.query(`INSERT INTO void_gates (batch_id, closed_at, accepted_voids, refused_voids) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [
       gate.batchId,
       new Date(gate.closedAt),
       gate.acceptedVoids,
+      gate.refusedVoids ?? 0,
     ]);
     return this.completeClose(tx, gate.batchId, now);
+  }
+
+  /**
+   * The channel refused for good to undo an accepted void (ADR 0008): its payment is no longer
+   * excluded from its batch, which must still be OPEN or CLOSING. The void service announces the
+   * gate-closed of a batch only after every execution of its voids is final, and this event comes
+   * before it in the same partition, so a refusal cannot reach a closed batch; if one does, the
+   * payment was excluded from totals already paid out, and an operator must look (dead letter).
+   * Recorded even before its pos.void.accepted (parked, replayed later: it then changes nothing).
+   */
+  async recordRefusedVoid(tx: EntityManager, refused: VoidChannelRefused, now: Date): Promise<void> {
+    const batches = await queryPrepared<{ batch_id: string; state: BatchState }>(
+      tx,
+      `SELECT batch_id, state FROM batches
+        WHERE batch_id = $1 OR batch_id = (SELECT batch_id FROM batch_payments WHERE payment_id = $2)
+        ORDER BY batch_id FOR UPDATE`,
+      [refused.batchId, refused.paymentId],
+    );
+    const closed = batches.find((b) => b.state === 'CLOSED' || b.state === 'SETTLED');
+    if (closed) {
+      throw new PermanentFailure(
+        `void ${refused.voidId} of payment ${refused.paymentId} was refused by ${refused.channel} (${refused.channelCode}) after batch ${closed.batch_id} ` +
+          `closed without the payment: cannot happen by ADR 0008 (gate-closed waits for every execution); the merchant is owed the payment`,
+      );
+    }
+    const [recorded] = await queryPrepared<{ void_id: string }>(
+      tx,
+      `INSERT INTO voided_payments (payment_id, void_id, batch_id, merchant_id, out_trade_no, amount_fen, decided_at, refused_at, refused_code)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (payment_id) DO UPDATE SET refused_at = EXCLUDED.refused_at, refused_code = EXCLUDED.refused_code
+        WHERE voided_payments.refused_at IS NULL
+       RETURNING void_id`,
+      [refused.paymentId, refused.voidId, refused.batchId, refused.merchantId, refused.outTradeNo, refused.amountFen, new Date(refused.decidedAt), new Date(refused.refusedAt), refused.channelCode],
+    );
+    if (recorded && recorded.void_id !== refused.voidId) {
+      throw new PermanentFailure(`payment ${refused.paymentId}: refused void ${refused.voidId} is not its accepted void ${recorded.void_id}`);
+    }
+    // A batch whose gate closed before this refusal was recorded (it was parked, then replayed) waits for it.
+    if (batches.some((b) => b.batch_id === refused.batchId && b.state === 'CLOSING')) await this.completeClose(tx, refused.batchId, now);
   }
 
   /**
@@ -379,7 +422,9 @@ export class BatchLedger {
   async countBatchesAwaitingVoids(db: Pick<EntityManager, 'query'>): Promise<number> {
     const [row]: { waiting: number }[] = await db.query(
       `SELECT count(*)::int AS waiting FROM batches b JOIN void_gates g USING (batch_id)
-        WHERE b.state = 'CLOSING' AND g.accepted_voids > (SELECT count(*) FROM voided_payments v WHERE v.batch_id = b.batch_id)`,
+        WHERE b.state = 'CLOSING'
+          AND (g.accepted_voids > (SELECT count(*) FROM voided_payments v WHERE v.batch_id = b.batch_id AND v.refused_at IS NULL)
+               OR g.refused_voids > (SELECT count(*) FROM voided_payments v WHERE v.batch_id = b.batch_id AND v.refused_at IS NOT NULL))`,
     );
     return row.waiting;
   }
@@ -411,23 +456,29 @@ export class BatchLedger {
     const [batch]: BatchRow[] = await tx.query(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1 FOR UPDATE`, [batchId]);
     if (!batch || batch.state !== 'CLOSING') return undefined;
     // Invariant 1: a void accepted for the batch and not recorded here (parked on the dead-letter
-    // topic) would leave its payment in the totals. Voided payments of the batch are counted by
-    // the void's batch id, as the void service counts them for the gate.
-    const [voids]: { accepted: number; recorded: number }[] = await tx.query(
-      `SELECT g.accepted_voids AS accepted, (SELECT count(*)::int FROM voided_payments v WHERE v.batch_id = g.batch_id) AS recorded
+    // topic) would leave its payment in the totals; a refusal not recorded (ADR 0008) would leave
+    // one out that the channel did not undo. Voids of the batch are counted by the void's batch
+    // id, as the void service counts them for the gate: executed ones against `accepted_voids`,
+    // refused ones against `refused_voids`.
+    const [voids]: { accepted: number; refused: number; recorded: number; recorded_refused: number }[] = await tx.query(
+      `SELECT g.accepted_voids AS accepted, g.refused_voids AS refused,
+              (SELECT count(*)::int FROM voided_payments v WHERE v.batch_id = g.batch_id AND v.refused_at IS NULL) AS recorded,
+              (SELECT count(*)::int FROM voided_payments v WHERE v.batch_id = g.batch_id AND v.refused_at IS NOT NULL) AS recorded_refused
          FROM void_gates g WHERE g.batch_id = $1`,
       [batchId],
     );
-    if (voids.recorded < voids.accepted) {
+    if (voids.recorded < voids.accepted || voids.recorded_refused < voids.refused) {
       this.logger.error(
-        `batch ${batchId} waits in CLOSING: the void service accepted ${voids.accepted} void(s) for it, ${voids.recorded} recorded; ` +
-          `replay the parked pos.void.accepted from ${deadLetterTopicOf(Topics.voidEvents)} and it closes by itself`,
+        `batch ${batchId} waits in CLOSING: the void service accepted ${voids.accepted} void(s) for it, ${voids.recorded} recorded` +
+          (voids.refused > 0 ? `, and ${voids.refused} refused by their channel, ${voids.recorded_refused} recorded` : '') +
+          `; replay the parked pos.void.accepted${voids.refused > 0 ? ' or pos.void.channel-refused' : ''} ` +
+          `from ${deadLetterTopicOf(Topics.voidEvents)} and it closes by itself`,
       );
       return undefined;
     }
     await tx.query(
       `UPDATE batch_payments p SET voided = true FROM voided_payments v
-        WHERE p.batch_id = $1 AND v.payment_id = p.payment_id AND NOT p.voided`,
+        WHERE p.batch_id = $1 AND v.payment_id = p.payment_id AND v.refused_at IS NULL AND NOT p.voided`,
       [batchId],
     );
     const settlementDate = settlementDateFor(parseBusinessDate(batch.clearing_date), this.settings.settlement);

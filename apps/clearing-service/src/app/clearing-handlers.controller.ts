@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, VoidGateClosed } from '@pos/contracts';
+import { PaymentSucceeded, TerminalSettlementRequested, Topics, VoidAccepted, VoidChannelRefused, VoidGateClosed } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
 import { CLOCK, ConsumerGroup, EventBatchContext, EventBatchPattern, EventContext, GATHERED_BATCHES, PermanentFailure } from '@pos/messaging';
 import { BatchLedger } from './batch-ledger';
@@ -25,7 +25,10 @@ export class ClearingPaymentsController {
   }
 }
 
-/** Accepted voids and gate closures: one group, so partition order between them holds (ADR 0002's guarantee). */
+/**
+ * Accepted voids, their channels' refusals and gate closures: one group, so partition order between
+ * them holds (ADR 0002's guarantee; ADR 0008: accepted, then refused, then gate-closed).
+ */
 @Controller()
 @ConsumerGroup({ groupId: 'clearing-service.voids', topics: [Topics.voidEvents], ...GATHERED_BATCHES })
 export class ClearingVoidsController {
@@ -37,6 +40,11 @@ export class ClearingVoidsController {
   @EventBatchPattern('pos.void.accepted')
   voidsAccepted(@Payload() accepted: VoidAccepted[], @Ctx() context: EventBatchContext): Promise<void> {
     return this.ledger.recordVoids(context.manager, accepted, context.afterCommit, this.clock.now());
+  }
+
+  @EventPattern('pos.void.channel-refused')
+  async voidRefused(@Payload() refused: VoidChannelRefused, @Ctx() context: EventContext): Promise<void> {
+    await this.ledger.recordRefusedVoid(context.manager, refused, this.clock.now());
   }
 
   @EventPattern('pos.void.gate-closed')

@@ -14,6 +14,7 @@ import { CreateApprovals1765200000000 } from './approvals.migration';
 import { CreateClearingTables1764300000000 } from './clearing-tables.migration';
 import { ClearingConfig, clearingConfigShape, clearingSettingsFrom } from './clearing-settings';
 import { ClearingModule } from './clearing.module';
+import { RecordRefusedVoids1765500000000 } from './refused-voids.migration';
 import { CreateCutoffScheduleVersions1765000000000 } from './schedule-versions.migration';
 
 const name = 'clearing-service';
@@ -43,6 +44,7 @@ export const clearingServiceDefinition: ServiceDefinition = {
     CreateApprovals1765200000000,
     AuditTrailInsertOnly1765400000000,
     OutboxTraceparent1765450000000,
+    RecordRefusedVoids1765500000000,
   ],
   configShape: clearingConfigShape,
   // The runtime validated and transformed the settings with configShape already.

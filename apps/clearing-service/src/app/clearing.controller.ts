@@ -190,7 +190,11 @@ export class ClearingController {
          FROM batch_payments p JOIN batches b USING (batch_id) WHERE p.payment_id = $1`,
       [paymentId],
     );
-    const [voided] = await this.dataSource.query(`SELECT void_id, merchant_id, decided_at FROM voided_payments WHERE payment_id = $1`, [paymentId]);
+    // A void the channel refused (ADR 0008) does not exclude the payment.
+    const [voided] = await this.dataSource.query(
+      `SELECT void_id, merchant_id, decided_at FROM voided_payments WHERE payment_id = $1 AND refused_at IS NULL`,
+      [paymentId],
+    );
     const merchantId: string | undefined = payment?.merchant_id ?? voided?.merchant_id;
     if (merchantId === undefined || !this.mayRead(caller, merchantId)) throw new ApiError('PAYMENT_NOT_FOUND', `clearing has not seen payment ${paymentId}`);
     const closed = payment && (payment.state === 'CLOSED' || payment.state === 'SETTLED');

@@ -192,13 +192,15 @@ export class Upstream {
       .map((message) => ({ message, data: JSON.parse((message.value ?? '').toString()) as Record<string, unknown> }));
   }
 
-  async collect(topic: string, groupId: string, count: number, timeoutMs = 30_000): Promise<InboundMessage[]> {
+  /** The first `count` messages of the topic (those `matching`, when given). */
+  async collect(topic: string, groupId: string, count: number, timeoutMs = 30_000, matching: (message: InboundMessage) => boolean = () => true): Promise<InboundMessage[]> {
     const received: InboundMessage[] = [];
     const consumer = await this.broker.createConsumer({ groupId, topics: [topic] });
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${count} messages on ${topic}`)), timeoutMs);
         void consumer.run(async (message) => {
+          if (!matching(message)) return;
           received.push(message);
           if (received.length >= count) {
             clearTimeout(timer);

@@ -1,4 +1,5 @@
-import { ChannelGateway, ChannelOrderRef, ChannelOutcome, ChannelPayOrder, simulatedOutcome } from '@pos/payment-domain';
+import { ChannelOutcome, simulatedOutcome } from '@pos/channel-simulator';
+import { ChannelGateway, ChannelOrderRef, ChannelPayOrder } from '@pos/payment-domain';
 
 export const CHANNEL_GATEWAY = Symbol('CHANNEL_GATEWAY');
 
@@ -6,7 +7,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Stands in for WeChat Pay, Alipay and UnionPay: answers by the simulator's rules (see
- * libs/payment/domain channel-simulator.ts) after a configurable latency. No network, no state.
+ * libs/domain/channel-simulator pay-simulator.ts) after a configurable latency. No network, no state.
  */
 export class SimulatedChannelGateway implements ChannelGateway {
   /** Reversals acknowledged, by payment id: lets tests and operators see that 冲正 really happened. */

@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { BatchSettled, PaymentCleared, PaymentRequested, Topics, VoidAccepted } from '@pos/contracts';
+import { BatchSettled, PaymentCleared, PaymentRequested, Topics, VoidAccepted, VoidChannelRefused } from '@pos/contracts';
 import { ConsumerGroup, EventContext, GATHERED_BATCHES, PermanentFailure } from '@pos/messaging';
 import { fen } from '@pos/money';
 import { validatePaymentRequest } from '@pos/payment-domain';
@@ -61,6 +61,11 @@ export class PaymentFactsController {
   @EventPattern('pos.void.accepted')
   voidAccepted(@Payload() accepted: VoidAccepted, @Ctx() context: EventContext): Promise<void> {
     return this.payments.applyVoidAccepted(context.manager, accepted, context.afterCommit);
+  }
+
+  @EventPattern('pos.void.channel-refused')
+  voidRefused(@Payload() refused: VoidChannelRefused, @Ctx() context: EventContext): Promise<void> {
+    return this.payments.applyVoidRefused(context.manager, refused, context.afterCommit);
   }
 
   @EventPattern('pos.clearing.payment.cleared')

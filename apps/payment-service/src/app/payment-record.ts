@@ -4,7 +4,8 @@ import { ChannelOrderRef, PaymentStatus } from '@pos/payment-domain';
 /** Every column, with the date as text: node-pg would turn a `date` into a local-time Date. */
 export const COLUMNS = `payment_id, merchant_id, terminal_id, channel, amount_fen, currency, out_trade_no, masked_reference,
   card_batch_no, card_voucher_no, request_hash, status, failure_reason, channel_trade_no, created_at, pending_since,
-  succeeded_at, failed_at, reversed_at, business_date::text AS business_date, batch_id, cleared_at, settled_at, voided_at, void_id`;
+  succeeded_at, failed_at, reversed_at, business_date::text AS business_date, batch_id, cleared_at, settled_at, voided_at, void_id,
+  void_refused_at, void_refusal_code`;
 
 /** A row of `payments` as PostgreSQL returns it (bigint as text, dates as Date). */
 export interface PaymentRow {
@@ -33,6 +34,8 @@ export interface PaymentRow {
   settled_at: Date | null;
   voided_at: Date | null;
   void_id: string | null;
+  void_refused_at: Date | null;
+  void_refusal_code: string | null;
 }
 
 /** What the API answers for a payment. Instants are RFC 3339 in UTC (`Z`), as on every API and event (docs/contracts.md). */
@@ -61,6 +64,8 @@ export interface PaymentView {
   clearedAt?: string;
   settledAt?: string;
   voidedAt?: string;
+  /** A void of the payment was accepted but its channel refused to undo it (ADR 0008): refund it instead. */
+  voidRefused?: { voidId: string; channelCode: string; refusedAt: string };
 }
 
 const instant = (value: Date | null) => value?.toISOString();
@@ -93,6 +98,10 @@ export function viewOf(row: PaymentRow): PaymentView {
     clearedAt: instant(row.cleared_at),
     settledAt: instant(row.settled_at),
     voidedAt: instant(row.voided_at),
+    voidRefused:
+      row.void_id && row.void_refused_at && row.void_refusal_code
+        ? { voidId: row.void_id, channelCode: row.void_refusal_code, refusedAt: row.void_refused_at.toISOString() }
+        : undefined,
   });
 }
 

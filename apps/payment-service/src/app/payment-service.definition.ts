@@ -11,6 +11,7 @@ import { PaymentConfig, paymentConfigShape } from './payment-config';
 import { CreatePaymentTables1764300000000 } from './payment-tables.migration';
 import { PaymentTraceparent1765460000000 } from './payment-traceparent.migration';
 import { PaymentModule } from './payment.module';
+import { VoidRefusals1765500000000 } from './void-refusals.migration';
 
 /** Records POS payments and publishes their outcome. */
 export const paymentServiceDefinition: ServiceDefinition = {
@@ -32,6 +33,7 @@ export const paymentServiceDefinition: ServiceDefinition = {
     InboxKeyedBySource1764950000000,
     OutboxTraceparent1765450000000,
     PaymentTraceparent1765460000000,
+    VoidRefusals1765500000000,
   ],
   configShape: paymentConfigShape,
   modules: (config) => [PaymentModule.forRoot(config as unknown as PaymentConfig)],

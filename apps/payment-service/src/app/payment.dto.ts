@@ -39,6 +39,12 @@ export class CardDto {
   @ApiProperty() voucherNo!: string;
 }
 
+export class VoidRefusedBody {
+  @ApiProperty({ format: 'uuid' }) voidId!: string;
+  @ApiProperty({ example: 'REVERSE_EXPIRE', description: "The channel's code" }) channelCode!: string;
+  @ApiProperty({ format: 'date-time' }) refusedAt!: string;
+}
+
 export class PaymentDto {
   @ApiProperty({ format: 'uuid' }) paymentId!: string;
   @ApiProperty() merchantId!: string;
@@ -64,6 +70,11 @@ export class PaymentDto {
   @ApiPropertyOptional({ format: 'date-time' }) clearedAt?: string;
   @ApiPropertyOptional({ format: 'date-time' }) settledAt?: string;
   @ApiPropertyOptional({ format: 'date-time' }) voidedAt?: string;
+  @ApiPropertyOptional({
+    type: VoidRefusedBody,
+    description: 'A void was accepted but the channel refused to undo the payment (ADR 0008): it is cleared; refund it instead',
+  })
+  voidRefused?: VoidRefusedBody;
 }
 
 export class PaymentPageDto {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { PaymentCleared, BatchSettled, continueTrace, Topics, VoidAccepted } from '@pos/contracts';
+import { PaymentCleared, BatchSettled, continueTrace, Topics, VoidAccepted, VoidChannelRefused } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { AfterCommit, CLOCK, inTrace, Outbox, OutboxMessage, PermanentFailure, traceparentForEvents } from '@pos/messaging';
 import { queryPrepared, StatementBatcher } from '@pos/persistence';
@@ -13,6 +13,7 @@ import {
   channelReferenceOf,
   decideFact,
   decideOutcome,
+  decideVoidRefused,
   fingerprintOf,
   LaterFact,
   maskReference,
@@ -303,9 +304,58 @@ export class Payments {
     afterCommit(() => this.metrics.reached(row.channel, change.next));
   }
 
+  /**
+   * The channel refused for good to undo the payment's void (ADR 0008): SUCCEEDED again, the
+   * refusal recorded, and a clearing that came first (held) applied now.
+   */
+  async applyVoidRefused(tx: EntityManager, fact: VoidChannelRefused, afterCommit: AfterCommit): Promise<void> {
+    const [row] = await queryPrepared<PaymentRow>(tx, `SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [fact.paymentId]);
+    if (!row) throw new PermanentFailure(`void refused: no payment ${fact.paymentId} in this service`);
+    if (row.merchant_id !== fact.merchantId) throw new PermanentFailure(`void refused: payment ${fact.paymentId} belongs to another merchant`);
+    const decision = decideVoidRefused(row.status);
+    if (decision.kind === 'refuse') throw new PermanentFailure(`void ${fact.voidId} refused for payment ${fact.paymentId}: ${decision.reason}`);
+    if (decision.kind !== 'apply') return;
+    if (row.void_id !== fact.voidId) throw new PermanentFailure(`payment ${fact.paymentId} was voided by ${row.void_id}, not by the refused void ${fact.voidId}`);
+    const change: StatusChange = {
+      next: 'SUCCEEDED',
+      set: { voided_at: null, void_refused_at: new Date(fact.refusedAt), void_refusal_code: fact.channelCode },
+    };
+    const written = await this.write(tx, row, change, `void ${fact.voidId} refused by ${fact.channel} (${fact.channelCode}): not voided, refund instead`, this.clock.now());
+    afterCommit(() => this.metrics.reached(row.channel, change.next));
+    const [held] = await queryPrepared<{ batch_id: string; amount_fen: string; cleared_at: Date }>(
+      tx,
+      `DELETE FROM clearings_held WHERE payment_id = $1 RETURNING batch_id, amount_fen, cleared_at`,
+      [fact.paymentId],
+    );
+    if (held && written) {
+      await this.clear(tx, written, { batchId: held.batch_id, amountFen: Number(held.amount_fen), clearedAt: held.cleared_at.toISOString() }, afterCommit);
+    }
+  }
+
   async applyCleared(tx: EntityManager, fact: PaymentCleared, afterCommit: AfterCommit): Promise<void> {
+    const [current] = await queryPrepared<PaymentRow>(tx, `SELECT ${COLUMNS} FROM payments WHERE payment_id = $1 FOR UPDATE`, [fact.paymentId]);
+    const decision = current && current.merchant_id === fact.merchantId ? decideFact(current.status, 'CLEARED') : undefined;
+    if (decision?.kind === 'hold') {
+      // ADR 0008: the refusal of its void is on its way (voids.events.v1); until then it stays VOIDED.
+      await queryPrepared(
+        tx,
+        `INSERT INTO clearings_held (payment_id, batch_id, amount_fen, cleared_at, held_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+        [fact.paymentId, fact.batchId, fact.amountFen, new Date(fact.clearedAt), this.clock.now()],
+      );
+      afterCommit(() => this.logger.warn(`payment ${fact.paymentId} cleared in ${fact.batchId} while VOIDED: held until the channel's refusal of its void arrives`));
+      return;
+    }
     const row = await this.lockForFact(tx, fact.paymentId, fact.merchantId, 'CLEARED');
     if (!row) return;
+    await this.clear(tx, row, fact, afterCommit);
+  }
+
+  private async clear(
+    tx: EntityManager,
+    row: PaymentRow,
+    fact: Pick<PaymentCleared, 'batchId' | 'amountFen' | 'clearedAt'>,
+    afterCommit: AfterCommit,
+  ): Promise<void> {
     if (Number(row.amount_fen) !== fact.amountFen) {
       throw new PermanentFailure(`payment ${row.payment_id} is ${row.amount_fen} fen, cleared as ${fact.amountFen} fen`);
     }

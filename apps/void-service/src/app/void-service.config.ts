@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ChannelName } from '@pos/contracts';
 import { CredentialHash, DEFAULT_SCRYPT_PARAMETERS, merchantAuthConfigShape, parseCredentialHash, verifyCredential } from '@pos/service-runtime';
-import { parseChannelList, parseDuration, parseVoidWindow, voidRulesFrom, VoidRules } from '@pos/void-domain';
+import { ExecutionBackoff, parseChannelList, parseDuration, parseVoidWindow, voidRulesFrom, VoidRules } from '@pos/void-domain';
 
 /** Validates a setting with the domain's own parser, so a bad one fails the boot with the key named; keeps the text. */
 function checkedBy(parse: (text: string) => unknown) {
@@ -66,6 +66,17 @@ export const voidServiceConfigShape = {
   VOID_MIN_AGE_UNIONPAY_CARD: optionalSetting(parseDuration),
   VOID_SUPERVISOR_CHANNELS: z.string().default('UNIONPAY_CARD').superRefine(checkedBy(parseChannelList)),
   VOID_ORIGINAL_TERMINAL_CHANNELS: z.string().default('UNIONPAY_CARD').superRefine(checkedBy(parseChannelList)),
+  /** Accepted voids executed at the channel (ADR 0008): the simulated channel's round trip. */
+  VOID_CHANNEL_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** How often the executor looks for executions due, when the last look found fewer than a batch. */
+  VOID_EXECUTION_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  /** Executions one executor takes at a time (its channel calls run side by side). */
+  VOID_EXECUTION_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  /** How long a taken execution is left to its executor before another instance may take it again. */
+  VOID_EXECUTION_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Retries of "try again" and no answer: the first after the base, doubling up to the cap. */
+  VOID_EXECUTION_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
+  VOID_EXECUTION_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
 };
 
 export interface VoidServiceSettings {
@@ -73,6 +84,13 @@ export interface VoidServiceSettings {
   readonly supervisorLockout: { readonly failures: number; readonly windowMs: number; readonly durationMs: number };
   readonly supervisorAuthorisationTtlMs: number;
   readonly voidRules: VoidRules;
+  readonly execution: {
+    readonly channelLatencyMs: number;
+    readonly pollIntervalMs: number;
+    readonly batchSize: number;
+    readonly leaseMs: number;
+    readonly backoff: ExecutionBackoff;
+  };
 }
 
 const CHANNELS: readonly ChannelName[] = ['WECHAT', 'ALIPAY', 'UNIONPAY_CARD'];
@@ -81,6 +99,10 @@ const CHANNELS: readonly ChannelName[] = ['WECHAT', 'ALIPAY', 'UNIONPAY_CARD'];
 export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidServiceSettings {
   const text = (key: string): string | undefined => config[key] as string | undefined;
   const perChannel = (prefix: string) => Object.fromEntries(CHANNELS.map((channel) => [channel, text(`${prefix}${channel}`)]));
+  const backoff = { baseMs: config['VOID_EXECUTION_BACKOFF_BASE_MS'] as number, capMs: config['VOID_EXECUTION_BACKOFF_CAP_MS'] as number };
+  if (backoff.capMs < backoff.baseMs) {
+    throw new Error(`VOID_EXECUTION_BACKOFF_CAP_MS (${backoff.capMs}) must not be below VOID_EXECUTION_BACKOFF_BASE_MS (${backoff.baseMs})`);
+  }
   return {
     supervisorCredentials: config['SUPERVISOR_CREDENTIALS'] as Map<string, CredentialHash>,
     supervisorLockout: {
@@ -95,6 +117,13 @@ export function voidServiceSettingsFrom(config: Record<string, unknown>): VoidSe
       supervisorChannels: text('VOID_SUPERVISOR_CHANNELS'),
       originalTerminalChannels: text('VOID_ORIGINAL_TERMINAL_CHANNELS'),
     }),
+    execution: {
+      channelLatencyMs: config['VOID_CHANNEL_LATENCY_MS'] as number,
+      pollIntervalMs: config['VOID_EXECUTION_POLL_INTERVAL_MS'] as number,
+      batchSize: config['VOID_EXECUTION_BATCH_SIZE'] as number,
+      leaseMs: config['VOID_EXECUTION_LEASE_MS'] as number,
+      backoff,
+    },
   };
 }
 

@@ -14,6 +14,7 @@ import { SupervisorAuthorisations1765300000000 } from './persistence/supervisor-
 import { SupervisorLockouts1765200000000 } from './persistence/supervisor-lockouts.migration';
 import { CreateVoidTables1764300000000 } from './persistence/void-tables.migration';
 import { VoidDecisionsInsertOnly1765410000000 } from './persistence/void-decisions-grants.migration';
+import { VoidExecutions1765500000000 } from './persistence/void-executions.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
 
@@ -43,6 +44,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     AuditTrailInsertOnly1765400000000,
     VoidDecisionsInsertOnly1765410000000,
     OutboxTraceparent1765450000000,
+    VoidExecutions1765500000000,
   ],
   configShape: voidServiceConfigShape,
   modules: (config) => [VoidModule.forRoot(config)],

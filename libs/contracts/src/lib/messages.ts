@@ -184,7 +184,10 @@ export const VoidRejected = Type.Object(
   strict,
 );
 
-/** For a notification system: what to tell the customer about an accepted void. */
+/**
+ * For a notification system: what to tell the customer about a void, sent once the channel undid
+ * the payment (ADR 0008), never at the decision.
+ */
 export const VoidConfirmed = Type.Object(
   {
     voidId: Uuid,
@@ -198,9 +201,61 @@ export const VoidConfirmed = Type.Object(
   strict,
 );
 
-/** The void service's answer to BatchClosing: no void for this batch is accepted after this event. */
+/** How a channel undoes a payment: WeChat reverse, Alipay cancel, UnionPay 消费撤销. */
+const UndoOperation = literalUnion(['WECHAT_REVERSE', 'ALIPAY_CANCEL', 'UNIONPAY_VOID'] as const);
+/** A channel's own answer code: WeChat `REVERSE_EXPIRE`, Alipay `ACQ.TRADE_CANCEL_TIME_OUT`, UnionPay `12`... */
+const ChannelCode = Type.String({ minLength: 1, maxLength: 64 });
+
+/** The channel undid the payment of an accepted void (ADR 0008): the money goes back the way it came. */
+export const VoidExecuted = Type.Object(
+  {
+    voidId: Uuid,
+    paymentId: Uuid,
+    merchantId: Identifier,
+    batchId: BatchId,
+    channel: Channel,
+    operation: UndoOperation,
+    channelReference: Type.String({ minLength: 1, maxLength: 64 }),
+    /** Calls made to the channel, this one included. */
+    attempts: Type.Integer({ minimum: 1 }),
+    executedAt: Instant,
+  },
+  strict,
+);
+
+/**
+ * The channel refused for good to undo the payment of an accepted void (ADR 0008): the payment is
+ * not voided after all and is cleared with its batch; the merchant refunds it instead.
+ */
+export const VoidChannelRefused = Type.Object(
+  {
+    voidId: Uuid,
+    paymentId: Uuid,
+    merchantId: Identifier,
+    batchId: BatchId,
+    channel: Channel,
+    operation: UndoOperation,
+    outTradeNo: OutTradeNo,
+    amountFen: AmountFen,
+    /** When the void was accepted (its pos.void.accepted's decidedAt). */
+    decidedAt: Instant,
+    channelCode: ChannelCode,
+    attempts: Type.Integer({ minimum: 1 }),
+    refusedAt: Instant,
+    remedy: Type.Literal('REFUND'),
+    message: Type.String({ maxLength: 500 }),
+  },
+  strict,
+);
+
+/**
+ * The void service's answer to BatchClosing, once every void accepted for the batch has a final
+ * execution at its channel (ADR 0008): no void for this batch is accepted after this event.
+ * `acceptedVoids` counts the voids whose exclusion stands (executed); `refusedVoids` those the
+ * channel refused (absent in events written before ADR 0008: none).
+ */
 export const VoidGateClosed = Type.Object(
-  { batchId: BatchId, merchantId: Identifier, closedAt: Instant, acceptedVoids: CountOrFen },
+  { batchId: BatchId, merchantId: Identifier, closedAt: Instant, acceptedVoids: CountOrFen, refusedVoids: Type.Optional(CountOrFen) },
   strict,
 );
 
@@ -238,6 +293,8 @@ const contract = (
  * totals above 2^53 - 1 as decimal strings. See docs/contracts.md.
  */
 const BATCH_ID_REVISION = 2;
+/** Version 3 of pos.void.gate-closed: the optional `refusedVoids` (ADR 0008). See docs/contracts.md. */
+const REFUSED_VOIDS_REVISION = 3;
 
 /** Every message the system produces or consumes, with its schema. The AsyncAPI document is built from this. */
 export const MessageContracts: readonly MessageContract[] = [
@@ -255,8 +312,10 @@ export const MessageContracts: readonly MessageContract[] = [
   { ...contract(Topics.voidCommands, 'pos.void.requested', 'command', VoidRequested, 'Void (撤销) a payment (upstream producers)'), forbiddenFields: ['/supervisor/credential'] },
   contract(Topics.voidEvents, 'pos.void.accepted', 'event', VoidAccepted, 'A void was accepted', BATCH_ID_REVISION),
   contract(Topics.voidEvents, 'pos.void.rejected', 'event', VoidRejected, 'A void was rejected, with reason and remedy'),
-  contract(Topics.voidEvents, 'pos.void.confirmed', 'event', VoidConfirmed, 'Customer notice for an accepted void'),
-  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch: clearing may close it', BATCH_ID_REVISION),
+  contract(Topics.voidEvents, 'pos.void.confirmed', 'event', VoidConfirmed, 'Customer notice for a void the channel executed'),
+  contract(Topics.voidEvents, 'pos.void.executed', 'event', VoidExecuted, 'The channel undid the payment of an accepted void', BATCH_ID_REVISION),
+  contract(Topics.voidEvents, 'pos.void.channel-refused', 'event', VoidChannelRefused, 'The channel refused for good to undo an accepted void: refund instead', BATCH_ID_REVISION),
+  contract(Topics.voidEvents, 'pos.void.gate-closed', 'event', VoidGateClosed, 'No more voids for a batch, every one executed or refused: clearing may close it', REFUSED_VOIDS_REVISION),
 ];
 
 export type PaymentRequested = Static<typeof PaymentRequested>;
@@ -275,6 +334,8 @@ export type VoidAccepted = Static<typeof VoidAccepted>;
 export type VoidRejected = Static<typeof VoidRejected>;
 export type VoidConfirmed = Static<typeof VoidConfirmed>;
 export type VoidGateClosed = Static<typeof VoidGateClosed>;
+export type VoidExecuted = Static<typeof VoidExecuted>;
+export type VoidChannelRefused = Static<typeof VoidChannelRefused>;
 
 export function contractsOf(topic: string): MessageContract[] {
   return MessageContracts.filter((c) => c.topic === topic);

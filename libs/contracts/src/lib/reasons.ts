@@ -20,6 +20,7 @@ export const VoidRejectionReasons = [
   'SUPERVISOR_AUTH_REQUIRED',
   'MODIFIED_REQUEST',
   'SUPERVISOR_LOCKED',
+  'CHANNEL_REFUSED',
 ] as const;
 export type VoidRejectionReason = (typeof VoidRejectionReasons)[number];
 

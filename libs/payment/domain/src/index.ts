@@ -1,4 +1,3 @@
 export * from './lib/payment-request';
 export * from './lib/channel-gateway';
-export * from './lib/channel-simulator';
 export * from './lib/payment-lifecycle';

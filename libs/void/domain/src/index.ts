@@ -2,3 +2,4 @@ export * from './lib/void-rules';
 export * from './lib/void-policy';
 export * from './lib/customer-notice';
 export * from './lib/request-fingerprint';
+export * from './lib/void-execution';

@@ -60,7 +60,25 @@ const STATUS_OF: Readonly<Record<string, string>> = {
   'pos.payment.reversed': 'REVERSED',
   'pos.clearing.payment.cleared': 'CLEARED',
   'pos.void.accepted': 'VOIDED',
+  'pos.void.executed': 'VOIDED',
+  // ADR 0008: the channel refused the void; the payment is cleared with its batch after all.
+  'pos.void.channel-refused': 'VOID_REFUSED',
 };
+
+/**
+ * What happened to the payment's money, from the types of its events in event-time order (dead
+ * letters left out): a void or a clearing is final, except a void its channel refused (ADR 0008),
+ * after which the payment is cleared like any other.
+ */
+export function paymentStatusOf(types: readonly (string | undefined)[]): string {
+  let status = 'UNKNOWN';
+  for (const type of types) {
+    const next = STATUS_OF[type ?? ''];
+    const final = status === 'CLEARED' || (status === 'VOIDED' && type !== 'pos.void.channel-refused');
+    if (next && !final) status = next;
+  }
+  return status;
+}
 
 /**
  * The story of one payment: every event naming it (payment id or CloudEvents subject), the
@@ -80,12 +98,7 @@ export async function paymentTraceCommand(ctx: OpsContext, paymentId: string, op
     merchantId !== undefined && outTradeNo !== undefined && field(r, 'merchantId') === merchantId && field(r, 'outTradeNo') === outTradeNo;
   const ofBatch = (r: MessageRecord) => BATCH_EVENTS.has(r.event?.type ?? '') && batchIds.includes(field(r, 'batchId') ?? '');
   const events = candidates.filter((r) => direct.includes(r) || byOrder(r) || ofBatch(r)).sort(byEventTime);
-  let status = 'UNKNOWN';
-  for (const r of events) {
-    const next = r.deadLetter ? undefined : STATUS_OF[r.event?.type ?? ''];
-    // A void or a clearing is final; nothing after it changes what happened to the money.
-    if (next && status !== 'VOIDED' && status !== 'CLEARED') status = next;
-  }
+  const status = paymentStatusOf(events.filter((r) => !r.deadLetter).map((r) => r.event?.type));
   const traceIds = [...new Set(events.map((r) => r.event?.traceId).filter((t): t is string => t !== undefined))];
   return { paymentId, status, merchantId, outTradeNo, batchIds, traceIds, events };
 }

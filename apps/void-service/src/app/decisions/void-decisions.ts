@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { ChannelName, Remedy, Topics, VoidAccepted, VoidConfirmed, VoidRejected, VoidRejectionReason, VoidRequested } from '@pos/contracts';
+import { ChannelName, Remedy, Topics, VoidAccepted, VoidRejected, VoidRejectionReason, VoidRequested } from '@pos/contracts';
 import { businessDateOf, Clock } from '@pos/business-calendar';
 import { CLOCK, Outbox, OutboxMessage } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import {
   canonicalVoidRequest,
-  customerVoidNotice,
   decideVoid,
   GateFacts,
   isFinal,
@@ -94,6 +93,7 @@ interface PaymentRow {
   order_created_at: Date;
   succeeded_at: Date | null;
   voided_by: string | null;
+  void_refused_by: string | null;
   cleared: boolean;
   gate_batch_id: string | null;
   gate_status: 'OPEN' | 'CLOSED' | null;
@@ -142,6 +142,7 @@ function factsOf(row: PaymentRow): PaymentFacts {
     ...(row.succeeded_at ? { succeededAt: row.succeeded_at } : {}),
     ...(row.card_batch_no && row.card_voucher_no ? { card: { batchNo: row.card_batch_no, voucherNo: row.card_voucher_no } } : {}),
     ...(row.voided_by ? { voidedBy: row.voided_by } : {}),
+    ...(row.void_refused_by ? { voidRefusedBy: row.void_refused_by } : {}),
     cleared: row.cleared,
   };
 }
@@ -166,6 +167,8 @@ const MAX_ATTEMPTS = 5;
  *    row lock and the gate's share lock, that the facts it was decided on still hold (payment
  *    succeeded and not voided, not cleared, gate open, its window still holding the payment and
  *    closing after the decision time); if they do not, the void is decided again on the new facts.
+ *    An acceptance also writes the void's execution (PENDING): the executor asks the channel to undo
+ *    the payment, and announces it (pos.void.executed, pos.void.confirmed) only then (ADR 0008).
  *
  * Exactly once comes from the unique index on (merchant, idempotency key) over final answers: a key
  * already decided, or being decided by a concurrent duplicate (the insert waits for it), makes the
@@ -290,7 +293,7 @@ export class VoidDecisions {
     const rows = await queryPrepared<PaymentRow>(
       db,
       `SELECT p.payment_id, p.merchant_id, p.terminal_id, p.channel, p.amount_fen, p.out_trade_no, p.card_batch_no, p.card_voucher_no,
-         p.status, p.order_created_at, p.succeeded_at, p.voided_by,
+         p.status, p.order_created_at, p.succeeded_at, p.voided_by, p.void_refused_by,
          EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id) AS cleared,
          g.batch_id AS gate_batch_id, g.status AS gate_status, g.close_reason AS gate_close_reason, g.closes_at AS gate_closes_at
        FROM payment_facts p
@@ -384,7 +387,7 @@ export class VoidDecisions {
     const guards = accepting
       ? `payment AS (
            SELECT p.payment_id, p.succeeded_at FROM payment_facts p
-           WHERE p.payment_id = $12 AND p.status = 'SUCCEEDED' AND p.voided_by IS NULL
+           WHERE p.payment_id = $12 AND p.status = 'SUCCEEDED' AND p.voided_by IS NULL AND p.void_refused_by IS NULL
              AND NOT EXISTS (SELECT 1 FROM cleared_payments c WHERE c.payment_id = p.payment_id)
            FOR UPDATE OF p),
          gate AS (
@@ -393,14 +396,20 @@ export class VoidDecisions {
              AND g.opens_at <= p.succeeded_at AND p.succeeded_at < g.closes_at
            FOR SHARE OF g),`
       : '';
-    const mark = accepting ? 'marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE payment_id = $12 AND EXISTS (SELECT 1 FROM decided)),' : '';
+    // The payment's mark, and its execution at the channel (ADR 0008), with the decision or not at all.
+    const mark = accepting
+      ? `marked AS (UPDATE payment_facts SET voided_by = $1, updated_at = now() WHERE payment_id = $12 AND EXISTS (SELECT 1 FROM decided)),
+         executing AS (
+           INSERT INTO void_executions (void_id, merchant_id, payment_id, batch_id, channel, next_attempt_at)
+           SELECT void_id, $2::text, $12::uuid, $15::text, $14::text, $21::timestamptz FROM decided),`
+      : '';
     const holds = accepting
       ? 'EXISTS (SELECT 1 FROM payment) AND EXISTS (SELECT 1 FROM gate)'
       : row.final
         ? 'true'
         : `NOT EXISTS (SELECT 1 FROM void_decisions d WHERE d.merchant_id = $2 AND d.idempotency_key = $3 AND d.final
                           AND d.reason IS DISTINCT FROM 'MODIFIED_REQUEST')`;
-    // The decision, the payment's mark and the events: one statement, one round trip.
+    // The decision, the payment's mark, its execution and the events: one statement, one round trip.
     const [result] = await queryPrepared<{ holds: boolean; stored: boolean }>(
       db,
       `WITH ${guards}
@@ -442,19 +451,8 @@ export class VoidDecisions {
         amountFen: known.amountFen,
         batchId: gate.batchId,
       };
-      const confirmed: VoidConfirmed = {
-        voidId: view.voidId,
-        paymentId: known.paymentId,
-        merchantId: view.merchantId,
-        channel: known.channel,
-        amountFen: known.amountFen,
-        confirmedAt: view.decidedAt,
-        customerMessage: customerVoidNotice(known),
-      };
-      return [
-        { topic: Topics.voidEvents, type: 'pos.void.accepted', key: view.merchantId, subject: known.paymentId, data: accepted },
-        { topic: Topics.voidEvents, type: 'pos.void.confirmed', key: view.merchantId, subject: known.paymentId, data: confirmed },
-      ];
+      // The customer's notice (pos.void.confirmed) waits for the channel: the executor sends it.
+      return [{ topic: Topics.voidEvents, type: 'pos.void.accepted', key: view.merchantId, subject: known.paymentId, data: accepted }];
     }
     if (decision.decision === 'REJECTED') {
       const rejected: VoidRejected = {

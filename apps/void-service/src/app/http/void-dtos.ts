@@ -93,6 +93,25 @@ export class VoidDecisionBody {
   @ApiPropertyOptional({ format: 'uuid', description: 'MODIFIED_REQUEST: the decision that owns the key' }) originalVoidId?: string;
 }
 
+export class VoidExecutionBody {
+  @ApiProperty({ enum: ['PENDING', 'EXECUTED', 'CHANNEL_REFUSED'], description: 'PENDING until the channel gives a final answer' }) state!: string;
+  @ApiProperty({ description: 'Undo calls made to the channel so far' }) attempts!: number;
+  @ApiPropertyOptional({ example: 'SYSTEMERROR', description: "The channel's last answer: SUCCESS, TIMEOUT, or its code" }) lastOutcome?: string;
+  @ApiPropertyOptional({ example: 'REVERSE_EXPIRE', description: "CHANNEL_REFUSED: the channel's code" }) channelCode?: string;
+  @ApiPropertyOptional({ description: "EXECUTED: the channel's reference of the undo" }) channelReference?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'PENDING: when the channel is called next (at the earliest)' }) nextAttemptAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) executedAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) refusedAt?: string;
+}
+
+export class VoidDecisionWithExecutionBody extends VoidDecisionBody {
+  @ApiPropertyOptional({
+    type: VoidExecutionBody,
+    description: 'An accepted void: its execution at the channel (WeChat reverse, Alipay cancel, UnionPay 消费撤销)',
+  })
+  execution?: VoidExecutionBody;
+}
+
 export class VoidDecisionListBody {
   @ApiProperty({ type: [VoidDecisionBody] }) items!: VoidDecisionBody[];
   @ApiPropertyOptional({ description: 'Pass as `after` for the next page; absent on the last page' }) next?: string;

@@ -8,9 +8,10 @@ import { isBusinessDate } from '@pos/business-calendar';
 import { MessageValidator } from '@pos/messaging';
 import { ApiError, ApiErrorCodes, AuthenticatedMerchant, MerchantAuthenticated, UuidParam } from '@pos/service-runtime';
 import { DECISION_COLUMNS, DecisionRow, UnreferencedVoid, viewOf, VoidCommand, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
+import { ExecutionView, VoidExecutions } from '../executions/void-executions';
 import { VoidMetrics } from '../observability/void-metrics';
 import { supervisorCredentialOf } from './request-schemas';
-import { VoidDecisionBody, VoidDecisionListBody, VoidRequestBody } from './void-dtos';
+import { VoidDecisionBody, VoidDecisionListBody, VoidDecisionWithExecutionBody, VoidRequestBody } from './void-dtos';
 
 const MAX_PAGE = 500;
 
@@ -22,6 +23,7 @@ export class VoidsController {
     private readonly decisions: VoidDecisions,
     private readonly validator: MessageValidator,
     private readonly metrics: VoidMetrics,
+    private readonly executions: VoidExecutions,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
@@ -58,16 +60,20 @@ export class VoidsController {
   }
 
   @Get('voids/:voidId')
-  @ApiOperation({ summary: 'A void decision by id' })
-  @ApiOkResponse({ type: VoidDecisionBody })
+  @ApiOperation({ summary: 'A void decision by id; an accepted one with its execution at the channel (ADR 0008)' })
+  @ApiOkResponse({ type: VoidDecisionWithExecutionBody })
   @ApiErrorCodes('INVALID_VOID_ID', 'VOID_NOT_FOUND')
-  async byId(@AuthenticatedMerchant() merchantId: string, @Param('voidId', new UuidParam('INVALID_VOID_ID')) voidId: string): Promise<VoidDecisionView> {
+  async byId(
+    @AuthenticatedMerchant() merchantId: string,
+    @Param('voidId', new UuidParam('INVALID_VOID_ID')) voidId: string,
+  ): Promise<VoidDecisionView & { execution?: ExecutionView }> {
     const [row]: DecisionRow[] = await this.dataSource.query(
       `SELECT ${DECISION_COLUMNS} FROM void_decisions WHERE void_id = $1 AND merchant_id = $2`,
       [voidId, merchantId],
     );
     if (!row) throw new ApiError('VOID_NOT_FOUND', `no void ${voidId} for this merchant`);
-    return viewOf(row);
+    const execution = row.decision === 'ACCEPTED' ? await this.executions.viewOf(voidId) : undefined;
+    return { ...viewOf(row), ...(execution ? { execution } : {}) };
   }
 
   @Get('payments/:paymentId/voids')

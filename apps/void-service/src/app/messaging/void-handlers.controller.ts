@@ -10,7 +10,6 @@ import {
   PaymentReversed,
   PaymentSucceeded,
   Topics,
-  VoidGateClosed,
   VoidRequested,
 } from '@pos/contracts';
 import { Clock } from '@pos/business-calendar';
@@ -21,12 +20,12 @@ import {
   EventBatchContext,
   EventBatchPattern,
   EventContext,
-  OutboxClient,
   PermanentFailure,
   TRANSACTIONAL_BATCH_SIZE,
 } from '@pos/messaging';
 import { queryPrepared } from '@pos/persistence';
 import { UnreferencedVoid, VoidDecisions } from '../decisions/void-decisions';
+import { GateAnnouncements } from '../executions/gate-announcements';
 import { VoidMetrics } from '../observability/void-metrics';
 
 type PaymentEvent = PaymentSucceeded | PaymentPending | PaymentFailed | PaymentReversed;
@@ -113,7 +112,7 @@ export class VoidClearingController {
   private readonly logger = new Logger('VoidClearingController');
 
   constructor(
-    private readonly outbox: OutboxClient,
+    private readonly gates: GateAnnouncements,
     private readonly metrics: VoidMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -150,8 +149,10 @@ export class VoidClearingController {
 
   /**
    * ADR 0002, step 3: under the gate's row lock, so every void accepted before is committed (and
-   * earlier in the outbox) and none can be accepted after. An already closed gate answered before;
-   * its gate-closed event is in the outbox already, so nothing is emitted twice.
+   * earlier in the outbox) and none can be accepted after. The gate-closed event follows now if
+   * every void accepted for the batch has a final execution at its channel, else the executor
+   * writes it with the last one (ADR 0008). An already closed gate answered before (or will, from
+   * the executor), so nothing is emitted twice.
    */
   private async closeGate(tx: EntityManager, closing: BatchClosing, afterCommit: AfterCommit): Promise<void> {
     await tx.query(
@@ -170,13 +171,16 @@ export class VoidClearingController {
       `UPDATE void_gates SET status = 'CLOSED', close_reason = $2, closed_at = $3, closes_at = LEAST(closes_at, $4) WHERE batch_id = $1`,
       [closing.batchId, closing.reason, closedAt, new Date(closing.cutoffAt)],
     );
-    const [{ accepted }]: { accepted: number }[] = await tx.query(
-      `SELECT count(*)::int AS accepted FROM void_decisions WHERE batch_id = $1 AND decision = 'ACCEPTED'`,
-      [closing.batchId],
-    );
-    const closed: VoidGateClosed = { batchId: closing.batchId, merchantId: closing.merchantId, closedAt: closedAt.toISOString(), acceptedVoids: accepted };
-    await this.outbox.emit('pos.void.gate-closed', closed, { manager: tx, key: closing.merchantId, subject: closing.batchId });
-    afterCommit(() => this.metrics.gateClosed(closing.reason));
+    const announcement = await this.gates.announceIfSettled(tx, { batchId: closing.batchId, merchantId: closing.merchantId, closedAt }, closedAt);
+    afterCommit(() => {
+      this.metrics.gateClosed(closing.reason);
+      if (!announcement.announced) {
+        this.logger.warn(
+          `batch ${closing.batchId}: gate closed, gate-closed waits for ${announcement.pendingExecutions} void execution(s) at the channel; ` +
+            'the batch stays CLOSING until they are final (docs/operations.md, "A channel does not answer voids")',
+        );
+      }
+    });
   }
 
   /**

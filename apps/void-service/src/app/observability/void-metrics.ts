@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, Metric } from 'prom-client';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import { DataSource } from 'typeorm';
+import type { UndoOutcome } from '@pos/channel-simulator';
 import { ServiceMetrics } from '@pos/observability';
 import type { DecisionOutcome, DecisionSource } from '../decisions/void-decisions';
 
@@ -49,9 +52,54 @@ export class VoidMetrics {
     registers: [],
   });
 
-  constructor(metrics: ServiceMetrics) {
-    const families: Metric<string>[] = [this.decisions, this.replays, this.latency, this.gateClosings, this.violations, this.supervisorChecks, this.supervisorLockouts];
+  private readonly channelCalls = new Counter({
+    name: 'pos_void_channel_calls_total',
+    help: 'Undo calls made to the channels for accepted voids (ADR 0008), by channel and answer (SUCCESS, TRY_AGAIN, TIMEOUT, REFUSED)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [],
+  });
+  private readonly executions = new Counter({
+    name: 'pos_void_executions_total',
+    help: 'Executions of accepted voids made final by this instance, by channel and state (EXECUTED, CHANNEL_REFUSED)',
+    labelNames: ['channel', 'state'] as const,
+    registers: [],
+  });
+
+  constructor(metrics: ServiceMetrics, @InjectDataSource() dataSource: DataSource) {
+    const families: Metric<string>[] = [
+      this.decisions,
+      this.replays,
+      this.latency,
+      this.gateClosings,
+      this.violations,
+      this.supervisorChecks,
+      this.supervisorLockouts,
+      this.channelCalls,
+      this.executions,
+    ];
     for (const family of families) metrics.registry.registerMetric(family);
+    // Read from the database at each scrape, as every instance sees the same executions.
+    const registers = [metrics.registry];
+    new Gauge({
+      name: 'pos_void_executions_pending',
+      help: 'Accepted voids whose channel has not given a final answer yet (ADR 0008)',
+      registers,
+      async collect() {
+        const [row]: { pending: number }[] = await dataSource.query(`SELECT count(*)::int AS pending FROM void_executions WHERE state = 'PENDING'`);
+        this.set(row.pending);
+      },
+    });
+    new Gauge({
+      name: 'pos_void_gates_awaiting_executions',
+      help: 'Batches whose gate closed but whose gate-closed waits for void executions at the channel: they stay CLOSING in clearing; alert when one stays',
+      registers,
+      async collect() {
+        const [row]: { waiting: number }[] = await dataSource.query(
+          `SELECT count(*)::int AS waiting FROM void_gates WHERE status = 'CLOSED' AND announced_at IS NULL`,
+        );
+        this.set(row.waiting);
+      },
+    });
   }
 
   decided(outcome: DecisionOutcome, source: DecisionSource, startedNs: bigint): void {
@@ -74,6 +122,14 @@ export class VoidMetrics {
 
   supervisorLocked(): void {
     this.supervisorLockouts.inc();
+  }
+
+  channelCalled(channel: string, outcome: UndoOutcome): void {
+    this.channelCalls.inc({ channel, outcome: outcome.kind });
+  }
+
+  executionFinished(channel: string, state: 'EXECUTED' | 'CHANNEL_REFUSED'): void {
+    this.executions.inc({ channel, state });
   }
 
   invariantViolation(): void {

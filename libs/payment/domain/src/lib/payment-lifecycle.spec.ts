@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ChannelOutcome } from './channel-gateway';
-import { canTransition, decideFact, decideOutcome, PAYMENT_STATUSES, PaymentStatus } from './payment-lifecycle';
+import { canTransition, decideFact, decideOutcome, decideVoidRefused, PAYMENT_STATUSES, PaymentStatus } from './payment-lifecycle';
 
 const success: ChannelOutcome = { kind: 'SUCCESS', channelTradeNo: 'WX1' };
 const fresh = { pendingExpired: false };
@@ -52,7 +52,7 @@ describe('decideFact', () => {
     ['SETTLED', 'SETTLED', 'already'],
     ['CLEARED', 'VOIDED', 'refuse'],
     ['SETTLED', 'VOIDED', 'refuse'],
-    ['VOIDED', 'CLEARED', 'refuse'],
+    ['VOIDED', 'CLEARED', 'hold'],
     ['PENDING', 'VOIDED', 'refuse'],
     ['FAILED', 'CLEARED', 'refuse'],
     ['SUCCEEDED', 'SETTLED', 'refuse'],
@@ -61,7 +61,26 @@ describe('decideFact', () => {
   });
 
   it('never lets a payment be both voided and cleared', () => {
-    expect(decideFact('CLEARED', 'VOIDED')).toMatchObject({ reason: expect.stringMatching(/never both/) });
-    expect(decideFact('VOIDED', 'CLEARED')).toMatchObject({ reason: expect.stringMatching(/never both/) });
+    expect(decideFact('CLEARED', 'VOIDED')).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/never both/) });
+    expect(decideFact('VOIDED', 'CLEARED')).toMatchObject({ kind: 'hold', reason: expect.stringMatching(/never both/) });
+  });
+});
+
+describe('decideVoidRefused', () => {
+  it.each<[PaymentStatus, string]>([
+    ['VOIDED', 'apply'],
+    ['SUCCEEDED', 'already'],
+    ['CLEARED', 'already'],
+    ['SETTLED', 'already'],
+    ['PENDING', 'refuse'],
+    ['FAILED', 'refuse'],
+    ['REVERSED', 'refuse'],
+    ['PROCESSING', 'refuse'],
+  ])('%s -> %s', (status, kind) => {
+    expect(decideVoidRefused(status).kind).toBe(kind);
+  });
+
+  it('leads only where the transition table allows', () => {
+    expect(canTransition('VOIDED', 'SUCCEEDED')).toBe(true);
   });
 });

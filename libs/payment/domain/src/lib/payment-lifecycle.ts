@@ -4,7 +4,8 @@ import { ChannelOutcome } from './channel-gateway';
 /**
  * A payment's states. PROCESSING is the idempotency claim taken before the channel is called;
  * PENDING means the customer is still paying (USERPAYING). The last three are facts learnt later
- * from the void and clearing services.
+ * from the void and clearing services. VOIDED goes back to SUCCEEDED when the channel refuses for
+ * good to undo the void (ADR 0008): the payment is then cleared like any other.
  */
 export const PAYMENT_STATUSES = ['PROCESSING', 'PENDING', 'SUCCEEDED', 'FAILED', 'REVERSED', 'VOIDED', 'CLEARED', 'SETTLED'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
@@ -16,7 +17,7 @@ const TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   CLEARED: ['SETTLED'],
   FAILED: [],
   REVERSED: [],
-  VOIDED: [],
+  VOIDED: ['SUCCEEDED'],
   SETTLED: [],
 };
 
@@ -73,6 +74,12 @@ export type FactDecision =
   | { readonly kind: 'apply' }
   /** Already reflected (a second event saying the same thing): nothing to change. */
   | { readonly kind: 'already' }
+  /**
+   * Cleared while VOIDED: clearing clears a voided payment only once the channel refused the void
+   * (ADR 0008), whose event travels on another topic and may come later. Kept aside, applied when
+   * the refusal arrives; never applied over VOIDED.
+   */
+  | { readonly kind: 'hold'; readonly reason: string }
   /** Contradicts what we know: never guessed away, parked for an operator. */
   | { readonly kind: 'refuse'; readonly reason: string };
 
@@ -83,7 +90,18 @@ export function decideFact(current: PaymentStatus, fact: LaterFact): FactDecisio
     return { kind: 'refuse', reason: `void accepted for a payment that is already ${current}: never both voided and cleared` };
   }
   if (fact === 'CLEARED' && current === 'VOIDED') {
-    return { kind: 'refuse', reason: 'payment cleared although it was voided: never both voided and cleared' };
+    return { kind: 'hold', reason: 'cleared while voided: held until the channel refusal of the void arrives (never both voided and cleared)' };
   }
   return { kind: 'refuse', reason: `a payment in state ${current} cannot become ${fact}` };
+}
+
+/**
+ * The channel refused for good to undo an accepted void (ADR 0008): a VOIDED payment is SUCCEEDED
+ * again. A payment that is not VOIDED never took the void (its acceptance was not applied here) or
+ * took the refusal already, and stays as it is.
+ */
+export function decideVoidRefused(current: PaymentStatus): FactDecision {
+  if (current === 'VOIDED') return { kind: 'apply' };
+  if (current === 'SUCCEEDED' || current === 'CLEARED' || current === 'SETTLED') return { kind: 'already' };
+  return { kind: 'refuse', reason: `a void refused by the channel for a payment in state ${current}` };
 }

@@ -74,6 +74,8 @@ const cases: Case[] = [
     { name: 'a failed payment', channel, payment: { status: 'FAILED' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('PAYMENT_NOT_SUCCEEDED', 'NONE') },
     { name: 'a reversed payment', channel, payment: { status: 'REVERSED' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('PAYMENT_NOT_SUCCEEDED', 'NONE') },
     { name: 'a payment voided before', channel, payment: { voidedBy: 'v-1' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('ALREADY_VOIDED', 'NONE') },
+    { name: 'a payment whose earlier void the channel refused', channel, payment: { voidRefusedBy: 'v-1' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('CHANNEL_REFUSED', 'REFUND') },
+    { name: 'a refused void of a batch cut off since: the refusal is told', channel, payment: { voidRefusedBy: 'v-1' }, gate: { status: 'CLOSED', closeReason: 'CUTOFF' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('CHANNEL_REFUSED', 'REFUND') },
     { name: 'a cleared payment', channel, payment: { cleared: true }, now: at('2026-11-27T03:00:00Z'), expected: rejected('ALREADY_CLEARED', 'REFUND') },
     { name: 'a batch closed by terminal settlement', channel, gate: { status: 'CLOSED', closeReason: 'TERMINAL_SETTLEMENT' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('ALREADY_CLEARED', 'REFUND') },
     { name: 'a batch closed at its cutoff', channel, gate: { status: 'CLOSED', closeReason: 'CUTOFF' }, now: at('2026-11-27T03:00:00Z'), expected: rejected('CUTOFF_PASSED', 'REFUND') },

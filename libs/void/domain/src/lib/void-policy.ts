@@ -22,8 +22,10 @@ export interface PaymentFacts {
   readonly orderCreatedAt: Date;
   readonly succeededAt?: Date;
   readonly card?: CardReference;
-  /** The accepted void of this payment, if any. */
+  /** The accepted void of this payment, if any (while its channel has not refused it). */
   readonly voidedBy?: string;
+  /** An accepted void of this payment that the channel refused for good (ADR 0008): only a refund is left. */
+  readonly voidRefusedBy?: string;
   /** Clearing reported the payment cleared. */
   readonly cleared: boolean;
 }
@@ -81,6 +83,7 @@ export const REASON_MESSAGES: Readonly<Record<VoidRejectionReason, string>> = {
   MODIFIED_REQUEST: 'This idempotency key was used before for a different void request.',
   SUPERVISOR_LOCKED:
     'The supervisor is locked after repeated wrong credentials; retry once the lock has expired, or with another supervisor.',
+  CHANNEL_REFUSED: 'The channel refused to void this payment after an earlier void was accepted; refund it instead.',
 };
 
 function reject(reason: VoidRejectionReason, remedy: Remedy, deadline?: Date): VoidDecision {
@@ -121,6 +124,8 @@ export function decideVoid(
   const at = now.getTime();
 
   if (payment.voidedBy) return reject('ALREADY_VOIDED', 'NONE', deadline);
+  // The channel said no for good to an earlier void: asking it again gets the same answer.
+  if (payment.voidRefusedBy) return reject('CHANNEL_REFUSED', 'REFUND', deadline);
   if (payment.cleared || (gate.status === 'CLOSED' && gate.closeReason === 'TERMINAL_SETTLEMENT')) {
     return reject('ALREADY_CLEARED', 'REFUND', deadline);
   }
@@ -141,7 +146,7 @@ export function decideVoid(
     return reject('SUPERVISOR_AUTH_REQUIRED', 'CORRECT_REQUEST', deadline);
   }
   if (at < payment.orderCreatedAt.getTime() + rule.minAgeMs) return reject('VOID_TOO_EARLY', 'RETRY_LATER', deadline);
-  return { decision: 'ACCEPTED', remedy: 'NONE', deadline, message: 'The void was accepted; the payment will not be cleared.' };
+  return { decision: 'ACCEPTED', remedy: 'NONE', deadline, message: 'The void was accepted; its channel is asked to undo the payment.' };
 }
 
 /**

@@ -50,5 +50,13 @@ describe('request fingerprint and customer notice', () => {
     expect(notice.zh).toContain('微信支付');
     expect(notice.zh).toContain('¥19.99');
     expect(notice.en).toContain('CNY 19.99');
+    expect(notice.zh).toContain('已原路全额退回');
+  });
+
+  it('tells a card holder that the purchase will not be charged, and when money already taken comes back', () => {
+    const notice = customerVoidNotice({ channel: 'UNIONPAY_CARD', amountFen: 100, outTradeNo: 'ORDER-2' });
+    expect(notice.zh).toContain('银联已确认');
+    expect(notice.zh).toContain('不会入账');
+    expect(notice.en).toContain('timing depends on your card issuer');
   });
 });

@@ -1,8 +1,8 @@
 import { ChannelName } from '@pos/contracts';
-import { ChannelOutcome } from './channel-gateway';
+import { ChannelOutcome } from './channel-outcome';
 
 /**
- * The deterministic channel simulator's rules, keyed on the last two digits of the payment code or
+ * The deterministic channel simulator's rules for pay and query calls, keyed on the last two digits of the payment code or
  * card token, so any test or demo can ask for an outcome by choosing the code:
  *
  * | ends in | pay         | query            |

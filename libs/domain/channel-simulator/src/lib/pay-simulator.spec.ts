@@ -1,4 +1,4 @@
-import { simulatedOutcome, simulatedTradeNo } from './channel-simulator';
+import { simulatedOutcome, simulatedTradeNo } from './pay-simulator';
 
 const id = '3b5b0a52-8a3e-4d7c-9b4e-3f0f6a1c2d11';
 

@@ -1,0 +1,3 @@
+export * from './lib/channel-outcome';
+export * from './lib/pay-simulator';
+export * from './lib/undo-simulator';
