@@ -2,7 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CommonConfig, MerchantAuthGuard } from '@pos/service-runtime';
 import { SupervisorAuthority } from './decisions/supervisor-authority';
 import { VoidDecisions } from './decisions/void-decisions';
+import { VoidEligibilityCheck } from './decisions/void-eligibility';
+import { BulkVoidsController } from './http/bulk-voids.controller';
 import { SupervisorAuthorisationsController } from './http/supervisor-authorisations.controller';
+import { VoidEligibilityController } from './http/void-eligibility.controller';
 import { VoidsController } from './http/voids.controller';
 import { VoidClearingController, VoidCommandsController, VoidPaymentFactsController } from './messaging/void-handlers.controller';
 import { VoidMetrics } from './observability/void-metrics';
@@ -15,11 +18,20 @@ export class VoidModule {
   static forRoot(config: CommonConfig & Record<string, unknown>): DynamicModule {
     return {
       module: VoidModule,
-      controllers: [VoidsController, SupervisorAuthorisationsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
+      controllers: [
+        VoidsController,
+        BulkVoidsController,
+        VoidEligibilityController,
+        SupervisorAuthorisationsController,
+        VoidPaymentFactsController,
+        VoidClearingController,
+        VoidCommandsController,
+      ],
       providers: [
         { provide: VOID_SETTINGS, useValue: voidServiceSettingsFrom(config) },
         SupervisorAuthority,
         VoidDecisions,
+        VoidEligibilityCheck,
         VoidMetrics,
         MerchantAuthGuard,
       ],
