@@ -7,6 +7,7 @@ import { MessageValidator } from '@pos/messaging';
 import { ApiError, ApiErrorCodes, AuthenticatedMerchant, MerchantAuthenticated } from '@pos/service-runtime';
 import { VoidCommand, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
 import { VoidMetrics } from '../observability/void-metrics';
+import { runKeyedInOrder } from './keyed-pool';
 import { decideOverHttp, voidCommandFrom } from './void-commands';
 import { BulkVoidAnswerBody, BulkVoidRequestBody } from './void-eligibility-dtos';
 
@@ -68,27 +69,9 @@ export class BulkVoidsController {
         return undefined;
       }
     });
-    // Each item of a key waits for the one before it; items are started in request order, so the one
-    // it waits for has started already and no worker waits for an item nobody took.
-    const latestOfKey = new Map<string, Promise<unknown>>();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < commands.length) {
-        const index = next++;
-        const command = commands[index];
-        if (!command) continue;
-        const before = latestOfKey.get(command.idempotencyKey);
-        const run = (async () => {
-          await before;
-          answers[index] = await this.decideItem(index, command);
-        })();
-        latestOfKey.set(command.idempotencyKey, run.catch(() => undefined));
-        await run;
-      }
-    };
-    const workers = await Promise.allSettled(Array.from({ length: Math.min(BULK_CONCURRENCY, commands.length) }, worker));
-    const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
-    if (failed) throw failed.reason;
+    await runKeyedInOrder(commands, (command) => command?.idempotencyKey, BULK_CONCURRENCY, async (command, index) => {
+      if (command) answers[index] = await this.decideItem(index, command);
+    });
     return { items: answers };
   }
 
