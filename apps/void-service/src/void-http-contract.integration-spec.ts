@@ -56,6 +56,20 @@ describe('void service HTTP contract', () => {
     await contract.expectError('get', '/v1/payments/{paymentId}/voids', { path: '/v1/payments/not-a-uuid/voids', headers }, 'INVALID_PAYMENT_ID');
   });
 
+  it('refuses a bad eligibility question and bad bulk requests with documented codes', async () => {
+    const headers = { 'x-api-key': key };
+    const eligibility = '/v1/payments/{paymentId}/void-eligibility';
+    await contract.expectError('get', eligibility, { path: '/v1/payments/not-a-uuid/void-eligibility', headers }, 'INVALID_PAYMENT_ID');
+    await contract.expectError('get', eligibility, { path: `/v1/payments/${randomUUID()}/void-eligibility?terminalId=%20T1`, headers }, 'INVALID_TERMINAL_ID');
+    await contract.expectError('get', eligibility, { path: `/v1/payments/${randomUUID()}/void-eligibility?terminalId=T1&terminalId=T2`, headers }, 'INVALID_TERMINAL_ID');
+    const bulk = (body: unknown, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('post', '/v1/voids/bulk', { path: '/v1/voids/bulk', headers, body }, code);
+    await bulk({ items: [] }, 'BULK_ITEMS_REQUIRED');
+    await bulk({}, 'BULK_ITEMS_REQUIRED');
+    await bulk({ items: Array.from({ length: 101 }, (_, i) => voidRequest({ idempotencyKey: `bulk-contract-${i}` })) }, 'BULK_TOO_MANY_ITEMS');
+    await bulk({ items: [voidRequest({ idempotencyKey: 'bulk-contract-x' })], dryRun: true }, 'VALIDATION_FAILED');
+  });
+
   it('refuses bad decision queries with documented codes', async () => {
     const query = (q: string, code: Parameters<HttpErrorContract['expectError']>[3]) =>
       contract.expectError('get', '/v1/voids', { path: `/v1/voids?${q}`, headers: { 'x-api-key': key } }, code);

@@ -6,7 +6,10 @@ import { GateAnnouncements } from './executions/gate-announcements';
 import { SimulatedVoidChannelGateway, VOID_CHANNEL_GATEWAY } from './executions/void-channel-gateway';
 import { VoidExecutions } from './executions/void-executions';
 import { VoidExecutor } from './executions/void-executor';
+import { VoidEligibilityCheck } from './decisions/void-eligibility';
+import { BulkVoidsController } from './http/bulk-voids.controller';
 import { SupervisorAuthorisationsController } from './http/supervisor-authorisations.controller';
+import { VoidEligibilityController } from './http/void-eligibility.controller';
 import { VoidsController } from './http/voids.controller';
 import { VoidClearingController, VoidCommandsController, VoidPaymentFactsController } from './messaging/void-handlers.controller';
 import { VoidMetrics } from './observability/void-metrics';
@@ -23,7 +26,15 @@ export class VoidModule {
     const settings = voidServiceSettingsFrom(config);
     return {
       module: VoidModule,
-      controllers: [VoidsController, SupervisorAuthorisationsController, VoidPaymentFactsController, VoidClearingController, VoidCommandsController],
+      controllers: [
+        VoidsController,
+        BulkVoidsController,
+        VoidEligibilityController,
+        SupervisorAuthorisationsController,
+        VoidPaymentFactsController,
+        VoidClearingController,
+        VoidCommandsController,
+      ],
       providers: [
         { provide: VOID_SETTINGS, useValue: settings },
         { provide: VOID_CHANNEL_GATEWAY, useValue: new SimulatedVoidChannelGateway(settings.execution.channelLatencyMs) },
@@ -32,6 +43,7 @@ export class VoidModule {
         GateAnnouncements,
         VoidExecutions,
         VoidExecutor,
+        VoidEligibilityCheck,
         VoidMetrics,
         MerchantAuthGuard,
       ],

@@ -27,6 +27,8 @@ export type VoidCommand = Omit<VoidRequested, 'supervisor'> & {
   readonly supervisor?: VoidRequested['supervisor'] | { readonly operatorId: string; readonly credential: string };
 };
 export type DecisionSource = 'HTTP' | 'KAFKA';
+/** A merchant's payment, by its id or its order number. */
+export type PaymentReference = Pick<VoidCommand, 'merchantId' | 'paymentId' | 'outTradeNo'>;
 
 /** A stored decision as the API shows it; a replay returns exactly the same object. */
 export interface VoidDecisionView {
@@ -222,18 +224,8 @@ export class VoidDecisions {
     };
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const row = await this.readPayment(db, command);
-      const payment = row ? factsOf(row) : undefined;
+      const { payment, gate } = await this.readFacts(db, command);
       const credential = await credentialOf(payment);
-      const gate: GateFacts | undefined =
-        row?.gate_batch_id && row.gate_status && row.gate_closes_at
-          ? {
-              batchId: row.gate_batch_id,
-              status: row.gate_status,
-              closesAt: row.gate_closes_at,
-              ...(row.gate_close_reason ? { closeReason: row.gate_close_reason } : {}),
-            }
-          : undefined;
       // One reading of the clock: the decision is made, stored and re-checked against the gate at this instant.
       const now = this.clock.now();
       const supervisor = credential ?? (await authorisationOf(payment, now));
@@ -279,6 +271,22 @@ export class VoidDecisions {
     return { decision: 'REJECTED', reason: 'MODIFIED_REQUEST', remedy: 'CORRECT_REQUEST', message: REASON_MESSAGES.MODIFIED_REQUEST };
   }
 
+  /** The facts a void of the payment is decided on; the eligibility question reads them the same way. */
+  async readFacts(db: EntityManager, reference: PaymentReference): Promise<{ payment?: PaymentFacts; gate?: GateFacts }> {
+    const row = await this.readPayment(db, reference);
+    if (!row) return {};
+    const gate: GateFacts | undefined =
+      row.gate_batch_id && row.gate_status && row.gate_closes_at
+        ? {
+            batchId: row.gate_batch_id,
+            status: row.gate_status,
+            closesAt: row.gate_closes_at,
+            ...(row.gate_close_reason ? { closeReason: row.gate_close_reason } : {}),
+          }
+        : undefined;
+    return { payment: factsOf(row), ...(gate ? { gate } : {}) };
+  }
+
   /**
    * The payment with what the void is decided on: cleared or not, and the gate of the batch clearing
    * put it in (the gate whose window holds its success time; ADR 0005). Only the merchant's own
@@ -286,7 +294,7 @@ export class VoidDecisions {
    * alone: an order number given with it is compared by the policy, so a mismatch is told apart
    * from a payment not known yet.
    */
-  private async readPayment(db: EntityManager, command: VoidCommand): Promise<PaymentRow | undefined> {
+  private async readPayment(db: EntityManager, command: PaymentReference): Promise<PaymentRow | undefined> {
     const [column, value] = command.paymentId ? ['payment_id', command.paymentId] : ['out_trade_no', command.outTradeNo];
     // An out_trade_no reused after a failed attempt names the succeeded payment first. A late
     // payment's window may hold the closed batch and its late successor: the first one decides.

@@ -3,14 +3,14 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nest
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
-import { Topics, VoidRejectionReasons, VoidRequested } from '@pos/contracts';
+import { VoidRejectionReasons } from '@pos/contracts';
 import { isBusinessDate } from '@pos/business-calendar';
 import { MessageValidator } from '@pos/messaging';
 import { ApiError, ApiErrorCodes, AuthenticatedMerchant, MerchantAuthenticated, UuidParam } from '@pos/service-runtime';
-import { DECISION_COLUMNS, DecisionRow, UnreferencedVoid, viewOf, VoidCommand, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
+import { DECISION_COLUMNS, DecisionRow, viewOf, VoidDecisions, VoidDecisionView } from '../decisions/void-decisions';
 import { ExecutionView, VoidExecutions } from '../executions/void-executions';
 import { VoidMetrics } from '../observability/void-metrics';
-import { supervisorCredentialOf } from './request-schemas';
+import { decideOverHttp, voidCommandFrom } from './void-commands';
 import { VoidDecisionBody, VoidDecisionListBody, VoidDecisionWithExecutionBody, VoidRequestBody } from './void-dtos';
 
 const MAX_PAGE = 500;
@@ -46,15 +46,8 @@ export class VoidsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<VoidDecisionView> {
     const started = process.hrtime.bigint();
-    const command = this.commandFrom(merchantId, headerKey, body);
-    let outcome;
-    try {
-      outcome = await this.decisions.decide(this.dataSource.manager, command, 'HTTP');
-    } catch (error) {
-      if (error instanceof UnreferencedVoid) throw new ApiError('PAYMENT_REFERENCE_REQUIRED', error.message);
-      throw error;
-    }
-    this.metrics.decided(outcome, 'HTTP', started);
+    const command = voidCommandFrom(this.validator, merchantId, headerKey, body);
+    const outcome = await decideOverHttp(this.decisions, this.metrics, this.dataSource.manager, command, started);
     if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
     return outcome.view;
   }
@@ -136,38 +129,6 @@ export class VoidsController {
     const items = rows.slice(0, limit).map(viewOf);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return { items, ...(last ? { next: Buffer.from(`${last.decided_at.toISOString()}|${last.void_id}`).toString('base64url') } : {}) };
-  }
-
-  /** Validates against the contract's own JSON Schema, so HTTP and Kafka accept exactly the same requests. */
-  private commandFrom(merchantId: string, headerKey: string | undefined, body: unknown): VoidCommand {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ApiError('VALIDATION_FAILED', 'the body must be a JSON object');
-    }
-    const fields = body as Record<string, unknown>;
-    if (headerKey !== undefined && fields['idempotencyKey'] !== undefined && fields['idempotencyKey'] !== headerKey) {
-      throw new ApiError('IDEMPOTENCY_KEY_CONFLICT', 'the Idempotency-Key header and body idempotencyKey differ');
-    }
-    const idempotencyKey = headerKey ?? fields['idempotencyKey'];
-    if (idempotencyKey === undefined) {
-      throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'an Idempotency-Key header or body idempotencyKey is required');
-    }
-    if (fields['merchantId'] !== undefined && fields['merchantId'] !== merchantId) {
-      throw new ApiError('MERCHANT_MISMATCH', 'merchantId must be the authenticated merchant');
-    }
-    // Over HTTP the supervisor may also be the credential itself, which the Kafka contract refuses.
-    const { supervisor, ...others } = fields;
-    const credential = supervisor !== null && typeof supervisor === 'object' && 'credential' in supervisor ? supervisorCredentialOf(supervisor) : undefined;
-    const command = { ...(credential ? others : fields), idempotencyKey, merchantId };
-    const result = this.validator.validate(Topics.voidCommands, 'pos.void.requested', 1, command);
-    if (!result.ok) {
-      const code = /^\/amountFen\b/m.test(result.detail.replace(/; /g, '\n')) ? 'INVALID_AMOUNT' : 'VALIDATION_FAILED';
-      throw new ApiError(code, result.detail);
-    }
-    const request = command as VoidRequested;
-    if (!request.paymentId && !request.outTradeNo) {
-      throw new ApiError('PAYMENT_REFERENCE_REQUIRED', 'a void must name the payment: paymentId or outTradeNo');
-    }
-    return credential ? { ...request, supervisor: credential } : request;
   }
 }
 

@@ -97,14 +97,21 @@ export function voidWindowEndOf(rule: ChannelVoidRule, payment: PaymentFacts): D
 }
 
 /**
+ * The request as the policy sees it. TO_BE_PROVIDED: nobody has presented a supervisor yet, and the
+ * question is whether a void would be accepted once a valid one is (the eligibility question);
+ * only `assessVoid` asks it, a decision always carries what was actually presented.
+ */
+type PolicyRequest = Omit<VoidRequestFacts, 'supervisor'> & { readonly supervisor: SupervisorCheck | 'TO_BE_PROVIDED' };
+
+/**
  * The void policy: a pure function of the payment, its batch gate, the channel rules and the decision
  * time. Checks run from the facts that no retry can change (existence, state, clearing, time) to the
  * ones the caller can correct (terminal, amount, card reference, supervisor), so a rejection names
  * the remedy that actually helps. A payment of another merchant is reported exactly like an unknown
  * one, so the answer never reveals that it exists.
  */
-export function decideVoid(
-  request: VoidRequestFacts,
+function evaluate(
+  request: PolicyRequest,
   payment: PaymentFacts | undefined,
   gate: GateFacts | undefined,
   rules: VoidRules,
@@ -142,11 +149,90 @@ export function decideVoid(
     return reject('CARD_REFERENCE_MISMATCH', 'CORRECT_REQUEST', deadline);
   }
   if (rule.requireSupervisor && request.supervisor === 'LOCKED') return reject('SUPERVISOR_LOCKED', 'RETRY_LATER', deadline);
-  if (rule.requireSupervisor && request.supervisor !== 'VERIFIED') {
+  if (rule.requireSupervisor && request.supervisor !== 'VERIFIED' && request.supervisor !== 'TO_BE_PROVIDED') {
     return reject('SUPERVISOR_AUTH_REQUIRED', 'CORRECT_REQUEST', deadline);
   }
   if (at < payment.orderCreatedAt.getTime() + rule.minAgeMs) return reject('VOID_TOO_EARLY', 'RETRY_LATER', deadline);
   return { decision: 'ACCEPTED', remedy: 'NONE', deadline, message: 'The void was accepted; its channel is asked to undo the payment.' };
+}
+
+/** The decision on a void request: the policy applied to what the request actually presented. */
+export function decideVoid(
+  request: VoidRequestFacts,
+  payment: PaymentFacts | undefined,
+  gate: GateFacts | undefined,
+  rules: VoidRules,
+  now: Date,
+): VoidDecision {
+  return evaluate(request, payment, gate, rules, now);
+}
+
+/** Who asks whether a payment could be voided now, and from which terminal (by default the payment's own). */
+export interface EligibilityQuery {
+  readonly merchantId: string;
+  readonly terminalId?: string;
+}
+
+export type VoidEligibility =
+  | {
+      readonly eligible: true;
+      /** Exclusive: a void is accepted strictly before it (the batch cutoff or the channel's window end, whichever is first). */
+      readonly deadline: Date;
+      /** Whole seconds from the assessment time to the deadline, rounded down. */
+      readonly secondsLeft: number;
+      readonly batchId: string;
+      readonly channel: ChannelName;
+      /** The void must carry a valid supervisor authorisation (主管授权): UnionPay card voids by default. */
+      readonly supervisorRequired: boolean;
+      readonly message: string;
+    }
+  | {
+      readonly eligible: false;
+      readonly reason: VoidRejectionReason;
+      readonly remedy: Remedy;
+      readonly deadline?: Date;
+      readonly message: string;
+    };
+
+/**
+ * Would a void of this payment be accepted now? The policy itself (`evaluate`, as `decideVoid`),
+ * asked with the request a terminal would send: the payment's full amount, its card reference, the
+ * query's terminal (else the payment's), and the supervisor to be provided where the channel needs
+ * one. A rejection is exactly the one a void sent now would get (reason, remedy, message, deadline).
+ */
+export function assessVoid(
+  query: EligibilityQuery,
+  payment: PaymentFacts | undefined,
+  gate: GateFacts | undefined,
+  rules: VoidRules,
+  now: Date,
+): VoidEligibility {
+  const request: PolicyRequest = {
+    merchantId: query.merchantId,
+    // Without a payment the policy answers PAYMENT_NOT_FOUND before looking at the rest of the request.
+    terminalId: query.terminalId ?? payment?.terminalId ?? '',
+    amountFen: payment?.amountFen ?? 0,
+    ...(payment?.card ? { card: payment.card } : {}),
+    supervisor: 'TO_BE_PROVIDED',
+  };
+  const decision = evaluate(request, payment, gate, rules, now);
+  if (decision.decision === 'REJECTED') {
+    const { reason, remedy, message, deadline } = decision;
+    return { eligible: false, reason, remedy, message, ...(deadline ? { deadline } : {}) };
+  }
+  if (!payment || !gate) throw new Error('the policy accepts a void only of a known payment in a named batch');
+  const supervisorRequired = rules[payment.channel].requireSupervisor;
+  return {
+    eligible: true,
+    deadline: decision.deadline,
+    secondsLeft: Math.floor((decision.deadline.getTime() - now.getTime()) / 1_000),
+    batchId: gate.batchId,
+    channel: payment.channel,
+    supervisorRequired,
+    message: supervisorRequired
+      ? 'A void of this payment, with a valid supervisor authorisation, would be accepted before the deadline.'
+      : 'A void of this payment would be accepted before the deadline.',
+  };
 }
 
 /**
