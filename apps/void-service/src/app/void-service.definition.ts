@@ -16,6 +16,10 @@ import { CreateVoidTables1764300000000 } from './persistence/void-tables.migrati
 import { VoidDecisionsInsertOnly1765410000000 } from './persistence/void-decisions-grants.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
+import { webhookSettingsFrom } from './webhooks/webhook.config';
+import { WebhookAttemptsInsertOnly1765510000000 } from './webhooks/webhook-attempts-grants.migration';
+import { WebhookTables1765500000000 } from './webhooks/webhook-tables.migration';
+import { WebhookModule } from './webhooks/webhook.module';
 
 /** Decides every void (撤销): accepted, or rejected with the reason and the remedy. */
 export const voidServiceDefinition: ServiceDefinition = {
@@ -28,6 +32,8 @@ export const voidServiceDefinition: ServiceDefinition = {
     Topics.clearingEvents,
     deadLetterTopicOf(Topics.clearingEvents),
     Topics.voidEvents,
+    // The webhook consumer group reads the service's own events (WebhookModule).
+    deadLetterTopicOf(Topics.voidEvents),
   ],
   // In the order they run (by their timestamps).
   migrations: [
@@ -43,7 +49,12 @@ export const voidServiceDefinition: ServiceDefinition = {
     AuditTrailInsertOnly1765400000000,
     VoidDecisionsInsertOnly1765410000000,
     OutboxTraceparent1765450000000,
+    WebhookTables1765500000000,
+    WebhookAttemptsInsertOnly1765510000000,
   ],
   configShape: voidServiceConfigShape,
-  modules: (config) => [VoidModule.forRoot(config)],
+  modules: (config) => {
+    const webhooks = webhookSettingsFrom(config);
+    return [VoidModule.forRoot(config), ...(webhooks ? [WebhookModule.forRoot(webhooks)] : [])];
+  },
 };
