@@ -24,19 +24,19 @@ function duration(fallback: string) {
 
 /** Webhook settings (docs/configuration.md); webhooks are on when WEBHOOK_SECRET_KEY is set. */
 export const webhookConfigShape = {
-  /** The key that seals the merchants' signing secrets at rest (webhook-secrets.ts); unset: no webhooks. */
+  /** The key that seals the merchants' signing secrets at rest (webhook-secrets.ts); unset or empty: no webhooks. */
   WEBHOOK_SECRET_KEY: z
     .string()
-    .min(1)
+    .optional()
     .transform((text, ctx) => {
+      if (text === undefined || text === '') return undefined;
       try {
         return parseSecretKey(text);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
         return z.NEVER;
       }
-    })
-    .optional(),
+    }),
   WEBHOOK_ALLOW_INSECURE_LOOPBACK: flag,
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: flag,
   /** How often an idle delivery worker looks for due deliveries. */
