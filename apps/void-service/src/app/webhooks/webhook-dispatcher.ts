@@ -121,12 +121,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const attemptedAt = new Date();
     const started = process.hrtime.bigint();
     let result: AttemptResult;
+    const secrets = registration ? this.secretsOf(registration) : [];
     if (!registration) {
       // The merchant deleted its webhook while this delivery was being recorded.
-      result = { kind: 'forbidden-address', error: 'the merchant has no webhook registered' };
+      result = { kind: 'not-sent', error: 'the merchant has no webhook registered' };
+    } else if (secrets.length === 0) {
+      result = { kind: 'not-sent', error: 'the signing secret cannot be opened with this WEBHOOK_SECRET_KEY: the merchant must rotate it' };
     } else {
-      const secrets = [this.sealer.open(registration.merchant_id, registration.secret_sealed)];
-      if (registration.previous_secret_sealed && registration.previous_valid) secrets.push(this.sealer.open(registration.merchant_id, registration.previous_secret_sealed));
       const timestamp = Math.floor(Date.now() / 1000);
       const headers = {
         'content-type': 'application/cloudevents+json; charset=utf-8',
@@ -156,5 +157,20 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       [delivery.delivery_id, delivery.attempts, attemptedAt, registration?.url ?? '', status, error, durationMs, step.outcome, (step.retryInMs ?? 0) / 1000],
     );
     this.metrics.attempted(step.outcome, durationMs);
+  }
+
+  /** The secrets in force, the current first; one sealed under another key is left out (and logged). */
+  private secretsOf(registration: Registration): string[] {
+    const sealed = [registration.secret_sealed, ...(registration.previous_secret_sealed && registration.previous_valid ? [registration.previous_secret_sealed] : [])];
+    const secrets: string[] = [];
+    for (const [index, text] of sealed.entries()) {
+      try {
+        secrets.push(this.sealer.open(registration.merchant_id, text));
+      } catch (error) {
+        this.logger.error(`the ${index === 0 ? 'current' : 'previous'} webhook secret of ${registration.merchant_id} cannot be opened: ${String(error)}`);
+        if (index === 0) return [];
+      }
+    }
+    return secrets;
   }
 }

@@ -22,7 +22,7 @@ describe('webhook retry policy', () => {
     for (const status of [500, 502, 503, 504, 408, 429]) expect(classifyAttempt({ kind: 'response', status })).toBe('RETRYABLE');
     expect(classifyAttempt({ kind: 'network-error', error: 'ECONNREFUSED' })).toBe('RETRYABLE');
     for (const status of [301, 302, 400, 401, 403, 404, 410, 422]) expect(classifyAttempt({ kind: 'response', status })).toBe('FAILED');
-    expect(classifyAttempt({ kind: 'forbidden-address', error: '10.0.0.1 is a private address' })).toBe('FAILED');
+    expect(classifyAttempt({ kind: 'not-sent', error: '10.0.0.1 is a private address' })).toBe('FAILED');
   });
 
   it('schedules a retry until the attempts of the round are used up', () => {

@@ -33,20 +33,23 @@ export type AttemptResult =
   | { readonly kind: 'response'; readonly status: number }
   /** No answer in time, the connection refused or reset, a name that does not resolve. */
   | { readonly kind: 'network-error'; readonly error: string }
-  /** The URL resolved to an address deliveries may not go to (docs/security.md): not tried. */
-  | { readonly kind: 'forbidden-address'; readonly error: string };
+  /**
+   * Not sent, and sending again would not help: the URL resolves to an address deliveries may not
+   * go to (docs/security.md), the merchant has no webhook any more, or its secret cannot be opened.
+   */
+  | { readonly kind: 'not-sent'; readonly error: string };
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRY' | 'FAILED';
 
 /**
  * 2xx: delivered. Timeouts, network errors, 5xx, 408 and 429: worth another attempt (the receiver
  * is down, overloaded or restarting). Any other status (3xx: redirects are not followed; 4xx: the
- * receiver refuses the request) and a forbidden address would fail the same way again: FAILED at
+ * receiver refuses the request) and what could not be sent would fail the same way again: FAILED at
  * once, for an operator or the merchant to redrive once the receiver is fixed.
  */
 export function classifyAttempt(result: AttemptResult): 'DELIVERED' | 'RETRYABLE' | 'FAILED' {
   if (result.kind === 'network-error') return 'RETRYABLE';
-  if (result.kind === 'forbidden-address') return 'FAILED';
+  if (result.kind === 'not-sent') return 'FAILED';
   const { status } = result;
   if (status >= 200 && status < 300) return 'DELIVERED';
   if (status >= 500 || status === 408 || status === 429) return 'RETRYABLE';

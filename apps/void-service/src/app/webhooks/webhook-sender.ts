@@ -42,14 +42,14 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
     try {
       target = new URL(url);
     } catch {
-      resolve({ kind: 'forbidden-address', error: 'the registered URL is not a URL' });
+      resolve({ kind: 'not-sent', error: 'the registered URL is not a URL' });
       return;
     }
     const host = target.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0) {
       const refusal = forbiddenAddress(policy, host);
       if (refusal) {
-        resolve({ kind: 'forbidden-address', error: refusal });
+        resolve({ kind: 'not-sent', error: refusal });
         return;
       }
     }
@@ -81,7 +81,7 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
       request.destroy();
     }, timeoutMs);
     request.on('error', (error: NodeJS.ErrnoException) => {
-      if (error instanceof ForbiddenAddress) settle({ kind: 'forbidden-address', error: error.message });
+      if (error instanceof ForbiddenAddress) settle({ kind: 'not-sent', error: error.message });
       else settle({ kind: 'network-error', error: error.code ? `${error.code}: ${error.message}` : error.message });
     });
     request.end(body);
