@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { hashApiKey } from '@pos/service-runtime';
 import { BootedService, bootService, expectRequestLevelErrors, HttpErrorContract, WIRE_INSTANT } from '@pos/service-testing';
 import { testStack } from '@pos/testing';
@@ -12,6 +13,7 @@ import { voidServiceDefinition } from './app/void-service.definition';
 describe('void service HTTP contract', () => {
   const stack = testStack();
   const key = 'key-of-merchant-100';
+  const viewerToken = 'viewer-token-of-the-contract-0001';
   let service: BootedService;
   let contract: HttpErrorContract;
   let sequence = 0;
@@ -19,7 +21,12 @@ describe('void service HTTP contract', () => {
   const voidRequest = (extra: Record<string, unknown> = {}) => ({ terminalId: 'T1', paymentId: randomUUID(), amountFen: 1999, operatorId: 'OP1', ...extra });
 
   beforeAll(async () => {
-    service = await bootService(voidServiceDefinition, stack, { MERCHANT_API_KEYS: `M100:${hashApiKey(key)}` });
+    service = await bootService(voidServiceDefinition, stack, {
+      MERCHANT_API_KEYS: `M100:${hashApiKey(key)}`,
+      OPERATOR_TOKENS: `victor:viewer:${hashApiKey(viewerToken)}`,
+      // The webhook routes exist only with a key.
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
+    });
     contract = await HttpErrorContract.of(service.url, 'void');
   });
 
@@ -78,6 +85,55 @@ describe('void service HTTP contract', () => {
     await query('date=2026-11-27&decision=MAYBE', 'INVALID_DECISION');
     await query('date=2026-11-27&limit=501', 'INVALID_LIMIT');
     await query('date=2026-11-27&after=bm90LWEtY3Vyc29y', 'INVALID_CURSOR');
+  });
+
+  it('refuses webhook registrations and queries with documented codes', async () => {
+    const headers = { 'x-api-key': key };
+    const put = (body: unknown, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('put', '/v1/webhook', { path: '/v1/webhook', headers, body }, code);
+    await put([], 'VALIDATION_FAILED');
+    await put({ url: 'https://pos.example.com/hook', events: ['all'] }, 'VALIDATION_FAILED');
+    await put({ url: 'hook' }, 'WEBHOOK_URL_INVALID');
+    await put({ url: 'http://pos.example.com/hook' }, 'WEBHOOK_URL_SCHEME_NOT_ALLOWED');
+    await put({ url: 'https://me:pw@pos.example.com/hook' }, 'WEBHOOK_URL_CREDENTIALS');
+    await put({ url: 'https://192.168.1.20/hook' }, 'WEBHOOK_URL_ADDRESS_FORBIDDEN');
+    await contract.expectError('get', '/v1/webhook', { path: '/v1/webhook', headers }, 'WEBHOOK_NOT_FOUND');
+    await contract.expectError('delete', '/v1/webhook', { path: '/v1/webhook', headers }, 'WEBHOOK_NOT_FOUND');
+    await contract.expectError('post', '/v1/webhook/secret', { path: '/v1/webhook/secret', headers }, 'WEBHOOK_NOT_FOUND');
+
+    const list = (query: string, who: Record<string, string>, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('get', '/v1/webhook/deliveries', { path: `/v1/webhook/deliveries?${query}`, headers: who }, code);
+    await list('status=LOST', headers, 'INVALID_DELIVERY_STATUS');
+    await list('limit=0', headers, 'INVALID_LIMIT');
+    await list('merchantId=M200', headers, 'MERCHANT_MISMATCH');
+    await list('status=FAILED', { authorization: `Bearer ${viewerToken}` }, 'MERCHANT_ID_REQUIRED');
+    const one = '/v1/webhook/deliveries/{deliveryId}';
+    await contract.expectError('get', one, { path: '/v1/webhook/deliveries/not-a-uuid', headers }, 'INVALID_DELIVERY_ID');
+    await contract.expectError('get', one, { path: `/v1/webhook/deliveries/${randomUUID()}`, headers }, 'DELIVERY_NOT_FOUND');
+  });
+
+  it('refuses redrives with documented codes', async () => {
+    // A delivered delivery, and a failed one of a merchant whose webhook is gone, as the worker leaves them.
+    const db = new Client({ connectionString: stack.postgresUrl });
+    await db.connect();
+    const [delivered, orphaned] = [randomUUID(), randomUUID()];
+    try {
+      await db.query(
+        `INSERT INTO ${service.schema}.webhook_deliveries (delivery_id, merchant_id, event_id, event_type, event_time, body, status, next_attempt_at, completed_at)
+         VALUES ($1, 'M100', $3, 'pos.void.rejected', now(), '{}', 'DELIVERED', NULL, now()), ($2, 'M100', $4, 'pos.void.rejected', now(), '{}', 'FAILED', NULL, now())`,
+        [delivered, orphaned, randomUUID(), randomUUID()],
+      );
+    } finally {
+      await db.end();
+    }
+    const route = '/v1/webhook/deliveries/{deliveryId}/redrive';
+    const redrive = (id: string, headers: Record<string, string>, code: Parameters<HttpErrorContract['expectError']>[3]) =>
+      contract.expectError('post', route, { path: `/v1/webhook/deliveries/${id}/redrive`, headers }, code);
+    await redrive('not-a-uuid', { 'x-api-key': key }, 'INVALID_DELIVERY_ID');
+    await redrive(randomUUID(), { 'x-api-key': key }, 'DELIVERY_NOT_FOUND');
+    await redrive(delivered, { 'x-api-key': key }, 'DELIVERY_NOT_FAILED');
+    await redrive(orphaned, { 'x-api-key': key }, 'WEBHOOK_NOT_FOUND');
+    await redrive(orphaned, { authorization: `Bearer ${viewerToken}` }, 'ROLE_FORBIDDEN');
   });
 
   it('answers bad bodies and missing API keys on every route with documented codes', async () => {

@@ -28,11 +28,12 @@ import {
   requestSettlementCommand,
   showApprovalCommand,
 } from './commands/approvals';
-import { ClearingApi } from './clearing-api';
+import { OperatorApi } from './operator-api';
 import { renderTopics, topicsCommand } from './commands/topics';
 import { tailCommand, TailOptions } from './commands/tail';
 import { supervisorHashCommand, SupervisorHashOptions } from './commands/supervisor';
 import { dbProvisionCommand, DbProvisionOptions } from './commands/database';
+import { deliveriesCommand, DeliveriesOptions, deliveryShowCommand, redriveCommand, renderDeliveries, renderDelivery } from './commands/webhooks';
 import { kafkaCredentialsCommand, KafkaCredentialsOptions, kafkaSetupCommand, renderKafkaCredentials, renderKafkaSetup } from './commands/kafka';
 
 export interface CliIo {
@@ -54,11 +55,13 @@ interface GlobalOptions extends ConnectionOptions {
   readonly timeout: string;
   readonly verbose?: boolean;
   readonly clearingUrl: string;
+  readonly voidUrl: string;
   readonly operatorToken?: string;
 }
 
 export const DEFAULT_BROKERS = 'localhost:19092';
 export const DEFAULT_CLEARING_URL = 'http://localhost:3002';
+export const DEFAULT_VOID_URL = 'http://localhost:3003';
 
 /** kafkajs logs through Nest's Logger; a CLI's stdout belongs to its output, so logs go to stderr, if at all. */
 function stderrLogger(io: CliIo, verbose: boolean): LoggerService {
@@ -83,7 +86,7 @@ function isBrokerUnreachable(error: unknown): boolean {
 /** Builds the `pos-ops` program; every action resolves to the process's exit code. */
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const program = new Command('ops')
-    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces, approvals, the audit trail, database roles')
+    .description('Operator CLI of the POS payments platform: topics, tail, lag, dead letters, payment and batch traces, approvals, the audit trail, webhook deliveries, database roles')
     .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap servers').env('KAFKA_BROKERS').default(DEFAULT_BROKERS))
     .addOption(new Option('--topic-prefix <prefix>', 'prefix of every topic and group (tests, shared clusters)').env('KAFKA_TOPIC_PREFIX').default(''))
     .addOption(new Option('--ssl', 'connect with TLS').env('KAFKA_SSL'))
@@ -94,7 +97,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .addOption(new Option('--sasl-password <password>', 'SASL password (prefer the environment variable)').env('KAFKA_SASL_PASSWORD'))
     .addOption(new Option('--timeout <ms>', 'how long to wait for the cluster to answer before giving up (exit code 3)').default('10000'))
     .addOption(new Option('--clearing-url <url>', 'the clearing API, for approvals, replays of money events and the audit trail').env('CLEARING_URL').default(DEFAULT_CLEARING_URL))
-    .addOption(new Option('--operator-token <token>', 'your operator token for the clearing API (prefer the environment variable)').env('OPS_OPERATOR_TOKEN'))
+    .addOption(new Option('--void-url <url>', 'the void service API, for webhook deliveries').env('VOID_URL').default(DEFAULT_VOID_URL))
+    .addOption(new Option('--operator-token <token>', 'your operator token for the clearing and void APIs (prefer the environment variable)').env('OPS_OPERATOR_TOKEN'))
     .option('--json', 'machine-readable output: one JSON document (tail: one JSON object per line)')
     .option('--verbose', 'Kafka client logs on stderr')
     .exitOverride()
@@ -111,16 +115,17 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     };
   const print = (globals: GlobalOptions, value: unknown, text: () => string) =>
     io.out(globals.json ? JSON.stringify(value, null, 2) : text());
-  const apiOf = (globals: GlobalOptions) => {
+  const apiOf = (globals: GlobalOptions, service: 'clearing' | 'void' = 'clearing') => {
     if (!/^[0-9]{1,7}$/.test(globals.timeout)) throw usageError(`--timeout ${globals.timeout} is not a number of milliseconds`);
-    return new ClearingApi({ clearingUrl: globals.clearingUrl, operatorToken: globals.operatorToken, timeoutMs: Number(globals.timeout) });
+    const where = service === 'clearing' ? { url: globals.clearingUrl, urlOption: '--clearing-url (or CLEARING_URL)' } : { url: globals.voidUrl, urlOption: '--void-url (or VOID_URL)' };
+    return new OperatorApi({ service, ...where, operatorToken: globals.operatorToken, timeoutMs: Number(globals.timeout) });
   };
-  /** Commands that talk to the clearing API only, not to Kafka. */
+  /** Commands that talk to a service's API only (the clearing API unless said), not to Kafka. */
   const runApi =
-    <A extends unknown[]>(work: (api: ClearingApi, globals: GlobalOptions, ...args: A) => Promise<void>) =>
+    <A extends unknown[]>(work: (api: OperatorApi, globals: GlobalOptions, ...args: A) => Promise<void>, service: 'clearing' | 'void' = 'clearing') =>
     async (...args: A) => {
       const globals = (args[args.length - 1] as Command).optsWithGlobals<GlobalOptions>();
-      await work(apiOf(globals), globals, ...args);
+      await work(apiOf(globals, service), globals, ...args);
       setExit(ExitCode.ok);
     };
 
@@ -284,6 +289,38 @@ another operator approves it with: approvals approve ${approval.approvalId}`);
         const records = await auditCommand(api, options, new Date());
         print(g, records, () => renderAudit(records));
       }),
+    );
+
+  const webhooks = program.command('webhooks').description("merchants' webhook deliveries of void outcomes (the void service API): the log, and redrives");
+  webhooks
+    .command('deliveries')
+    .description("a merchant's deliveries, newest first")
+    .requiredOption('--merchant <id>', 'whose deliveries')
+    .option('--status <status>', 'PENDING, DELIVERED or FAILED')
+    .option('--limit <n>', 'at most n (default 100)')
+    .action(
+      runApi(async (api, g, options: DeliveriesOptions) => {
+        const deliveries = await deliveriesCommand(api, options);
+        print(g, deliveries, () => renderDeliveries(deliveries));
+      }, 'void'),
+    );
+  webhooks
+    .command('show <deliveryId>')
+    .description('one delivery with its log: each attempt, its time, HTTP status or error, duration')
+    .action(
+      runApi(async (api, g, deliveryId: string) => {
+        const delivery = await deliveryShowCommand(api, deliveryId);
+        print(g, delivery, () => renderDelivery(delivery));
+      }, 'void'),
+    );
+  webhooks
+    .command('redrive <deliveryId>')
+    .description('try a FAILED delivery again, with a new round of attempts (role operator; in the void service\'s audit trail)')
+    .action(
+      runApi(async (api, g, deliveryId: string) => {
+        const delivery = await redriveCommand(api, deliveryId);
+        print(g, delivery, () => `redriven: ${renderDeliveries([delivery])}`);
+      }, 'void'),
     );
 
   program

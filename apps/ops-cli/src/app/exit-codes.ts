@@ -15,9 +15,9 @@ export const ExitCode = {
   offsetOutOfRange: 5,
   /** `dlq replay` wrote some messages but not all: re-run it; replaying is idempotent. */
   partialReplay: 6,
-  /** The clearing API refused: no or an unknown operator token, a role that may not, or an approval that does not allow it (its code is printed). */
+  /** The clearing or void API refused: no or an unknown operator token, a role that may not, or an approval that does not allow it (its code is printed). */
   refused: 7,
-  /** The clearing API (--clearing-url) did not answer. */
+  /** The clearing API (--clearing-url) or the void API (--void-url) did not answer. */
   apiUnreachable: 8,
   /** Ctrl-C (SIGINT) ended a command before it was done: 128 + 2, as shells report it. A follower's normal end is `ok`. */
   interrupted: 130,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ChannelName } from '@pos/contracts';
-import { CredentialHash, DEFAULT_SCRYPT_PARAMETERS, merchantAuthConfigShape, parseCredentialHash, verifyCredential } from '@pos/service-runtime';
+import { CredentialHash, DEFAULT_SCRYPT_PARAMETERS, merchantAuthConfigShape, operatorAuthConfigShape, parseCredentialHash, verifyCredential } from '@pos/service-runtime';
 import { ExecutionBackoff, parseChannelList, parseDuration, parseVoidWindow, voidRulesFrom, VoidRules } from '@pos/void-domain';
+import { webhookConfigShape } from './webhooks/webhook.config';
 
 /** Validates a setting with the domain's own parser, so a bad one fails the boot with the key named; keeps the text. */
 function checkedBy(parse: (text: string) => unknown) {
@@ -49,6 +50,9 @@ const supervisorCredentials = z
 
 export const voidServiceConfigShape = {
   ...merchantAuthConfigShape,
+  /** Operators' tokens, for the webhook delivery log and its redrive (docs/security.md). */
+  ...operatorAuthConfigShape,
+  ...webhookConfigShape,
   SUPERVISOR_CREDENTIALS: supervisorCredentials,
   /** Wrong credentials within SUPERVISOR_LOCKOUT_WINDOW that lock a supervisor for SUPERVISOR_LOCKOUT_DURATION. */
   SUPERVISOR_LOCKOUT_FAILURES: z.coerce.number().int().min(1).max(100).default(5),

@@ -17,6 +17,10 @@ import { VoidDecisionsInsertOnly1765410000000 } from './persistence/void-decisio
 import { VoidExecutions1765500000000 } from './persistence/void-executions.migration';
 import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
+import { webhookSettingsFrom } from './webhooks/webhook.config';
+import { WebhookAttemptsInsertOnly1765510000000 } from './webhooks/webhook-attempts-grants.migration';
+import { WebhookTables1765500000000 } from './webhooks/webhook-tables.migration';
+import { WebhookModule } from './webhooks/webhook.module';
 
 /** Decides every void (撤销): accepted, or rejected with the reason and the remedy. */
 export const voidServiceDefinition: ServiceDefinition = {
@@ -29,6 +33,8 @@ export const voidServiceDefinition: ServiceDefinition = {
     Topics.clearingEvents,
     deadLetterTopicOf(Topics.clearingEvents),
     Topics.voidEvents,
+    // The webhook consumer group reads the service's own events (WebhookModule).
+    deadLetterTopicOf(Topics.voidEvents),
   ],
   // In the order they run (by their timestamps).
   migrations: [
@@ -45,7 +51,12 @@ export const voidServiceDefinition: ServiceDefinition = {
     VoidDecisionsInsertOnly1765410000000,
     OutboxTraceparent1765450000000,
     VoidExecutions1765500000000,
+    WebhookTables1765500000000,
+    WebhookAttemptsInsertOnly1765510000000,
   ],
   configShape: voidServiceConfigShape,
-  modules: (config) => [VoidModule.forRoot(config)],
+  modules: (config) => {
+    const webhooks = webhookSettingsFrom(config);
+    return [VoidModule.forRoot(config), ...(webhooks ? [WebhookModule.forRoot(webhooks)] : [])];
+  },
 };

@@ -24,7 +24,7 @@ export const HttpErrorCatalogue = {
   PAYLOAD_TOO_LARGE: { status: 413, where: 'any request', meaning: 'The request body exceeds 64 kB.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, where: 'any request', meaning: 'The request body is not in UTF-8 or has a content encoding the service does not read.' },
   UNAUTHENTICATED: { status: 401, where: ['payment', 'void', 'clearing'], meaning: 'The X-Api-Key header is missing or not a known merchant key; on clearing, neither it nor an Authorization: Bearer operator token was given and known (or both were given).' },
-  ROLE_FORBIDDEN: { status: 403, where: ['clearing'], meaning: 'The caller is authenticated, but a merchant key or its operator role may not use this route (details.allowed lists who may).' },
+  ROLE_FORBIDDEN: { status: 403, where: ['clearing', 'void'], meaning: 'The caller is authenticated, but a merchant key or its operator role may not use this route (details.allowed lists who may).' },
   SERVICE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'Readiness: PostgreSQL or Kafka does not answer (GET /health/ready); clearing: this instance lacks a cutoff schedule version another instance stored (ADR 0005), ask another one.' },
   DATABASE_UNAVAILABLE: { status: 503, where: ['payment', 'void', 'clearing'], meaning: 'PostgreSQL did not answer in time (no connection within 5 s, connection lost, server restarting). The request may or may not have been recorded; send it again as it was (same order number or idempotency key) after Retry-After seconds: the answer is then the one it would have had.' },
   INTERNAL_ERROR: { status: 500, where: ['payment', 'void', 'clearing'], meaning: 'An unexpected failure; nothing internal is revealed, the service logs the cause.' },
@@ -62,6 +62,18 @@ export const HttpErrorCatalogue = {
   INVALID_DECISION: { status: 400, where: ['void'], meaning: 'decision is not ACCEPTED or REJECTED.' },
   INVALID_REASON: { status: 400, where: ['void'], meaning: 'reason is not a void rejection reason.' },
   INVALID_CURSOR: { status: 400, where: ['void', 'clearing'], meaning: 'after (void) or before (clearing audit) is not the cursor of a previous page.' },
+
+  // Merchants' webhooks and their deliveries (void service).
+  WEBHOOK_URL_INVALID: { status: 400, where: ['void'], meaning: 'url is missing, not an absolute URL, longer than 2048 characters, or has a fragment.' },
+  WEBHOOK_URL_SCHEME_NOT_ALLOWED: { status: 400, where: ['void'], meaning: 'url is not https (http is allowed only to a loopback host where WEBHOOK_ALLOW_INSECURE_LOOPBACK is on).' },
+  WEBHOOK_URL_CREDENTIALS: { status: 400, where: ['void'], meaning: 'url carries a user name or password; deliveries are authenticated by their signature instead.' },
+  WEBHOOK_URL_ADDRESS_FORBIDDEN: { status: 400, where: ['void'], meaning: 'url names a loopback, private, link-local or reserved address (or localhost) that webhooks may not reach (docs/security.md).' },
+  WEBHOOK_NOT_FOUND: { status: 404, where: ['void'], meaning: 'The merchant has no webhook registered (PUT /v1/webhook registers one).' },
+  INVALID_DELIVERY_ID: { status: 400, where: ['void'], meaning: 'The delivery id in the path is not a UUID.' },
+  INVALID_DELIVERY_STATUS: { status: 400, where: ['void'], meaning: 'status is not a delivery status (PENDING, DELIVERED, FAILED).' },
+  MERCHANT_ID_REQUIRED: { status: 400, where: ['void'], meaning: "An operator listing webhook deliveries must name the merchant (merchantId)." },
+  DELIVERY_NOT_FOUND: { status: 404, where: ['void'], meaning: "No such webhook delivery (also for another merchant's)." },
+  DELIVERY_NOT_FAILED: { status: 409, where: ['void'], meaning: 'Only a FAILED delivery can be redriven; this one is PENDING (still being tried) or DELIVERED (details.status).' },
 
   // Query parameters shared by the void and clearing read APIs.
   INVALID_DATE: { status: 400, where: ['void', 'clearing'], meaning: 'A date is not a calendar date YYYY-MM-DD.' },

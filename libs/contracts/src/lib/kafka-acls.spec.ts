@@ -12,11 +12,11 @@ describe('Kafka ACLs: who may write and read what', () => {
   it('lets each service write only its own events and the dead-letter topics of what it consumes', () => {
     expect(topicsWith(KafkaPrincipals.payment, 'write')).toEqual(['clearing.events.v1.dlq', 'payments.commands.v1.dlq', 'payments.events.v1', 'voids.events.v1.dlq']);
     expect(topicsWith(KafkaPrincipals.clearing, 'write')).toEqual(['clearing.commands.v1.dlq', 'clearing.events.v1', 'payments.events.v1.dlq', 'voids.events.v1.dlq']);
-    expect(topicsWith(KafkaPrincipals.void, 'write')).toEqual(['clearing.events.v1.dlq', 'payments.events.v1.dlq', 'voids.commands.v1.dlq', 'voids.events.v1']);
+    expect(topicsWith(KafkaPrincipals.void, 'write')).toEqual(['clearing.events.v1.dlq', 'payments.events.v1.dlq', 'voids.commands.v1.dlq', 'voids.events.v1', 'voids.events.v1.dlq']);
   });
 
   it('lets each service read only what it consumes, in groups named after it', () => {
-    expect(topicsWith(KafkaPrincipals.void, 'read')).toEqual([Topics.clearingEvents, Topics.paymentEvents, Topics.voidCommands].sort());
+    expect(topicsWith(KafkaPrincipals.void, 'read')).toEqual([Topics.clearingEvents, Topics.paymentEvents, Topics.voidCommands, Topics.voidEvents].sort());
     expect(grants.filter((g) => g.principal === KafkaPrincipals.void && g.resource === 'group')).toEqual([
       { principal: 'void-service', resource: 'group', name: 'void-service.', pattern: 'prefixed', operation: 'read' },
     ]);

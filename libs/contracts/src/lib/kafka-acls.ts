@@ -26,7 +26,8 @@ export const TopicConsumers: Readonly<Record<TopicName, readonly ServiceName[]>>
   [Topics.clearingCommands]: ['clearing'],
   [Topics.clearingEvents]: ['payment', 'void'],
   [Topics.voidCommands]: ['void'],
-  [Topics.voidEvents]: ['payment', 'clearing'],
+  // The void service reads its own events for merchants' webhooks (group void-service.webhooks).
+  [Topics.voidEvents]: ['payment', 'clearing', 'void'],
 };
 
 /** One Kafka ACL that allows: the principal may do the operation on the named resource(s). */

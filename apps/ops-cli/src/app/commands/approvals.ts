@@ -1,11 +1,11 @@
 import { APPROVAL_STATES, ApprovalView, FOUR_EYES_REPLAY_TYPES } from '@pos/contracts';
-import { ClearingApi } from '../clearing-api';
+import { OperatorApi } from '../operator-api';
 import { OpsContext, parseTime } from '../context';
 import { usageError } from '../exit-codes';
 import { dlqShowCommand, replayParamsOf } from './dlq';
 
 /** Asks for a second operator's approval to replay one dead letter of a money event. */
-export async function requestReplayCommand(ctx: OpsContext, api: ClearingApi, topic: string, at: string, reason: string): Promise<ApprovalView> {
+export async function requestReplayCommand(ctx: OpsContext, api: OperatorApi, topic: string, at: string, reason: string): Promise<ApprovalView> {
   const { record } = await dlqShowCommand(ctx, topic, at);
   const params = replayParamsOf(record);
   if (!(FOUR_EYES_REPLAY_TYPES as readonly string[]).includes(params.type)) {
@@ -15,11 +15,11 @@ export async function requestReplayCommand(ctx: OpsContext, api: ClearingApi, to
 }
 
 /** Asks for a second operator's approval of a terminal settlement (结算) on behalf of a merchant; approving it executes it. */
-export function requestSettlementCommand(api: ClearingApi, merchantId: string, terminalId: string, batchNo: string, reason: string): Promise<ApprovalView> {
+export function requestSettlementCommand(api: OperatorApi, merchantId: string, terminalId: string, batchNo: string, reason: string): Promise<ApprovalView> {
   return api.call<ApprovalView>('POST', '/v1/approvals', { action: 'terminal-settlement', params: { merchantId, terminalId, batchNo }, reason });
 }
 
-export async function listApprovalsCommand(api: ClearingApi, options: { state?: string; limit?: string }): Promise<ApprovalView[]> {
+export async function listApprovalsCommand(api: OperatorApi, options: { state?: string; limit?: string }): Promise<ApprovalView[]> {
   if (options.state !== undefined && !(APPROVAL_STATES as readonly string[]).includes(options.state)) {
     throw usageError(`--state ${options.state} is not one of ${APPROVAL_STATES.join(', ')}`);
   }
@@ -27,10 +27,10 @@ export async function listApprovalsCommand(api: ClearingApi, options: { state?: 
   return (await api.call<{ approvals: ApprovalView[] }>('GET', `/v1/approvals?${query}`)).approvals;
 }
 
-export const showApprovalCommand = (api: ClearingApi, approvalId: string) => api.call<ApprovalView>('GET', `/v1/approvals/${encodeURIComponent(approvalId)}`);
+export const showApprovalCommand = (api: OperatorApi, approvalId: string) => api.call<ApprovalView>('GET', `/v1/approvals/${encodeURIComponent(approvalId)}`);
 
 /** An approver's decision; approving a terminal settlement executes it (the answer has its batches). */
-export function decideCommand(api: ClearingApi, approvalId: string, decision: 'approve' | 'reject'): Promise<ApprovalView | { approval: ApprovalView; batches: unknown[] }> {
+export function decideCommand(api: OperatorApi, approvalId: string, decision: 'approve' | 'reject'): Promise<ApprovalView | { approval: ApprovalView; batches: unknown[] }> {
   return api.call('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/${decision}`);
 }
 
@@ -69,7 +69,7 @@ export interface AuditRecordView {
 }
 
 /** The audit trail (newest first), filtered as the API filters it; times as `tail` takes them (`2h`, RFC 3339). */
-export async function auditCommand(api: ClearingApi, options: AuditOptions, now: Date): Promise<AuditRecordView[]> {
+export async function auditCommand(api: OperatorApi, options: AuditOptions, now: Date): Promise<AuditRecordView[]> {
   const query = new URLSearchParams();
   for (const key of ['actor', 'action', 'target', 'outcome', 'before', 'limit'] as const) if (options[key] !== undefined) query.set(key, options[key] as string);
   if (options.since !== undefined) query.set('from', new Date(parseTime(options.since, now)).toISOString());

@@ -1,6 +1,6 @@
 import { ConsumedTopics, deadLetterTopicOf, DeadLetterReplayParams, FOUR_EYES_REPLAY_TYPES } from '@pos/contracts';
 import { DeadLetterHeaders, OutboundMessage, ReplayHeaders, replayMarkerOf } from '@pos/messaging';
-import { ClearingApi } from '../clearing-api';
+import { OperatorApi } from '../operator-api';
 import { CliError, ExitCode, notFound, usageError } from '../exit-codes';
 import { OpsContext, parsePosition, partitionOf, requireTopic } from '../context';
 import { FilterArguments, filtersGiven, recordFilterOf } from '../filters';
@@ -141,7 +141,7 @@ const REPLAY_CHUNK = 100;
  * already), the dead-letter headers removed, `dlq_replay_of` added. Messages whose marker is
  * already on the source topic are skipped: replaying twice writes nothing the second time.
  */
-export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: ReplayOptions, api?: ClearingApi): Promise<ReplayReport> {
+export async function dlqReplayCommand(ctx: OpsContext, topic: string, options: ReplayOptions, api?: OperatorApi): Promise<ReplayReport> {
   if (!!options.position === !!options.all) throw usageError('give either a <partition>:<offset> or --all');
   if (options.approval !== undefined && !options.position) throw usageError('--approval goes with one <partition>:<offset>: an approval names one dead letter');
   const selecting = [...(options.reason !== undefined ? ['--reason'] : []), ...filtersGiven(options)];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
 import { allTopics, KafkaPrincipal, KafkaPrincipals, ServiceSources, Topics, VoidAccepted } from '@pos/contracts';
 import { kafkaClientOf, testStack, uniqueName } from '@pos/testing';
-import { MessageBroker, OutboundMessage } from '../broker.port';
+import { MessageBroker, MessageConsumer, OutboundMessage } from '../broker.port';
 import { encodeEnvelope } from '../envelope-codec';
 import { KafkajsBroker } from './kafkajs-broker';
 
@@ -108,6 +108,29 @@ describe('the test broker: SCRAM over TLS, and ACLs per principal', () => {
     expect(await write(KafkaPrincipals.clearing, to(`${Topics.voidEvents}.dlq`))).toBe('written');
     expect(await write(KafkaPrincipals.clearing, to(Topics.paymentCommands))).toBe('TOPIC_AUTHORIZATION_FAILED');
     expect(await write(KafkaPrincipals.replayer, to(Topics.voidEvents))).toBe('written');
+  });
+
+  /** Reads the first message of `topic` in `group` as `principal`; resolves to 'read' or the broker's refusal. */
+  async function readFirst(principal: KafkaPrincipal, group: string, topic: string): Promise<string> {
+    let consumer: MessageConsumer | undefined;
+    try {
+      consumer = await as(principal).createConsumer({ groupId: group, topics: [topic], fromBeginning: true });
+      let received!: () => void;
+      const first = new Promise<void>((resolve) => (received = resolve));
+      await consumer.run(async () => received());
+      await Promise.race([first, new Promise((_, reject) => setTimeout(() => reject(new Error('no message within 30 s')), 30_000))]);
+      return 'read';
+    } catch (error) {
+      return errorTypes(error).find((type) => type.endsWith('AUTHORIZATION_FAILED')) ?? `unexpected: ${errorTypes(error).join(' < ')}`;
+    } finally {
+      await consumer?.stop().catch(() => undefined);
+    }
+  }
+
+  it("lets the void service read its own events for merchants' webhooks, and no topic it does not consume", async () => {
+    // After the first test wrote to voids.events.v1.
+    expect(await readFirst(KafkaPrincipals.void, `${KafkaPrincipals.void}.webhooks`, Topics.voidEvents)).toBe('read');
+    expect(await readFirst(KafkaPrincipals.void, `${KafkaPrincipals.void}.probe`, Topics.paymentCommands)).toBe('TOPIC_AUTHORIZATION_FAILED');
   });
 
   it('lets operators read every topic and write none', async () => {
