@@ -19,7 +19,7 @@ import { voidServiceConfigShape } from './void-service.config';
 import { VoidModule } from './void.module';
 import { webhookSettingsFrom } from './webhooks/webhook.config';
 import { WebhookAttemptsInsertOnly1765510000000 } from './webhooks/webhook-attempts-grants.migration';
-import { WebhookTables1765500000000 } from './webhooks/webhook-tables.migration';
+import { WebhookTables1765505000000 } from './webhooks/webhook-tables.migration';
 import { WebhookModule } from './webhooks/webhook.module';
 
 /** Decides every void (撤销): accepted, or rejected with the reason and the remedy. */
@@ -51,7 +51,7 @@ export const voidServiceDefinition: ServiceDefinition = {
     VoidDecisionsInsertOnly1765410000000,
     OutboxTraceparent1765450000000,
     VoidExecutions1765500000000,
-    WebhookTables1765500000000,
+    WebhookTables1765505000000,
     WebhookAttemptsInsertOnly1765510000000,
   ],
   configShape: voidServiceConfigShape,

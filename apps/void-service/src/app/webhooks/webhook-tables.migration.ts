@@ -9,8 +9,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - `webhook_delivery_attempts`: the delivery log, one row per attempt (append-only, see
  *   WebhookAttemptsInsertOnly1765510000000).
  */
-export class WebhookTables1765500000000 implements MigrationInterface {
-  name = 'WebhookTables1765500000000';
+export class WebhookTables1765505000000 implements MigrationInterface {
+  name = 'WebhookTables1765505000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
