@@ -10,3 +10,4 @@ export * from './lib/path-params';
 export * from './lib/operator-auth';
 export * from './lib/credential-hash';
 export * from './lib/service-metrics';
+export * from './lib/polling-worker';

@@ -1,5 +1,5 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { SERVICE_CONFIG } from '@pos/service-runtime';
+import { Inject, Injectable } from '@nestjs/common';
+import { PollingWorker, SERVICE_CONFIG } from '@pos/service-runtime';
 import { PaymentConfig } from './payment-config';
 import { Payments } from './payments';
 
@@ -9,46 +9,19 @@ import { Payments } from './payments';
  * are leased with `FOR UPDATE SKIP LOCKED`.
  */
 @Injectable()
-export class PendingPaymentPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('PendingPaymentPoller');
-  private running = false;
-  private loop?: Promise<void>;
-  private timer?: NodeJS.Timeout;
-  private wake?: () => void;
-
+export class PendingPaymentPoller extends PollingWorker {
   constructor(
     private readonly payments: Payments,
     @Inject(SERVICE_CONFIG) private readonly config: PaymentConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.running = true;
-    this.loop = this.run();
+  ) {
+    super('PendingPaymentPoller', 'poll failed');
   }
 
-  // Before the database closes (TypeORM closes it in onApplicationShutdown).
-  async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.wake?.();
-    await this.loop;
+  protected async round(): Promise<boolean> {
+    return (await this.payments.resolveDue()) > 0;
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      let resolved = 0;
-      try {
-        resolved = await this.payments.resolveDue();
-      } catch (error) {
-        if (!this.running) break;
-        this.logger.warn(`poll failed: ${String(error)}`);
-      }
-      if (resolved === 0 && this.running) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          this.timer = setTimeout(resolve, this.config.PAYMENT_POLL_INTERVAL_MS);
-        });
-      }
-    }
+  protected pollIntervalMs(): number {
+    return this.config.PAYMENT_POLL_INTERVAL_MS;
   }
 }

@@ -1,4 +1,5 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { PollingWorker } from '@pos/service-runtime';
 import { VoidServiceSettings } from '../void-service.config';
 import { VOID_SETTINGS } from '../void-settings.token';
 import { VoidExecutions } from './void-executions';
@@ -9,47 +10,19 @@ import { VoidExecutions } from './void-executions';
  * interval.
  */
 @Injectable()
-export class VoidExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('VoidExecutor');
-  private running = false;
-  private loop?: Promise<void>;
-  private timer?: NodeJS.Timeout;
-  private wake?: () => void;
-
+export class VoidExecutor extends PollingWorker {
   constructor(
     private readonly executions: VoidExecutions,
     @Inject(VOID_SETTINGS) private readonly settings: VoidServiceSettings,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.running = true;
-    this.loop = this.run();
+  ) {
+    super('VoidExecutor', 'looking for void executions failed');
   }
 
-  // Before the database closes (TypeORM closes it in onApplicationShutdown).
-  async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.wake?.();
-    await this.loop;
+  protected async round(): Promise<boolean> {
+    return (await this.executions.executeDue()) >= this.settings.execution.batchSize;
   }
 
-  private async run(): Promise<void> {
-    const { batchSize, pollIntervalMs } = this.settings.execution;
-    while (this.running) {
-      let taken = 0;
-      try {
-        taken = await this.executions.executeDue();
-      } catch (error) {
-        if (!this.running) break;
-        this.logger.warn(`looking for void executions failed: ${String(error)}`);
-      }
-      if (taken < batchSize && this.running) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          this.timer = setTimeout(resolve, pollIntervalMs);
-        });
-      }
-    }
+  protected pollIntervalMs(): number {
+    return this.settings.execution.pollIntervalMs;
   }
 }

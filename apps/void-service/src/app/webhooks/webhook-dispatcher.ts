@@ -1,8 +1,9 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomInt } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { queryPrepared } from '@pos/persistence';
+import { PollingWorker } from '@pos/service-runtime';
 import { WEBHOOK_SETTINGS, WebhookSettings } from './webhook.config';
 import { WebhookMetrics } from './webhook-metrics';
 import { AttemptResult, nextStep } from './webhook-retry-policy';
@@ -40,11 +41,7 @@ interface Registration {
  * leaves the row to be claimed again when its lease ends: at least once.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('WebhookDispatcher');
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
+export class WebhookDispatcher extends PollingWorker {
   private readonly sealer: SecretSealer;
 
   constructor(
@@ -52,45 +49,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     @Inject(WEBHOOK_SETTINGS) private readonly settings: WebhookSettings,
     private readonly metrics: WebhookMetrics,
   ) {
+    super('WebhookDispatcher', 'webhook deliveries could not be claimed or recorded, trying again');
     this.sealer = new SecretSealer(settings.secretKey);
   }
 
-  onApplicationBootstrap(): void {
-    this.running = true;
-    this.loop = this.run();
+  /** A round that claimed a full batch looks again at once; shutdown waits for its attempts in flight. */
+  protected async round(): Promise<boolean> {
+    return (await this.deliverDue()) >= this.settings.concurrency;
   }
 
-  /** Before the database closes (TypeORM closes in onApplicationShutdown); waits for the attempts in flight. */
-  async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-  }
-
-  /** New deliveries were recorded: look now rather than at the next poll. */
-  wakeUp(): void {
-    this.wake?.();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let claimed = 0;
-      try {
-        claimed = await this.deliverDue();
-      } catch (error) {
-        this.logger.warn(`webhook deliveries could not be claimed or recorded, trying again: ${String(error)}`);
-      }
-      if (claimed < this.settings.concurrency && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.settings.pollIntervalMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
-      }
-    }
+  protected pollIntervalMs(): number {
+    return this.settings.pollIntervalMs;
   }
 
   private async deliverDue(): Promise<number> {
