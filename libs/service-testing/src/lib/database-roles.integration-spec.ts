@@ -142,10 +142,14 @@ describe('database roles of the running services', () => {
         [`UPDATE audit_log SET outcome = 'FAILED' WHERE id = $1`, [auditId]],
         [`DELETE FROM audit_log WHERE id = $1`, [auditId]],
         [`TRUNCATE audit_log`, []],
+        // A void's execution moves forward (UPDATE, below) but is never removed (ADR 0008).
+        [`DELETE FROM void_executions`, []],
+        [`TRUNCATE void_executions`, []],
       ];
       for (const [sql, values] of attempts) {
         expect(await refused(runtime, sql, values)).toMatchObject({ code: '42501', message: expect.stringMatching(/permission denied for table/) });
       }
+      expect((await runtime.query(`UPDATE void_executions SET attempts = attempts WHERE false`)).rowCount).toBe(0);
     } finally {
       await runtime.end();
     }

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { revokeChangesFromGrantees } from '@pos/persistence';
 
 /**
  * Accepted voids are executed at their channel (ADR 0008):
@@ -43,18 +44,7 @@ export class VoidExecutions1765500000000 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE void_gates ADD COLUMN announced_at timestamptz`);
     await queryRunner.query(`UPDATE void_gates SET announced_at = closed_at WHERE status = 'CLOSED'`);
     await queryRunner.query(`CREATE INDEX void_gates_unannounced ON void_gates (closed_at) WHERE status = 'CLOSED' AND announced_at IS NULL`);
-    await queryRunner.query(`
-      DO $$
-      DECLARE grantee text;
-      BEGIN
-        FOR grantee IN
-          SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END
-            FROM pg_class c, aclexplode(c.relacl) a
-           WHERE c.oid = 'void_executions'::regclass AND a.grantee <> c.relowner AND a.privilege_type IN ('DELETE', 'TRUNCATE')
-        LOOP
-          EXECUTE format('REVOKE DELETE, TRUNCATE ON void_executions FROM %s', grantee);
-        END LOOP;
-      END $$`);
+    await revokeChangesFromGrantees(queryRunner, 'void_executions', ['DELETE', 'TRUNCATE']);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
